@@ -1,0 +1,58 @@
+import type { DuplicatePolicy, InteractionMatrix } from "./matrix.ts";
+
+/**
+ * A dataset split into train / validation / test matrices that share one user
+ * and one item index space. `userIds[u]` and `itemIds[i]` are the original ids
+ * (as strings) of dense user u and item i.
+ */
+export interface Dataset {
+  readonly name: string;
+  readonly train: InteractionMatrix;
+  readonly validation: InteractionMatrix;
+  readonly test: InteractionMatrix;
+  readonly userIds: readonly string[];
+  readonly itemIds: readonly string[];
+  /** How repeated (user, item) rows were merged. */
+  readonly duplicates: DuplicatePolicy;
+}
+
+export interface DatasetStats {
+  name: string;
+  users: number;
+  items: number;
+  /** Interaction rows (duplicates included) per split. */
+  train: number;
+  validation: number;
+  test: number;
+  interactions: number;
+  /** Distinct user–item pairs over all splits divided by users × items. */
+  density: number;
+  duplicates: DuplicatePolicy;
+}
+
+export function datasetStats(ds: Dataset): DatasetStats {
+  const train = Math.round(ds.train.total);
+  const validation = Math.round(ds.validation.total);
+  const test = Math.round(ds.test.total);
+  const users = ds.train.numUsers;
+  const items = ds.train.numItems;
+  const pairs = ds.train.add(ds.validation).add(ds.test).nnz;
+  return {
+    name: ds.name,
+    users,
+    items,
+    train,
+    validation,
+    test,
+    interactions: train + validation + test,
+    density: users * items > 0 ? pairs / (users * items) : 0,
+    duplicates: ds.duplicates,
+  };
+}
+
+/** Builds an item-id → dense index lookup. */
+export function itemIndex(ds: Pick<Dataset, "itemIds">): Map<string, number> {
+  const m = new Map<string, number>();
+  ds.itemIds.forEach((id, i) => m.set(id, i));
+  return m;
+}

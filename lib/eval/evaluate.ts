@@ -1,0 +1,169 @@
+/**
+ * The paper's evaluation protocol (PROTOCOL.md §3): score every user in
+ * bounded-memory blocks, mask the context items, rank all items, and average
+ * HR / NDCG / PSP over all users (users without targets add 0) and a pooled AUC.
+ */
+import type { Dataset } from "../data/dataset.ts";
+import type { InteractionMatrix } from "../data/matrix.ts";
+import type { Recommender } from "../models/model.ts";
+import { Rng } from "../random.ts";
+import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation, topK } from "./metrics.ts";
+
+export type EvalSplit = "validation" | "test";
+
+export interface EvaluateOptions {
+  split?: EvalSplit;
+  /** Cut-offs (default [10, 100]). */
+  ks?: number[];
+  /** Users per scoring block (default: about 64 MB of scores). */
+  blockSize?: number;
+  psp?: PspNormalisation;
+  /** Negatives per user for AUC (default 50); 0 skips AUC. */
+  aucNegatives?: number;
+  /** Seed of the AUC negatives (default 42). */
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Metric name → value: "AUC" (a fraction), "HR@10", "NDCG@10", "PSP@10", … (× 100). */
+export type Metrics = Record<string, number>;
+
+export interface EvaluationResult {
+  split: EvalSplit;
+  users: number;
+  /** Users with at least one target item. */
+  usersWithTargets: number;
+  metrics: Metrics;
+}
+
+/** The context rows, mask and targets for a split of a dataset. */
+export interface SplitView {
+  context: InteractionMatrix;
+  targets: InteractionMatrix;
+  /** Items excluded from the ranking (the context's items). */
+  mask: InteractionMatrix;
+  /** Items that may not serve as AUC negatives: train and test items. */
+  aucExclude: InteractionMatrix;
+}
+
+export function splitView(ds: Dataset, split: EvalSplit): SplitView {
+  if (split === "validation") {
+    return { context: ds.train, targets: ds.validation, mask: ds.train, aucExclude: ds.train.add(ds.test) };
+  }
+  const context = ds.train.add(ds.validation);
+  return { context, targets: ds.test, mask: context, aucExclude: ds.train.add(ds.test) };
+}
+
+/**
+ * AUC negatives: per user, `count` distinct random items in neither its train
+ * nor its test items (they may be validation items). Fixed by the seed, and the
+ * same for validation and test.
+ */
+export function sampleAucNegatives(exclude: InteractionMatrix, count: number, seed: number): Int32Array[] {
+  const rng = new Rng(seed);
+  const out: Int32Array[] = [];
+  const ni = exclude.numItems;
+  for (let u = 0; u < exclude.numUsers; u++) {
+    const excl = exclude.rowItems(u);
+    const free = ni - excl.length;
+    const want = Math.min(count, free);
+    const picked = new Set<number>();
+    if (want > free / 2) {
+      // Dense case: shuffle the free items.
+      const pool: number[] = [];
+      for (let i = 0, p = 0; i < ni; i++) {
+        if (p < excl.length && excl[p] === i) p++;
+        else pool.push(i);
+      }
+      rng.shuffle(pool);
+      out.push(Int32Array.from(pool.slice(0, want)));
+      continue;
+    }
+    while (picked.size < want) {
+      const i = rng.int(ni);
+      if (!picked.has(i) && !exclude.has(u, i)) picked.add(i);
+    }
+    out.push(Int32Array.from(picked));
+  }
+  return out;
+}
+
+export function defaultBlockSize(numItems: number): number {
+  return Math.max(1, Math.min(2048, Math.floor((1 << 24) / Math.max(1, numItems))));
+}
+
+export async function evaluate(model: Recommender, ds: Dataset, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+  const split = options.split ?? "test";
+  const view = splitView(ds, split);
+  return evaluateView(model, view, ds.train, { ...options, split });
+}
+
+/** Evaluation on an explicit context / targets / mask (e.g. real users scored by a model fitted on a summary). */
+export async function evaluateView(
+  model: Recommender,
+  view: SplitView,
+  train: InteractionMatrix,
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  const split = options.split ?? "test";
+  const ks = options.ks ?? [10, 100];
+  for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new Error(`evaluate: bad cut-off k = ${k}`);
+  const { context, targets, mask } = view;
+  const nu = context.numUsers;
+  const ni = context.numItems;
+  if (nu === 0 || ni === 0) throw new Error(`evaluate: empty dataset (${nu} users, ${ni} items)`);
+  if (targets.numUsers !== nu || mask.numUsers !== nu) throw new Error("evaluate: context, targets and mask differ in users");
+  const kmax = Math.max(...ks);
+  const weights = inversePropensity(train.itemCounts(), train.total);
+  const normalisation = options.psp ?? "official";
+  const nNeg = options.aucNegatives ?? 50;
+  const negatives = nNeg > 0 ? sampleAucNegatives(view.aucExclude, nNeg, options.seed ?? 42) : null;
+  const aucScores: number[] = [];
+  const aucLabels: number[] = [];
+
+  const sums: Record<string, number> = {};
+  for (const k of ks) sums[`HR@${k}`] = sums[`NDCG@${k}`] = sums[`PSP@${k}`] = 0;
+  const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
+  const scores = new Float32Array(block * ni);
+  const top = new Int32Array(kmax);
+  let withTargets = 0;
+  for (let start = 0; start < nu; start += block) {
+    const end = Math.min(nu, start + block);
+    const out = scores.subarray(0, (end - start) * ni);
+    await model.scoreBlock(context, start, end, out);
+    for (let u = start; u < end; u++) {
+      const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
+      const tItems = targets.rowItems(u);
+      if (tItems.length > 0 && negatives) {
+        for (const i of tItems) {
+          aucScores.push(row[i]);
+          aucLabels.push(1);
+        }
+        for (const i of negatives[u]) {
+          aucScores.push(row[i]);
+          aucLabels.push(0);
+        }
+      }
+      for (let i = 0; i < ni; i++) {
+        if (Number.isNaN(row[i])) throw new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
+      }
+      for (const i of mask.rowItems(u)) row[i] = -Infinity;
+      if (tItems.length === 0) continue;
+      withTargets++;
+      const t = new Set<number>(tItems);
+      const ranked = topK(row, kmax, top);
+      for (const k of ks) {
+        sums[`HR@${k}`] += hitRate(ranked, t, k);
+        sums[`NDCG@${k}`] += ndcg(ranked, t, k);
+        sums[`PSP@${k}`] += psp(ranked, t, k, weights, normalisation);
+      }
+    }
+    options.onProgress?.(end, nu);
+  }
+  const metrics: Metrics = {};
+  if (negatives) metrics["AUC"] = auc(aucScores, aucLabels);
+  for (const k of ks) {
+    for (const m of ["HR", "NDCG", "PSP"]) metrics[`${m}@${k}`] = (100 * sums[`${m}@${k}`]) / nu;
+  }
+  return { split, users: nu, usersWithTargets: withTargets, metrics };
+}

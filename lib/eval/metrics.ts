@@ -1,0 +1,141 @@
+/**
+ * Ranking metrics exactly as PROTOCOL.md §3 defines them. All per-user
+ * functions take the top-k item list (best first) and the user's target set.
+ */
+
+/** Inverse propensity weights w_i = 1 + C·(n_i + B)^(−A) (Jain et al. 2016, A = 0.55, B = 1.5). */
+export function inversePropensity(itemCounts: ArrayLike<number>, totalInteractions: number, a = 0.55, b = 1.5): Float64Array {
+  if (!(totalInteractions > 1)) throw new Error(`inversePropensity: need more than one interaction, got ${totalInteractions}`);
+  const c = (Math.log(totalInteractions) - 1) * Math.pow(b + 1, a);
+  const w = new Float64Array(itemCounts.length);
+  for (let i = 0; i < w.length; i++) w[i] = 1 + c * Math.pow(itemCounts[i] + b, -a);
+  return w;
+}
+
+/** HR@k = |top-k ∩ targets| / min(|targets|, k); 0 for a user without targets. */
+export function hitRate(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  if (targets.size === 0) return 0;
+  let hits = 0;
+  const n = Math.min(k, topk.length);
+  for (let r = 0; r < n; r++) if (targets.has(topk[r])) hits++;
+  return hits / Math.min(targets.size, k);
+}
+
+/** NDCG@k with binary gains; the ideal DCG places min(|targets|, k) hits first. */
+export function ndcg(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  if (targets.size === 0) return 0;
+  let dcg = 0;
+  const n = Math.min(k, topk.length);
+  for (let r = 0; r < n; r++) if (targets.has(topk[r])) dcg += 1 / Math.log2(r + 2);
+  let idcg = 0;
+  const m = Math.min(targets.size, k);
+  for (let r = 0; r < m; r++) idcg += 1 / Math.log2(r + 2);
+  return dcg / idcg;
+}
+
+export type PspNormalisation = "official" | "textbook";
+
+/**
+ * PSP@k. Textbook: Σ_{hits in top-k} w_i / (sum of the min(|T|, k) largest w_i
+ * among the targets). Official (the paper's code, the default): the numerator
+ * is additionally divided by min(|T|, k).
+ */
+export function psp(
+  topk: ArrayLike<number>,
+  targets: ReadonlySet<number>,
+  k: number,
+  weights: ArrayLike<number>,
+  normalisation: PspNormalisation = "official",
+): number {
+  if (targets.size === 0) return 0;
+  const m = Math.min(targets.size, k);
+  let num = 0;
+  const n = Math.min(k, topk.length);
+  for (let r = 0; r < n; r++) if (targets.has(topk[r])) num += weights[topk[r]];
+  const tw = [...targets].map((i) => weights[i]).sort((x, y) => y - x);
+  let den = 0;
+  for (let r = 0; r < m; r++) den += tw[r];
+  if (normalisation === "official") num /= m;
+  return num / den;
+}
+
+/**
+ * Global AUC over pooled (score, label) pairs: the fraction of
+ * (positive, negative) pairs ordered correctly, a tie counting one half.
+ */
+export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = scores.length;
+  if (labels.length !== n) throw new Error(`auc: ${n} scores but ${labels.length} labels`);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => scores[a] - scores[b]);
+  let pos = 0;
+  let neg = 0;
+  let rankSum = 0; // sum of (1-based, tie-averaged) ranks of the positives
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    const mid = (i + j) / 2 + 1;
+    for (let t = i; t <= j; t++) {
+      if (labels[order[t]]) {
+        pos++;
+        rankSum += mid;
+      } else neg++;
+    }
+    i = j + 1;
+  }
+  if (pos === 0 || neg === 0) return NaN;
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * Indices of the k largest scores, best first; equal scores are ordered by
+ * the lower index. Partial selection with a size-k heap: O(n log k).
+ */
+export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array): Int32Array {
+  const n = scores.length;
+  const kk = Math.min(k, n);
+  const heap = out && out.length >= kk ? out.subarray(0, kk) : new Int32Array(kk);
+  // Min-heap on "worse first": a is worse than b when its score is lower, or equal with a higher index.
+  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  let size = 0;
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) return;
+      const r = l + 1;
+      const c = r < size && worse(heap[r], heap[l]) ? r : l;
+      if (!worse(heap[c], heap[i])) return;
+      const t = heap[i];
+      heap[i] = heap[c];
+      heap[c] = t;
+      i = c;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    if (size < kk) {
+      let j = size++;
+      heap[j] = i;
+      while (j > 0) {
+        const p = (j - 1) >> 1;
+        if (!worse(heap[j], heap[p])) break;
+        const t = heap[j];
+        heap[j] = heap[p];
+        heap[p] = t;
+        j = p;
+      }
+    } else if (kk > 0 && worse(heap[0], i)) {
+      heap[0] = i;
+      siftDown(0);
+    }
+  }
+  // Pop worst-first into the back: the result is best-first.
+  for (let end = size - 1; end > 0; end--) {
+    const t = heap[0];
+    heap[0] = heap[end];
+    heap[end] = t;
+    size = end;
+    siftDown(0);
+  }
+  return heap;
+}
