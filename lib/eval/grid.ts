@@ -1,0 +1,74 @@
+/**
+ * Hyper-parameter selection on the validation split by a named metric
+ * (default HR@100, as the paper does), then an optional test evaluation of
+ * the winner.
+ */
+import type { Dataset } from "../data/dataset.ts";
+import type { HyperParameters, Recommender } from "../models/model.ts";
+import { evaluate, type EvaluateOptions, type EvaluationResult } from "./evaluate.ts";
+
+export interface GridPoint<P> {
+  params: P;
+  validation: EvaluationResult;
+}
+
+export interface GridSearchResult<P> {
+  best: GridPoint<P>;
+  metric: string;
+  points: GridPoint<P>[];
+  /** Test evaluation of the best model, when asked for. */
+  test?: EvaluationResult;
+  hyperParameters: HyperParameters;
+}
+
+export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
+  /** Validation metric to maximise (default "HR@100"). */
+  metric?: string;
+  /** Also evaluate the best model on the test split. */
+  test?: boolean;
+  seed?: number;
+  onPoint?: (point: GridPoint<unknown>, index: number, total: number) => void;
+}
+
+/**
+ * Fits `build(params)` on the training split for each candidate and keeps the
+ * one with the highest validation `metric`; ties go to the earlier candidate.
+ */
+export async function gridSearch<P>(
+  ds: Dataset,
+  candidates: readonly P[],
+  build: (params: P) => Recommender,
+  options: GridSearchOptions = {},
+): Promise<GridSearchResult<P>> {
+  if (candidates.length === 0) throw new Error("gridSearch: no candidates");
+  const metric = options.metric ?? "HR@100";
+  const points: GridPoint<P>[] = [];
+  let best: { point: GridPoint<P>; model: Recommender } | null = null;
+  for (let c = 0; c < candidates.length; c++) {
+    const model = build(candidates[c]);
+    await model.fit(ds.train, { seed: options.seed });
+    const validation = await evaluate(model, ds, { ...options, split: "validation" });
+    if (!(metric in validation.metrics)) {
+      throw new Error(`gridSearch: unknown metric '${metric}' (have ${Object.keys(validation.metrics).join(", ")})`);
+    }
+    const point = { params: candidates[c], validation };
+    points.push(point);
+    options.onPoint?.(point, c, candidates.length);
+    if (!best || validation.metrics[metric] > best.point.validation.metrics[metric]) {
+      await best?.model.dispose?.();
+      best = { point, model };
+    } else {
+      await model.dispose?.();
+    }
+  }
+  const winner = best!;
+  const result: GridSearchResult<P> = {
+    best: winner.point,
+    metric,
+    points,
+    hyperParameters: winner.model.hyperParameters(),
+  };
+  if (options.test) result.test = await evaluate(winner.model, ds, { ...options, split: "test" });
+  await winner.model.dispose?.();
+  return result;
+}
