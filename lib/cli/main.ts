@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * The infrec command line. Each command validates its flags and fails with a
+ * one-line message and a non-zero exit code on bad input.
+ */
+import { cac } from "cac";
+import { type Dataset, datasetStats } from "../data/dataset.ts";
+import type { DuplicatePolicy } from "../data/matrix.ts";
+import { listDatasets, loadDataset } from "../data/registry.ts";
+import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
+import { gridSearch } from "../eval/grid.ts";
+import { modelEntry, MODELS } from "../models/registry.ts";
+import { formatSeconds, Progress, table } from "./output.ts";
+
+/** An error caused by the user's input: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+interface DataFlags {
+  dataset?: string;
+  dataDir?: string;
+  data?: string;
+  format?: string;
+  duplicates?: string;
+}
+
+function duplicatesPolicy(v: string | undefined): DuplicatePolicy {
+  if (v === undefined || v === "sum" || v === "binary") return (v ?? "sum") as DuplicatePolicy;
+  throw new UsageError(`--duplicates must be 'sum' or 'binary', got '${v}'`);
+}
+
+export async function loadFromFlags(flags: DataFlags): Promise<Dataset> {
+  const duplicates = duplicatesPolicy(flags.duplicates);
+  if (flags.data !== undefined) {
+    const { loadDataFile } = await import("../data/load-file.ts");
+    return loadDataFile(String(flags.data), { format: flags.format, duplicates });
+  }
+  if (flags.dataset === undefined || flags.dataset === "") throw new UsageError("name a dataset with --dataset NAME (or a file with --data PATH)");
+  return loadDataset(String(flags.dataset), { dataDir: flags.dataDir, duplicates });
+}
+
+function withDataFlags<T extends ReturnType<ReturnType<typeof cac>["command"]>>(cmd: T): T {
+  return cmd
+    .option("--dataset <name>", "Dataset name (ml-1m, magazine, douban, …)")
+    .option("--data-dir <dir>", "Folder holding datasets (default: $INFREC_DATA, then data/, then ../shared/data)")
+    .option("--data <path>", "Read interactions from a file or folder instead of a named dataset")
+    .option("--format <format>", "Format of --data: auto, paper, movielens, csv, tsv, recbole, netflix, split")
+    .option("--duplicates <policy>", "Repeated (user, item) rows: sum (official loader) or binary", { default: "sum" })
+    .option("--json", "Print JSON instead of a table") as T;
+}
+
+export function buildCli() {
+  const cli = cac("infrec");
+
+  withDataFlags(cli.command("datasets", "Show users, items, interactions, density and split sizes")).action(
+    async (flags: DataFlags & { json?: boolean }) => {
+      let sets: Dataset[];
+      if (flags.dataset !== undefined || flags.data !== undefined) sets = [await loadFromFlags(flags)];
+      else {
+        const found = await listDatasets(flags.dataDir);
+        if (found.length === 0) throw new UsageError("no datasets found; pass --dataset NAME with --data-dir DIR");
+        sets = [];
+        for (const f of found) sets.push(await loadDataset(f.name, { dataDir: flags.dataDir, duplicates: duplicatesPolicy(flags.duplicates) }));
+      }
+      const stats = sets.map(datasetStats);
+      if (flags.json) return console.log(JSON.stringify(stats.length === 1 ? stats[0] : stats, null, 2));
+      console.log(
+        table([
+          ["dataset", "users", "items", "interactions", "density", "train", "validation", "test"],
+          ...stats.map((s) => [s.name, s.users, s.items, s.interactions, s.density.toFixed(5), s.train, s.validation, s.test]),
+        ]),
+      );
+    },
+  );
+
+  withDataFlags(cli.command("evaluate", "Fit a model, pick hyper-parameters on validation, report the protocol's metrics"))
+    .option("--model <name>", `Model: ${Object.keys(MODELS).join(", ")}`, { default: "pop" })
+    .option("--split <split>", "val (validation) or test", { default: "test" })
+    .option("--metric <name>", "Validation metric that picks hyper-parameters", { default: "HR@100" })
+    .option("--psp <norm>", "PSP normalisation: official or textbook", { default: "official" })
+    .option("--seed <n>", "Seed for AUC negatives and model randomness", { default: 42 })
+    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; seed: number; json?: boolean }) => {
+      const split: EvalSplit = flags.split === "val" || flags.split === "validation" ? "validation" : flags.split === "test" ? "test" : (() => {
+        throw new UsageError(`--split must be 'val' or 'test', got '${flags.split}'`);
+      })();
+      if (flags.psp !== "official" && flags.psp !== "textbook") throw new UsageError(`--psp must be 'official' or 'textbook', got '${flags.psp}'`);
+      const seed = Number(flags.seed);
+      if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${flags.seed}'`);
+      let entry;
+      try {
+        entry = modelEntry(String(flags.model));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const t0 = Date.now();
+      const ds = await loadFromFlags(flags);
+      const progress = new Progress(`evaluate ${flags.model}`, !flags.json);
+      const result = await gridSearch(ds, entry.grid, entry.build, {
+        metric: flags.metric,
+        test: split === "test",
+        seed,
+        psp: flags.psp,
+        onPoint: (p, i, n) => progress.update((i + 1) / (n + (split === "test" ? 1 : 0)), `params ${JSON.stringify(p.params)}`),
+      });
+      progress.done();
+      const chosen = split === "test" ? result.test! : result.best.validation;
+      const out = {
+        dataset: ds.name,
+        model: flags.model,
+        split,
+        hyperParameters: result.hyperParameters,
+        selectedBy: `validation ${result.metric}`,
+        metrics: chosen.metrics,
+        users: chosen.users,
+        seconds: (Date.now() - t0) / 1000,
+      };
+      if (flags.json) return console.log(JSON.stringify(out, null, 2));
+      console.log(`${out.model} on ${out.dataset} (${split}, ${out.users} users, ${formatSeconds(out.seconds)})`);
+      if (Object.keys(out.hyperParameters).length) console.log(`hyper-parameters: ${JSON.stringify(out.hyperParameters)} (by ${out.selectedBy})`);
+      console.log(table([["metric", "value"], ...Object.entries(chosen.metrics).map(([k, v]) => [k, v])]));
+    });
+
+  cli.help();
+  cli.version("0.1.0");
+  return cli;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting, for tests. */
+export async function runCli(argv: string[]): Promise<number> {
+  const cli = buildCli();
+  try {
+    cli.parse(["node", "infrec", ...argv], { run: false });
+    if (!cli.matchedCommand) {
+      if (cli.options.help || cli.options.version) return 0;
+      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (see infrec --help)`);
+      cli.outputHelp();
+      return 0;
+    }
+    if (cli.options.help) return 0;
+    await cli.runMatchedCommand();
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    const usage = err instanceof UsageError || err.name === "CACError";
+    console.error(`infrec: ${err.message}`);
+    if (process.env.INFREC_DEBUG) console.error(err.stack);
+    return usage ? 2 : 1;
+  }
+}
+
+const isMain = (() => {
+  try {
+    const argv1 = process.argv[1] ?? "";
+    return /(^|[\\/])lib[\\/]cli[\\/]main\.ts$/.test(argv1);
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

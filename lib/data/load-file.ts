@@ -1,0 +1,41 @@
+/**
+ * `--data PATH --format F`: a paper-format folder, a saved split, or a raw
+ * interaction log that is preprocessed (users with < 3 interactions dropped,
+ * seeded per-user 80/10/10 split).
+ */
+import { existsSync, statSync } from "node:fs";
+import { basename } from "node:path";
+import type { Dataset } from "./dataset.ts";
+import type { DuplicatePolicy } from "./matrix.ts";
+import { loadPaperDataset } from "./paper.ts";
+import { isPaperFormat } from "./registry.ts";
+import { buildDataset, loadSplit } from "./split.ts";
+import { type InteractionFormat, readInteractions } from "./text.ts";
+
+export const FILE_FORMATS = ["auto", "paper", "split", "movielens", "csv", "tsv", "recbole", "netflix"] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+export interface LoadFileOptions {
+  format?: string;
+  duplicates?: DuplicatePolicy;
+  /** Keep only rows with rating ≥ this (implicit feedback from ratings). */
+  minRating?: number;
+  seed?: number;
+}
+
+export async function loadDataFile(path: string, options: LoadFileOptions = {}): Promise<Dataset> {
+  const format = (options.format ?? "auto") as FileFormat;
+  if (!FILE_FORMATS.includes(format)) throw new Error(`unknown --format '${format}' (known: ${FILE_FORMATS.join(", ")})`);
+  if (!existsSync(path)) throw new Error(`missing file: ${path}`);
+  const name = basename(path).replace(/\.[^.]*$/, "");
+  if (format === "paper" || (format === "auto" && statSync(path).isDirectory())) {
+    if (!isPaperFormat(path)) throw new Error(`${path}: not a paper-format folder (needs total_data.hdf5 and index.npz)`);
+    return loadPaperDataset(path, { name, duplicates: options.duplicates });
+  }
+  if (format === "split" || (format === "auto" && /\.split(\.tsv)?$/.test(path))) return loadSplit(path);
+  const raw = readInteractions(path, {
+    format: format === "auto" ? "auto" : (format as InteractionFormat),
+    minRating: options.minRating,
+  });
+  return buildDataset(raw, { name, duplicates: options.duplicates, seed: options.seed });
+}

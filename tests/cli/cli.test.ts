@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { REPO_ROOT } from "../../lib/data/registry.ts";
+
+const BIN = join(REPO_ROOT, "bin", "infrec.js");
+
+function infrec(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: REPO_ROOT });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("datasets reports the embedded Magazine copy as JSON", () => {
+  const r = infrec("datasets", "--dataset", "magazine", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual([s.users, s.items, s.train, s.validation, s.test], [3092, 1305, 5984, 436, 6269]);
+});
+
+test("evaluate --model pop --json prints the test metrics", () => {
+  const r = infrec("evaluate", "--model", "pop", "--dataset", "magazine", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.split, "test");
+  assert.ok(Math.abs(out.metrics["HR@10"] - 14.01) < 0.05);
+});
+
+test("bad input exits non-zero with one line naming the problem", () => {
+  const cases: [string[], RegExp][] = [
+    [["evaluate", "--model", "nope", "--dataset", "magazine"], /unknown model 'nope'/],
+    [["evaluate", "--dataset", "no-such-set"], /dataset 'no-such-set' not found \(looked in/],
+    [["evaluate", "--dataset", "magazine", "--split", "train"], /--split must be 'val' or 'test'/],
+    [["evaluate", "--dataset", "magazine", "--bogus"], /Unknown option `--bogus`/],
+    [["evaluate", "--dataset", "magazine", "--duplicates", "max"], /--duplicates must be/],
+    [["evaluate"], /name a dataset with --dataset/],
+    [["frobnicate"], /unknown command 'frobnicate'/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = infrec(...args);
+    assert.notEqual(r.code, 0, `${args.join(" ")} should fail`);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, `one line for ${args.join(" ")}: ${r.stderr}`);
+    assert.match(lines[0], /^infrec: /);
+    assert.match(lines[0], msg);
+  }
+});
+
+test("--help works on every command", () => {
+  for (const cmd of [[], ["datasets"], ["evaluate"]]) {
+    const r = infrec(...cmd, "--help");
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Usage:/);
+  }
+});
