@@ -12,10 +12,17 @@ export interface GridPoint<P> {
   validation: EvaluationResult;
 }
 
+/** A candidate that could not be fitted (e.g. λ = 0 on a singular kernel). */
+export interface SkippedPoint<P> {
+  params: P;
+  reason: string;
+}
+
 export interface GridSearchResult<P> {
   best: GridPoint<P>;
   metric: string;
   points: GridPoint<P>[];
+  skipped: SkippedPoint<P>[];
   /** Test evaluation of the best model, when asked for. */
   test?: EvaluationResult;
   hyperParameters: HyperParameters;
@@ -28,6 +35,13 @@ export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
   test?: boolean;
   seed?: number;
   onPoint?: (point: GridPoint<unknown>, index: number, total: number) => void;
+  /** Told about each skipped candidate (default: a warning on stderr). */
+  onSkip?: (skipped: SkippedPoint<unknown>) => void;
+}
+
+/** Errors that mean "this candidate cannot be fitted", not "the search is broken". */
+function isSkippable(e: unknown): e is Error {
+  return e instanceof Error && e.name === "SingularKernelError";
 }
 
 /**
@@ -37,16 +51,29 @@ export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
 export async function gridSearch<P>(
   ds: Dataset,
   candidates: readonly P[],
-  build: (params: P) => Recommender,
+  build: (params: P, shared: Map<string, unknown>) => Recommender,
   options: GridSearchOptions = {},
 ): Promise<GridSearchResult<P>> {
   if (candidates.length === 0) throw new Error("gridSearch: no candidates");
   const metric = options.metric ?? "HR@100";
   const points: GridPoint<P>[] = [];
+  const skipped: SkippedPoint<P>[] = [];
+  // Scratch the candidates share (e.g. one Gram matrix for every λ).
+  const shared = new Map<string, unknown>();
   let best: { point: GridPoint<P>; model: Recommender } | null = null;
   for (let c = 0; c < candidates.length; c++) {
-    const model = build(candidates[c]);
-    await model.fit(ds.train, { seed: options.seed });
+    const model = build(candidates[c], shared);
+    try {
+      await model.fit(ds.train, { seed: options.seed });
+    } catch (e) {
+      if (!isSkippable(e)) throw e;
+      await model.dispose?.();
+      const s = { params: candidates[c], reason: e.message };
+      skipped.push(s);
+      if (options.onSkip) options.onSkip(s);
+      else console.warn(`warning: skipped ${JSON.stringify(candidates[c])}: ${e.message}`);
+      continue;
+    }
     const validation = await evaluate(model, ds, { ...options, split: "validation" });
     if (!(metric in validation.metrics)) {
       throw new Error(`gridSearch: unknown metric '${metric}' (have ${Object.keys(validation.metrics).join(", ")})`);
@@ -61,11 +88,13 @@ export async function gridSearch<P>(
       await model.dispose?.();
     }
   }
-  const winner = best!;
+  if (!best) throw new Error(`gridSearch: every candidate was skipped (${skipped.map((s) => s.reason).join("; ")})`);
+  const winner = best;
   const result: GridSearchResult<P> = {
     best: winner.point,
     metric,
     points,
+    skipped,
     hyperParameters: winner.model.hyperParameters(),
   };
   if (options.test) result.test = await evaluate(winner.model, ds, { ...options, split: "test" });

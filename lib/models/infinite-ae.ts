@@ -1,0 +1,144 @@
+/**
+ * ∞-AE (PROTOCOL.md §2): kernel ridge regression with the NTK of an
+ * infinitely wide autoencoder. Fit: K_SS = K(X_S, X_S), α = (K_SS + c·I)⁻¹ X_S
+ * with c = λ·tr(K_SS)/|S|. Score any users C from their item rows: K(X_C, X_S)·α.
+ *
+ * Support S is every training row (the official code's choice) or a seeded
+ * random budget of users. When the context is the fitted training matrix itself
+ * and S is all of it (validation), K_SS·α = X_S − c·α is exact, so no second
+ * Gram or product is needed.
+ */
+import type { InteractionMatrix } from "../data/matrix.ts";
+import { ntkGram, sparseRowSumSq } from "../kernel/gram.ts";
+import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
+import { ridgeShift, SpdSolver } from "../onnx/solve.ts";
+import { Rng } from "../random.ts";
+import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
+
+export interface InfiniteAEOptions {
+  /** Ridge strength λ (the regulariser is λ·tr(K)/|S|). */
+  lambda: number;
+  /** Hidden layers of the autoencoder (default 1). */
+  depth?: number;
+  /** "all" training rows (default) or a number of randomly chosen users. */
+  support?: "all" | number;
+  device?: DeviceRequest;
+  backend?: Backend;
+  /**
+   * Scratch shared by models of one grid search: the Gram of a training
+   * matrix is computed once and reused for every λ.
+   */
+  shared?: Map<string, unknown>;
+}
+
+interface KernelState {
+  train: InteractionMatrix;
+  support: Int32Array | null;
+  xs: Float32Array;
+  norms: Float32Array;
+  k: Float32Array;
+  trace: number;
+  solver: SpdSolver;
+}
+
+export class InfiniteAE implements Recommender {
+  readonly name = "inf-ae";
+  readonly lambda: number;
+  readonly depth: number;
+  readonly supportBudget: "all" | number;
+  private backend?: Backend;
+  private state?: KernelState;
+  private alphaBuf?: Float32Array;
+  private shift = 0;
+
+  constructor(private readonly options: InfiniteAEOptions) {
+    if (!Number.isFinite(options.lambda) || options.lambda < 0) throw new Error(`InfiniteAE: λ must be finite and ≥ 0, got ${options.lambda}`);
+    this.lambda = options.lambda;
+    this.depth = options.depth ?? 1;
+    if (!Number.isInteger(this.depth) || this.depth < 1) throw new Error(`InfiniteAE: depth must be an integer ≥ 1, got ${this.depth}`);
+    this.supportBudget = options.support ?? "all";
+    if (this.supportBudget !== "all" && !(Number.isInteger(this.supportBudget) && this.supportBudget > 0)) {
+      throw new Error(`InfiniteAE: support must be "all" or a positive integer, got ${this.supportBudget}`);
+    }
+    this.backend = options.backend;
+  }
+
+  private async getBackend(): Promise<Backend> {
+    this.backend ??= await getBackend({ device: this.options.device ?? "cpu" });
+    return this.backend;
+  }
+
+  /** The support rows (dense), their Σx² and K_SS for a training matrix; cached in `shared`. */
+  private async kernelState(train: InteractionMatrix, seed: number, options: FitOptions): Promise<KernelState> {
+    const key = `inf-ae:${this.depth}:${this.supportBudget}:${seed}`;
+    const cached = this.options.shared?.get(key) as KernelState | undefined;
+    if (cached && cached.train === train) return cached;
+    const backend = await this.getBackend();
+    let support: Int32Array | null = null;
+    if (this.supportBudget !== "all" && this.supportBudget < train.numUsers) {
+      const order = new Rng(seed).shuffle(Int32Array.from({ length: train.numUsers }, (_, i) => i));
+      support = order.subarray(0, this.supportBudget).sort();
+    }
+    const n = support ? support.length : train.numUsers;
+    const m = train.numItems;
+    const xs = support ? train.denseRowsOf(support) : train.denseRows(0, n);
+    const norms = support ? sparseRowSumSq(train.selectUsers(support)) : sparseRowSumSq(train);
+    const k = await ntkGram(backend, xs, n, xs, n, m, this.depth, {
+      normsA: norms,
+      normsB: norms,
+      onBlock: (done, total) => options.onProgress?.((0.3 * done) / total, "gram"),
+    });
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += k[i * n + i];
+    const state: KernelState = { train, support, xs, norms, k, trace, solver: new SpdSolver(backend) };
+    // Keep only one training matrix's kernel per key: a new matrix replaces it.
+    this.options.shared?.set(key, state);
+    return state;
+  }
+
+  async fit(train: InteractionMatrix, options: FitOptions = {}): Promise<void> {
+    if (train.numUsers === 0 || train.numItems === 0) throw new Error(`InfiniteAE.fit: empty training matrix (${train.numUsers}×${train.numItems})`);
+    if (train.nnz === 0) throw new Error("InfiniteAE.fit: the training matrix has no interactions");
+    const state = await this.kernelState(train, options.seed ?? 42, options);
+    const n = state.support ? state.support.length : train.numUsers;
+    this.shift = ridgeShift(state.k, n, this.lambda);
+    const factor = await state.solver.factor(state.k, n, this.shift);
+    options.onProgress?.(0.6, "factor");
+    this.alphaBuf = await factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems));
+    options.onProgress?.(1, "solve");
+    this.state = state;
+  }
+
+  /** α (|S| × items), the support rows and their ids: what an artifact saves. */
+  get duals(): { alpha: Float32Array; support: Int32Array | null; supportRows: Float32Array; norms: Float32Array; shift: number } {
+    if (!this.state || !this.alphaBuf) throw new Error("InfiniteAE: call fit first");
+    return { alpha: this.alphaBuf, support: this.state.support, supportRows: this.state.xs, norms: this.state.norms, shift: this.shift };
+  }
+
+  async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
+    const state = this.state;
+    const alpha = this.alphaBuf;
+    if (!state || !alpha) throw new Error("InfiniteAE.scoreBlock: call fit first");
+    const m = state.train.numItems;
+    if (context.numItems !== m) throw new Error(`InfiniteAE.scoreBlock: context has ${context.numItems} items, model ${m}`);
+    const rows = end - start;
+    if (context === state.train && state.support === null) {
+      // K_SS·α = (K_SS + c·I)·α − c·α = X_S − c·α: exact, and free.
+      const c = this.shift;
+      for (let i = 0, p = start * m; i < rows * m; i++, p++) out[i] = state.xs[p] - c * alpha[p];
+      return;
+    }
+    const backend = await this.getBackend();
+    const n = state.support ? state.support.length : state.train.numUsers;
+    const ctx = context.denseRows(start, end);
+    const kcs = await ntkGram(backend, ctx, rows, state.xs, n, m, this.depth, {
+      normsA: sparseRowSumSq(context, start, end),
+      normsB: state.norms,
+    });
+    await backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) });
+  }
+
+  hyperParameters(): HyperParameters {
+    return { lambda: this.lambda, depth: this.depth, support: this.supportBudget };
+  }
+}
