@@ -4,8 +4,15 @@
  * from the kernel formula (lib/onnx/graphs/gram.ts), as in neural-tangents.
  */
 import type { Backend } from "../onnx/backend.ts";
-import { ntkGraphNames } from "../onnx/graphs/index.ts";
+import { type GraphName, isGraphName } from "../onnx/graphs/index.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
+
+/** The Gram graph (with precomputed row norms) for a depth. */
+function gramGraph(depth: number): GraphName {
+  const name = `ntk_gram_norms_d${depth}`;
+  if (!isGraphName(name)) throw new Error(`no NTK Gram graph for depth ${depth}`);
+  return name;
+}
 
 /** Σx² per row of a row-major (n × d) block, in float32 as the graph expects. */
 export function rowSumSq(a: Float32Array, n: number, d: number): Float32Array {
@@ -57,7 +64,7 @@ export async function ntkGram(
   if (out.length < na * nb) throw new Error(`ntkGram: output holds ${out.length} values, need ${na * nb}`);
   const normsA = options.normsA ?? rowSumSq(a, na, d);
   const normsB = options.normsB ?? rowSumSq(b, nb, d);
-  const session = await backend.session(ntkGraphNames(depth).gramNorms);
+  const session = await backend.session(gramGraph(depth));
   const step = Math.max(1, options.blockRows ?? Math.max(64, Math.floor((1 << 23) / Math.max(1, nb))));
   for (let r0 = 0; r0 < na; r0 += step) {
     const r1 = Math.min(na, r0 + step);
