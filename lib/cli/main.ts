@@ -21,6 +21,8 @@ interface DataFlags {
   data?: string;
   format?: string;
   duplicates?: string;
+  minRating?: number;
+  seed?: number;
 }
 
 function duplicatesPolicy(v: string | undefined): DuplicatePolicy {
@@ -32,7 +34,9 @@ export async function loadFromFlags(flags: DataFlags): Promise<Dataset> {
   const duplicates = duplicatesPolicy(flags.duplicates);
   if (flags.data !== undefined) {
     const { loadDataFile } = await import("../data/load-file.ts");
-    return loadDataFile(String(flags.data), { format: flags.format, duplicates });
+    const minRating = flags.minRating === undefined ? undefined : Number(flags.minRating);
+    if (minRating !== undefined && !Number.isFinite(minRating)) throw new UsageError(`--min-rating must be a number, got '${flags.minRating}'`);
+    return loadDataFile(String(flags.data), { format: flags.format, duplicates, minRating, seed: flags.seed === undefined ? undefined : Number(flags.seed) });
   }
   if (flags.dataset === undefined || flags.dataset === "") throw new UsageError("name a dataset with --dataset NAME (or a file with --data PATH)");
   return loadDataset(String(flags.dataset), { dataDir: flags.dataDir, duplicates });
@@ -44,6 +48,7 @@ function withDataFlags<T extends ReturnType<ReturnType<typeof cac>["command"]>>(
     .option("--data-dir <dir>", "Folder holding datasets (default: $INFREC_DATA, then data/, then ../shared/data)")
     .option("--data <path>", "Read interactions from a file or folder instead of a named dataset")
     .option("--format <format>", "Format of --data: auto, paper, movielens, csv, tsv, recbole, netflix, split")
+    .option("--min-rating <r>", "With --data: keep only rows rated at least r (implicit feedback)")
     .option("--duplicates <policy>", "Repeated (user, item) rows: sum (official loader) or binary", { default: "sum" })
     .option("--json", "Print JSON instead of a table") as T;
 }

@@ -3,7 +3,7 @@
  * interaction log that is preprocessed (users with < 3 interactions dropped,
  * seeded per-user 80/10/10 split).
  */
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { Dataset } from "./dataset.ts";
 import type { DuplicatePolicy } from "./matrix.ts";
@@ -32,10 +32,22 @@ export async function loadDataFile(path: string, options: LoadFileOptions = {}):
     if (!isPaperFormat(path)) throw new Error(`${path}: not a paper-format folder (needs total_data.hdf5 and index.npz)`);
     return loadPaperDataset(path, { name, duplicates: options.duplicates });
   }
-  if (format === "split" || (format === "auto" && /\.split(\.tsv)?$/.test(path))) return loadSplit(path);
+  if (format === "split" || (format === "auto" && startsWithSplitMagic(path))) return loadSplit(path);
   const raw = readInteractions(path, {
     format: format === "auto" ? "auto" : (format as InteractionFormat),
     minRating: options.minRating,
   });
   return buildDataset(raw, { name, duplicates: options.duplicates, seed: options.seed });
+}
+
+/** Files written by saveSplit start with this line. */
+function startsWithSplitMagic(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(16);
+    const n = readSync(fd, buf, 0, 16, 0);
+    return new TextDecoder().decode(buf.subarray(0, n)).startsWith("infrec-split");
+  } finally {
+    closeSync(fd);
+  }
 }

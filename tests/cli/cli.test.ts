@@ -53,3 +53,16 @@ test("--help works on every command", () => {
     assert.match(r.stdout, /Usage:/);
   }
 });
+
+test("datasets --data reads a raw log and splits it", () => {
+  const r = infrec("datasets", "--data", join(REPO_ROOT, "tests", "fixtures", "data", "ratings.csv"), "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.ok(s.users > 0 && s.items > 0);
+  assert.equal(s.train + s.validation + s.test, s.interactions);
+  const bad = infrec("datasets", "--data", join(REPO_ROOT, "tests", "fixtures", "data", "ratings.csv"), "--format", "xml");
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /unknown --format 'xml'/);
+  const missing = infrec("datasets", "--data", "/nonexistent/file.csv");
+  assert.match(missing.stderr, /missing file: \/nonexistent\/file\.csv/);
+});
