@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
+import { writeFileSync } from "node:fs";
 import { REPO_ROOT } from "../../lib/data/registry.ts";
+import { withTempDir } from "../helpers.ts";
 
 const BIN = join(REPO_ROOT, "bin", "infrec.js");
 
@@ -55,11 +57,21 @@ test("--help works on every command", () => {
 });
 
 test("datasets --data reads a raw log and splits it", () => {
-  const r = infrec("datasets", "--data", join(REPO_ROOT, "tests", "fixtures", "data", "ratings.csv"), "--json");
-  assert.equal(r.code, 0, r.stderr);
-  const s = JSON.parse(r.stdout);
-  assert.ok(s.users > 0 && s.items > 0);
-  assert.equal(s.train + s.validation + s.test, s.interactions);
+  withTempDir((dir) => {
+    const rows = ["user,item,rating"];
+    for (let u = 0; u < 20; u++) for (let i = 0; i < 10; i++) if ((u + i) % 3 !== 0) rows.push(`u${u},i${i},${1 + ((u * i) % 5)}`);
+    const path = join(dir, "log.csv");
+    writeFileSync(path, rows.join("\n") + "\n");
+    const r = infrec("datasets", "--data", path, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.users, 20);
+    assert.equal(s.items, 10);
+    assert.equal(s.train + s.validation + s.test, rows.length - 1);
+    const ev = infrec("evaluate", "--data", path, "--model", "pop", "--json");
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.ok(JSON.parse(ev.stdout).metrics["HR@10"] >= 0);
+  });
   const bad = infrec("datasets", "--data", join(REPO_ROOT, "tests", "fixtures", "data", "ratings.csv"), "--format", "xml");
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /unknown --format 'xml'/);
