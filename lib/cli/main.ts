@@ -10,6 +10,7 @@ import { listDatasets, loadDataset } from "../data/registry.ts";
 import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
 import { gridSearch } from "../eval/grid.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
+import type { DeviceRequest } from "../onnx/backend.ts";
 import { formatSeconds, Progress, table } from "./output.ts";
 
 /** An error caused by the user's input: printed as one line, exit code 2. */
@@ -40,6 +41,14 @@ export async function loadFromFlags(flags: DataFlags): Promise<Dataset> {
   }
   if (flags.dataset === undefined || flags.dataset === "") throw new UsageError("name a dataset with --dataset NAME (or a file with --data PATH)");
   return loadDataset(String(flags.dataset), { dataDir: flags.dataDir, duplicates });
+}
+
+const DEVICES = ["cpu", "wasm", "cuda", "webgpu", "auto"] as const;
+
+export function parseDevice(v: string | undefined): DeviceRequest {
+  const d = v ?? "cpu";
+  if (!(DEVICES as readonly string[]).includes(d)) throw new UsageError(`--device must be one of ${DEVICES.join(", ")}, got '${d}'`);
+  return d as DeviceRequest;
 }
 
 function withDataFlags<T extends ReturnType<ReturnType<typeof cac>["command"]>>(cmd: T): T {
@@ -82,8 +91,9 @@ export function buildCli() {
     .option("--split <split>", "val (validation) or test", { default: "test" })
     .option("--metric <name>", "Validation metric that picks hyper-parameters", { default: "HR@100" })
     .option("--psp <norm>", "PSP normalisation: official or textbook", { default: "official" })
+    .option("--device <device>", "ONNX Runtime device: cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
     .option("--seed <n>", "Seed for AUC negatives and model randomness", { default: 42 })
-    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; seed: number; json?: boolean }) => {
+    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; seed: number; device: string; json?: boolean }) => {
       const split: EvalSplit = flags.split === "val" || flags.split === "validation" ? "validation" : flags.split === "test" ? "test" : (() => {
         throw new UsageError(`--split must be 'val' or 'test', got '${flags.split}'`);
       })();
@@ -99,7 +109,8 @@ export function buildCli() {
       const t0 = Date.now();
       const ds = await loadFromFlags(flags);
       const progress = new Progress(`evaluate ${flags.model}`, !flags.json);
-      const result = await gridSearch(ds, entry.grid, entry.build, {
+      const device = parseDevice(flags.device);
+      const result = await gridSearch(ds, entry.grid, (p, shared) => entry.build(p, { shared, device }), {
         metric: flags.metric,
         test: split === "test",
         seed,

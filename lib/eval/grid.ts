@@ -4,6 +4,7 @@
  * the winner.
  */
 import type { Dataset } from "../data/dataset.ts";
+import type { InteractionMatrix } from "../data/matrix.ts";
 import type { HyperParameters, Recommender } from "../models/model.ts";
 import { evaluate, type EvaluateOptions, type EvaluationResult } from "./evaluate.ts";
 
@@ -34,6 +35,11 @@ export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
   /** Also evaluate the best model on the test split. */
   test?: boolean;
   seed?: number;
+  /**
+   * Matrix the models are fitted on (default: the dataset's train split), e.g.
+   * a DISTILL-CF summary or a sample of users; real users are always scored.
+   */
+  train?: InteractionMatrix;
   onPoint?: (point: GridPoint<unknown>, index: number, total: number) => void;
   /** Told about each skipped candidate (default: a warning on stderr). */
   onSkip?: (skipped: SkippedPoint<unknown>) => void;
@@ -64,7 +70,7 @@ export async function gridSearch<P>(
   for (let c = 0; c < candidates.length; c++) {
     const model = build(candidates[c], shared);
     try {
-      await model.fit(ds.train, { seed: options.seed });
+      await model.fit(options.train ?? ds.train, { seed: options.seed });
     } catch (e) {
       if (!isSkippable(e)) throw e;
       await model.dispose?.();
