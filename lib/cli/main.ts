@@ -5,62 +5,13 @@
  */
 import { cac } from "cac";
 import { type Dataset, datasetStats } from "../data/dataset.ts";
-import type { DuplicatePolicy } from "../data/matrix.ts";
 import { listDatasets, loadDataset } from "../data/registry.ts";
 import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
 import { gridSearch } from "../eval/grid.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
-import type { DeviceRequest } from "../onnx/backend.ts";
+import { duplicatesPolicy, loadFromFlags, parseDevice, UsageError, withDataFlags, type DataFlags } from "./common.ts";
+import { registerFitCommands } from "./fit.ts";
 import { formatSeconds, Progress, table } from "./output.ts";
-
-/** An error caused by the user's input: printed as one line, exit code 2. */
-export class UsageError extends Error {}
-
-interface DataFlags {
-  dataset?: string;
-  dataDir?: string;
-  data?: string;
-  format?: string;
-  duplicates?: string;
-  minRating?: number;
-  seed?: number;
-}
-
-function duplicatesPolicy(v: string | undefined): DuplicatePolicy {
-  if (v === undefined || v === "sum" || v === "binary") return (v ?? "sum") as DuplicatePolicy;
-  throw new UsageError(`--duplicates must be 'sum' or 'binary', got '${v}'`);
-}
-
-export async function loadFromFlags(flags: DataFlags): Promise<Dataset> {
-  const duplicates = duplicatesPolicy(flags.duplicates);
-  if (flags.data !== undefined) {
-    const { loadDataFile } = await import("../data/load-file.ts");
-    const minRating = flags.minRating === undefined ? undefined : Number(flags.minRating);
-    if (minRating !== undefined && !Number.isFinite(minRating)) throw new UsageError(`--min-rating must be a number, got '${flags.minRating}'`);
-    return loadDataFile(String(flags.data), { format: flags.format, duplicates, minRating, seed: flags.seed === undefined ? undefined : Number(flags.seed) });
-  }
-  if (flags.dataset === undefined || flags.dataset === "") throw new UsageError("name a dataset with --dataset NAME (or a file with --data PATH)");
-  return loadDataset(String(flags.dataset), { dataDir: flags.dataDir, duplicates });
-}
-
-const DEVICES = ["cpu", "wasm", "cuda", "webgpu", "auto"] as const;
-
-export function parseDevice(v: string | undefined): DeviceRequest {
-  const d = v ?? "cpu";
-  if (!(DEVICES as readonly string[]).includes(d)) throw new UsageError(`--device must be one of ${DEVICES.join(", ")}, got '${d}'`);
-  return d as DeviceRequest;
-}
-
-function withDataFlags<T extends ReturnType<ReturnType<typeof cac>["command"]>>(cmd: T): T {
-  return cmd
-    .option("--dataset <name>", "Dataset name (ml-1m, magazine, douban, …)")
-    .option("--data-dir <dir>", "Folder holding datasets (default: $INFREC_DATA, then data/, then ../shared/data)")
-    .option("--data <path>", "Read interactions from a file or folder instead of a named dataset")
-    .option("--format <format>", "Format of --data: auto, paper, movielens, csv, tsv, recbole, netflix, split")
-    .option("--min-rating <r>", "With --data: keep only rows rated at least r (implicit feedback)")
-    .option("--duplicates <policy>", "Repeated (user, item) rows: sum (official loader) or binary", { default: "sum" })
-    .option("--json", "Print JSON instead of a table") as T;
-}
 
 export function buildCli() {
   const cli = cac("infrec");
@@ -134,6 +85,8 @@ export function buildCli() {
       if (Object.keys(out.hyperParameters).length) console.log(`hyper-parameters: ${JSON.stringify(out.hyperParameters)} (by ${out.selectedBy})`);
       console.log(table([["metric", "value"], ...Object.entries(chosen.metrics).map(([k, v]) => [k, v])]));
     });
+
+  registerFitCommands(cli);
 
   cli.help();
   cli.version("0.1.0");

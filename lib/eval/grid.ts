@@ -24,6 +24,8 @@ export interface GridSearchResult<P> {
   metric: string;
   points: GridPoint<P>[];
   skipped: SkippedPoint<P>[];
+  /** The fitted best model, with `keepBest`. */
+  model?: Recommender;
   /** Test evaluation of the best model, when asked for. */
   test?: EvaluationResult;
   hyperParameters: HyperParameters;
@@ -40,6 +42,8 @@ export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
    * a DISTILL-CF summary or a sample of users; real users are always scored.
    */
   train?: InteractionMatrix;
+  /** Keep the fitted best model (returned as `model`) instead of disposing it. */
+  keepBest?: boolean;
   onPoint?: (point: GridPoint<unknown>, index: number, total: number) => void;
   /** Told about each skipped candidate (default: a warning on stderr). */
   onSkip?: (skipped: SkippedPoint<unknown>) => void;
@@ -104,6 +108,7 @@ export async function gridSearch<P>(
     hyperParameters: winner.model.hyperParameters(),
   };
   if (options.test) result.test = await evaluate(winner.model, ds, { ...options, split: "test" });
-  await winner.model.dispose?.();
+  if (options.keepBest) result.model = winner.model;
+  else await winner.model.dispose?.();
   return result;
 }

@@ -13,6 +13,7 @@ import { ntkGram, sparseRowSumSq } from "../kernel/gram.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { ridgeShift, SpdSolver } from "../onnx/solve.ts";
 import { Rng } from "../random.ts";
+import type { DualsArtifact } from "./artifact.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
 
 export interface InfiniteAEOptions {
@@ -136,6 +137,25 @@ export class InfiniteAE implements Recommender {
       normsB: state.norms,
     });
     await backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) });
+  }
+
+  /** The saved-duals artifact of this fit (support rows, α, λ, depth). */
+  toArtifact(meta: { itemIds: readonly string[]; userIds?: readonly string[]; dataset?: DualsArtifact["dataset"] }): Omit<DualsArtifact, "alphaDType"> {
+    const { alpha, support } = this.duals;
+    const train = this.state!.train;
+    if (meta.itemIds.length !== train.numItems) throw new Error(`toArtifact: ${meta.itemIds.length} item ids for ${train.numItems} items`);
+    const rows = support ?? Int32Array.from({ length: train.numUsers }, (_, i) => i);
+    return {
+      model: "inf-ae",
+      lambda: this.lambda,
+      depth: this.depth,
+      shift: this.shift,
+      support: support ? train.selectUsers(support) : train,
+      supportUserIds: meta.userIds ? [...rows].map((u) => meta.userIds![u]) : [],
+      alpha,
+      itemIds: [...meta.itemIds],
+      dataset: meta.dataset,
+    };
   }
 
   hyperParameters(): HyperParameters {

@@ -1,0 +1,46 @@
+/**
+ * `--train-on FILE`: the matrix a model is fitted on instead of the train
+ * split — a DISTILL-CF summary, a saved split's train part, or a sampled
+ * training matrix — mapped onto the dataset's item ids.
+ */
+import type { Dataset } from "../data/dataset.ts";
+import { InteractionMatrix } from "../data/matrix.ts";
+import { loadDataFile } from "../data/load-file.ts";
+
+/** Re-indexes a matrix over `fromItems` onto `ds`'s item ids; items the dataset lacks are an error. */
+export function alignItems(m: InteractionMatrix, fromItems: readonly string[], ds: Dataset, what: string): InteractionMatrix {
+  const index = new Map<string, number>();
+  ds.itemIds.forEach((id, i) => index.set(id, i));
+  const map = new Int32Array(fromItems.length);
+  const missing: string[] = [];
+  fromItems.forEach((id, i) => {
+    const j = index.get(id);
+    if (j === undefined) missing.push(id);
+    map[i] = j ?? -1;
+  });
+  if (missing.length) throw new Error(`${what}: ${missing.length} item ids are not in dataset '${ds.name}' (e.g. ${missing.slice(0, 5).join(", ")})`);
+  const users: number[] = [];
+  const items: number[] = [];
+  const values: number[] = [];
+  for (let u = 0; u < m.numUsers; u++) {
+    for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) {
+      users.push(u);
+      items.push(map[m.indices[p]]);
+      values.push(m.values[p]);
+    }
+  }
+  return InteractionMatrix.fromTriplets(m.numUsers, ds.itemIds.length, users, items, values);
+}
+
+export async function loadTrainingMatrix(path: string, ds: Dataset): Promise<InteractionMatrix> {
+  let summaryModule: { readSummaryMatrix?: (p: string) => Promise<{ matrix: InteractionMatrix; itemIds: readonly string[] } | null> } = {};
+  try {
+    summaryModule = await import("../distill/summary.ts");
+  } catch {
+    // No summary support in this build: fall through to data files.
+  }
+  const summary = await summaryModule.readSummaryMatrix?.(path);
+  if (summary) return alignItems(summary.matrix, summary.itemIds, ds, path);
+  const other = await loadDataFile(path);
+  return alignItems(other.train, other.itemIds, ds, path);
+}

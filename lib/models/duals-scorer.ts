@@ -1,0 +1,89 @@
+/**
+ * Recommending from saved duals: a user given as a list of item ids is scored
+ * as K(x, X_S)·α — the same ONNX Gram and product as a fitted ∞-AE — with
+ * its own items excluded. Runtime-agnostic: it takes any Backend, so the edge
+ * module runs it on onnxruntime-web and the CLI on onnxruntime-node.
+ */
+import { ntkGram, sparseRowSumSq } from "../kernel/gram.ts";
+import { topK } from "../eval/metrics.ts";
+import type { Backend } from "../onnx/backend.ts";
+import type { DualsArtifact } from "./artifact.ts";
+
+export interface Recommendation {
+  item: string;
+  score: number;
+}
+
+export interface RecommendResult {
+  items: Recommendation[];
+  /** Input ids that are not items of the model (ignored in the scoring). */
+  unknown: string[];
+}
+
+export class DualsScorer {
+  private readonly itemIndex = new Map<string, number>();
+  private readonly supportRows: Float32Array;
+  private readonly supportNorms: Float32Array;
+
+  constructor(readonly artifact: DualsArtifact, readonly backend: Backend) {
+    artifact.itemIds.forEach((id, i) => this.itemIndex.set(id, i));
+    this.supportRows = artifact.support.denseRows(0, artifact.support.numUsers);
+    this.supportNorms = sparseRowSumSq(artifact.support);
+  }
+
+  get numItems(): number {
+    return this.artifact.itemIds.length;
+  }
+
+  /** Dense rows for users given as item-id lists; unknown ids are collected. */
+  private rows(users: readonly (readonly string[])[]): { x: Float32Array; unknown: string[][]; known: number[][] } {
+    const m = this.numItems;
+    const x = new Float32Array(users.length * m);
+    const unknown: string[][] = [];
+    const known: number[][] = [];
+    users.forEach((ids, r) => {
+      const u: string[] = [];
+      const k: number[] = [];
+      for (const id of ids) {
+        const i = this.itemIndex.get(String(id).trim());
+        if (i === undefined) u.push(String(id));
+        else {
+          x[r * m + i] = 1;
+          k.push(i);
+        }
+      }
+      unknown.push(u);
+      known.push(k);
+    });
+    return { x, unknown, known };
+  }
+
+  /** Raw scores (users × items) for users given by their item ids. */
+  async scoreUsers(users: readonly (readonly string[])[]): Promise<{ scores: Float32Array; unknown: string[][]; known: number[][] }> {
+    const { x, unknown, known } = this.rows(users);
+    const n = this.artifact.support.numUsers;
+    const m = this.numItems;
+    const rows = users.length;
+    const norms = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) norms[r] = known[r].length;
+    const k = await ntkGram(this.backend, x, rows, this.supportRows, n, m, this.artifact.depth, {
+      normsA: norms,
+      normsB: this.supportNorms,
+    });
+    const scores = await this.backend.matmul(k, [rows, n], this.artifact.alpha, [n, m]);
+    return { scores, unknown, known };
+  }
+
+  /** Top-k items for each user (their own items excluded), best first, ties to the lower item index. */
+  async recommend(users: readonly (readonly string[])[], k = 10): Promise<RecommendResult[]> {
+    if (!Number.isInteger(k) || k < 1) throw new Error(`recommend: k must be a positive integer, got ${k}`);
+    const { scores, unknown, known } = await this.scoreUsers(users);
+    const m = this.numItems;
+    return users.map((_, r) => {
+      const row = scores.subarray(r * m, (r + 1) * m);
+      for (const i of known[r]) row[i] = -Infinity;
+      const top = topK(row, Math.min(k, m - known[r].length));
+      return { items: [...top].map((i) => ({ item: this.artifact.itemIds[i], score: row[i] })), unknown: unknown[r] };
+    });
+  }
+}

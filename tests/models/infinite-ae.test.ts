@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { InteractionMatrix } from "../../lib/data/matrix.ts";
+import { ntkGramReference } from "../../lib/kernel/ntk.ts";
+import { ridgeShift, solveReference } from "../../lib/kernel/solve-reference.ts";
+import { InfiniteAE } from "../../lib/models/infinite-ae.ts";
+import { getBackend } from "../../lib/onnx/backend.ts";
+import { Rng } from "../../lib/random.ts";
+import { checkSubsetFoldIn } from "./shared.ts";
+
+function randomBinary(n: number, m: number, density: number, seed: number): InteractionMatrix {
+  const rng = new Rng(seed);
+  const us: number[] = [];
+  const is: number[] = [];
+  for (let u = 0; u < n; u++) for (let i = 0; i < m; i++) if (rng.next() < density) (us.push(u), is.push(i));
+  return InteractionMatrix.fromTriplets(n, m, us, is);
+}
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+for (const depth of [1, 2]) {
+  test(`∞-AE depth ${depth}: duals and scores match a float64 reference`, async (t) => {
+    const backend = await getBackend({ device: "cpu" });
+    const train = randomBinary(70, 40, 0.15, depth);
+    const n = train.numUsers;
+    const m = train.numItems;
+    const x = train.denseRows(0, n);
+    const k = ntkGramReference(x, n, x, n, m, depth);
+    const lambda = 5;
+    const alphaRef = solveReference(k, n, x, m, ridgeShift(k, n, lambda));
+    const model = new InfiniteAE({ lambda, depth, backend });
+    await model.fit(train);
+    const errAlpha = maxRelError(model.duals.alpha, alphaRef);
+    assert.ok(errAlpha < 1e-4, `α relative error ${errAlpha}`);
+    // Validation path (context = training matrix): X − c·α.
+    const fast = new Float32Array(n * m);
+    await model.scoreBlock(train, 0, n, fast);
+    // General path on a different context (training rows plus one item each).
+    const ctx = train.add(InteractionMatrix.fromTriplets(n, m, [...Array(n).keys()], [...Array(n).keys()].map((u) => (u * 7) % m)));
+    const general = new Float32Array(n * m);
+    await model.scoreBlock(ctx, 0, n, general);
+    const c = ctx.denseRows(0, n);
+    const kc = ntkGramReference(c, n, x, n, m, depth);
+    const want = new Float64Array(n * m);
+    const wantFast = new Float64Array(n * m);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        for (let t = 0; t < m; t++) {
+          want[i * m + t] += kc[i * n + j] * alphaRef[j * m + t];
+          wantFast[i * m + t] += k[i * n + j] * alphaRef[j * m + t];
+        }
+      }
+    }
+    const errFast = maxRelError(fast, wantFast);
+    const errGeneral = maxRelError(general, want);
+    assert.ok(errFast < 1e-4, `validation scores relative error ${errFast}`);
+    assert.ok(errGeneral < 1e-4, `context scores relative error ${errGeneral}`);
+    t.diagnostic(`max relative error: α ${errAlpha.toExponential(2)}, validation scores ${errFast.toExponential(2)}, context scores ${errGeneral.toExponential(2)}`);
+  });
+}
+
+test("∞-AE with a support budget uses that many users and still scores everyone", async () => {
+  const train = randomBinary(50, 30, 0.2, 9);
+  const model = new InfiniteAE({ lambda: 1, support: 20 });
+  await model.fit(train, { seed: 4 });
+  assert.equal(model.duals.support?.length, 20);
+  const out = new Float32Array(50 * 30);
+  await model.scoreBlock(train, 0, 50, out);
+  assert.ok(out.every(Number.isFinite));
+});
+
+test("∞-AE at λ = 0 on duplicate users is a SingularKernelError, not garbage", async () => {
+  const m = InteractionMatrix.fromTriplets(4, 5, [0, 1, 2, 3, 0, 1], [0, 0, 1, 2, 3, 3]);
+  await assert.rejects(new InfiniteAE({ lambda: 0 }).fit(m), (e: Error) => e.name === "SingularKernelError");
+});
+
+test("∞-AE rejects bad hyper-parameters and empty data", async () => {
+  assert.throws(() => new InfiniteAE({ lambda: -1 }), /λ must be finite and ≥ 0/);
+  assert.throws(() => new InfiniteAE({ lambda: 1, depth: 0 }), /depth/);
+  await assert.rejects(new InfiniteAE({ lambda: 1 }).fit(InteractionMatrix.empty(3, 4)), /no interactions/);
+});
+
+test("∞-AE trained on a weighted 60-user subset scores all users well", async () => {
+  await checkSubsetFoldIn(() => new InfiniteAE({ lambda: 1 }));
+});
