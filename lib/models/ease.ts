@@ -7,6 +7,7 @@ import type { InteractionMatrix } from "../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { SpdSolver } from "../onnx/solve.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
+import { timed, type Timings } from "./timings.ts";
 
 export interface EASEOptions {
   /** L2 strength λ added to the diagonal of XᵀX. */
@@ -15,6 +16,8 @@ export interface EASEOptions {
   backend?: Backend;
   /** Scratch shared by one grid search: XᵀX is computed once for every λ. */
   shared?: Map<string, unknown>;
+  /** Seconds per phase (gram, factor, inverse, weights, score) are added here. */
+  timings?: Timings;
 }
 
 interface GramState {
@@ -89,16 +92,17 @@ export class EASE implements Recommender {
     const m = train.numItems;
     let state = this.options.shared?.get("ease:gram") as GramState | undefined;
     if (!state || state.train !== train) {
-      state = { train, g: await itemGram(train, backend), solver: new SpdSolver(backend) };
+      state = { train, g: await timed(this.options.timings, "gram", () => itemGram(train, backend)), solver: new SpdSolver(backend) };
       this.options.shared?.set("ease:gram", state);
     }
     options.onProgress?.(0.2, "gram");
     // (G + λI)⁻¹ as the solve of (G + λI)·P = I.
-    const factor = await state.solver.factor(state.g, m, this.lambda);
+    const st = state;
+    const factor = await timed(this.options.timings, "factor", () => st.solver.factor(st.g, m, this.lambda));
     options.onProgress?.(0.5, "factor");
     const eye = new Float32Array(m * m);
     for (let i = 0; i < m; i++) eye[i * m + i] = 1;
-    const p = await factor.solve(eye, m, eye.length === 0 ? undefined : new Float32Array(m * m));
+    const p = await timed(this.options.timings, "inverse", () => factor.solve(eye, m, new Float32Array(m * m)));
     // B_ij = −P_ij / P_jj, zero diagonal; reuse `eye` as B's storage.
     const b = eye;
     for (let i = 0; i < m; i++) {
@@ -117,7 +121,9 @@ export class EASE implements Recommender {
     if (context.numItems !== m) throw new Error(`EASE.scoreBlock: context has ${context.numItems} items, model ${m}`);
     const rows = end - start;
     const backend = await this.getBackend();
-    await backend.matmul(context.denseRows(start, end), [rows, m], b, [m, m], { out: out.subarray(0, rows * m) });
+    await timed(this.options.timings, "score", () =>
+      backend.matmul(context.denseRows(start, end), [rows, m], b, [m, m], { out: out.subarray(0, rows * m) })
+    );
   }
 
   hyperParameters(): HyperParameters {

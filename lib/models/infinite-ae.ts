@@ -15,6 +15,7 @@ import { ridgeShift, SpdSolver } from "../onnx/solve.ts";
 import { Rng } from "../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
+import { timed, type Timings } from "./timings.ts";
 
 export interface InfiniteAEOptions {
   /** Ridge strength λ (the regulariser is λ·tr(K)/|S|). */
@@ -30,6 +31,8 @@ export interface InfiniteAEOptions {
    * matrix is computed once and reused for every λ.
    */
   shared?: Map<string, unknown>;
+  /** Seconds spent per phase (gram, factor, solve, score-gram, score-product) are added here. */
+  timings?: Timings;
 }
 
 interface KernelState {
@@ -64,6 +67,10 @@ export class InfiniteAE implements Recommender {
     this.backend = options.backend;
   }
 
+  private timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
+    return timed(this.options.timings, phase, work);
+  }
+
   private async getBackend(): Promise<Backend> {
     this.backend ??= await getBackend({ device: this.options.device ?? "cpu" });
     return this.backend;
@@ -84,11 +91,13 @@ export class InfiniteAE implements Recommender {
     const m = train.numItems;
     const xs = support ? train.denseRowsOf(support) : train.denseRows(0, n);
     const norms = support ? sparseRowSumSq(train.selectUsers(support)) : sparseRowSumSq(train);
-    const k = await ntkGram(backend, xs, n, xs, n, m, this.depth, {
-      normsA: norms,
-      normsB: norms,
-      onBlock: (done, total) => options.onProgress?.((0.3 * done) / total, "gram"),
-    });
+    const k = await this.timed("gram", () =>
+      ntkGram(backend, xs, n, xs, n, m, this.depth, {
+        normsA: norms,
+        normsB: norms,
+        onBlock: (done, total) => options.onProgress?.((0.3 * done) / total, "gram"),
+      })
+    );
     let trace = 0;
     for (let i = 0; i < n; i++) trace += k[i * n + i];
     const state: KernelState = { train, support, xs, norms, k, trace, solver: new SpdSolver(backend) };
@@ -103,9 +112,9 @@ export class InfiniteAE implements Recommender {
     const state = await this.kernelState(train, options.seed ?? 42, options);
     const n = state.support ? state.support.length : train.numUsers;
     this.shift = ridgeShift(state.k, n, this.lambda);
-    const factor = await state.solver.factor(state.k, n, this.shift);
+    const factor = await this.timed("factor", () => state.solver.factor(state.k, n, this.shift));
     options.onProgress?.(0.6, "factor");
-    this.alphaBuf = await factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems));
+    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems)));
     options.onProgress?.(1, "solve");
     this.state = state;
   }
@@ -132,11 +141,13 @@ export class InfiniteAE implements Recommender {
     const backend = await this.getBackend();
     const n = state.support ? state.support.length : state.train.numUsers;
     const ctx = context.denseRows(start, end);
-    const kcs = await ntkGram(backend, ctx, rows, state.xs, n, m, this.depth, {
-      normsA: sparseRowSumSq(context, start, end),
-      normsB: state.norms,
-    });
-    await backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) });
+    const kcs = await this.timed("score-gram", () =>
+      ntkGram(backend, ctx, rows, state.xs, n, m, this.depth, {
+        normsA: sparseRowSumSq(context, start, end),
+        normsB: state.norms,
+      })
+    );
+    await this.timed("score-product", () => backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) }));
   }
 
   /** The saved-duals artifact of this fit (support rows, α, λ, depth). */
