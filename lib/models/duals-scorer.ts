@@ -64,12 +64,7 @@ export class DualsScorer {
     const n = this.artifact.support.numUsers;
     const m = this.numItems;
     const rows = users.length;
-    const norms = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) norms[r] = known[r].length;
-    const k = await ntkGram(this.backend, x, rows, this.supportRows, n, m, this.artifact.depth, {
-      normsA: norms,
-      normsB: this.supportNorms,
-    });
+    const k = await ntkGram(this.backend, x, rows, this.supportRows, n, m, { depth: this.artifact.depth, bSumSq: this.supportNorms });
     const scores = await this.backend.matmul(k, [rows, n], this.artifact.alpha, [n, m]);
     return { scores, unknown, known };
   }

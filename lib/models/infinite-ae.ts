@@ -92,12 +92,9 @@ export class InfiniteAE implements Recommender {
     const xs = support ? train.denseRowsOf(support) : train.denseRows(0, n);
     const norms = support ? sparseRowSumSq(train.selectUsers(support)) : sparseRowSumSq(train);
     const k = await this.timed("gram", () =>
-      ntkGram(backend, xs, n, xs, n, m, this.depth, {
-        normsA: norms,
-        normsB: norms,
-        onBlock: (done, total) => options.onProgress?.((0.3 * done) / total, "gram"),
-      })
+      ntkGram(backend, xs, n, xs, n, m, { depth: this.depth, bSumSq: norms })
     );
+    options.onProgress?.(0.3, "gram");
     let trace = 0;
     for (let i = 0; i < n; i++) trace += k[i * n + i];
     const state: KernelState = { train, support, xs, norms, k, trace, solver: new SpdSolver(backend) };
@@ -142,10 +139,7 @@ export class InfiniteAE implements Recommender {
     const n = state.support ? state.support.length : state.train.numUsers;
     const ctx = context.denseRows(start, end);
     const kcs = await this.timed("score-gram", () =>
-      ntkGram(backend, ctx, rows, state.xs, n, m, this.depth, {
-        normsA: sparseRowSumSq(context, start, end),
-        normsB: state.norms,
-      })
+      ntkGram(backend, ctx, rows, state.xs, n, m, { depth: this.depth, bSumSq: state.norms })
     );
     await this.timed("score-product", () => backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) }));
   }
