@@ -6,6 +6,7 @@
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { SpdSolver } from "../onnx/solve.ts";
+import { MAX_RESIDUAL } from "./infinite-ae.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
 import { timed, type Timings } from "./timings.ts";
 
@@ -102,7 +103,7 @@ export class EASE implements Recommender {
     options.onProgress?.(0.5, "factor");
     const eye = new Float32Array(m * m);
     for (let i = 0; i < m; i++) eye[i * m + i] = 1;
-    const p = await timed(this.options.timings, "inverse", () => factor.solve(eye, m, new Float32Array(m * m)));
+    const p = await timed(this.options.timings, "inverse", () => factor.solve(eye, m, new Float32Array(m * m), { maxResidual: MAX_RESIDUAL }));
     // B_ij = −P_ij / P_jj, zero diagonal; reuse `eye` as B's storage.
     const b = eye;
     for (let i = 0; i < m; i++) {

@@ -17,6 +17,9 @@ import type { DualsArtifact } from "./artifact.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
 import { timed, type Timings } from "./timings.ts";
 
+/** Relative residual ‖K_reg·α − X‖/‖X‖ above which the duals are refused (checked on sampled columns). */
+export const MAX_RESIDUAL = 1e-4;
+
 export interface InfiniteAEOptions {
   /** Ridge strength λ (the regulariser is λ·tr(K)/|S|). */
   lambda: number;
@@ -111,7 +114,7 @@ export class InfiniteAE implements Recommender {
     this.shift = ridgeShift(state.k, n, this.lambda);
     const factor = await this.timed("factor", () => state.solver.factor(state.k, n, this.shift));
     options.onProgress?.(0.6, "factor");
-    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems)));
+    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems), { maxResidual: MAX_RESIDUAL }));
     options.onProgress?.(1, "solve");
     this.state = state;
   }

@@ -1,0 +1,511 @@
+/**
+ * Blocked Cholesky factorisation and blocked triangular solves for
+ * (K + c·I)·α = X, written against a small set of GEMM-shaped kernels
+ * (`CholeskyKernels`) so that all O(n³) and O(n²·m) work can run as ONNX
+ * Runtime MatMul/Gemm (lib/onnx/solve.ts) while only O(b³) work per block stays
+ * in TypeScript. `tsCholeskyKernels` is a plain TypeScript implementation of the
+ * same kernels (float64 accumulation) for tests and tiny problems.
+ *
+ * Layout: every matrix is row-major float32. L is a separate n × n buffer
+ * (zeros above the diagonal), so K is never written and one K serves every λ.
+ *
+ * Factor, block columns j = [j0, j1), two variants with n³/3 GEMM flops each
+ * (only the lower triangle is updated, no wasted half):
+ * - "left" (default): row-major L, one long-K GEMM per block column:
+ *     P = K[j0:n, j0:j1] − L[j0:n, 0:j0]·L[j0:j1, 0:j0]ᵀ    (kernel: panel)
+ *     L_jj = chol(P_top + c·I), D_j = L_jj⁻¹                 (TS, float64, O(b³))
+ *     L[j1:n, j] = P_below · D_jᵀ                            (kernel: mulTransposed)
+ *   The strided L[j0:n, 0:j0] is copied to a contiguous buffer each step
+ *   (n³/(6b) floats in all); the ORT kernel does it with row `set`s, which
+ *   beat ORT's Slice inside the graph.
+ * - "right": the lower triangle is packed by block columns,
+ *   W_q = K[q0:n, q0:q1] contiguous, so every operand is a contiguous view:
+ *     L_jj = chol(W_j,top + c·I), D_j = L_jj⁻¹               (TS, float64, O(b³))
+ *     P = L[j1:n, j] = W_j,below · D_jᵀ                      (kernel: mulTransposed)
+ *     W_q −= P[q0−j1:, :]·P[q0−j1:q1−j1, :]ᵀ for q > j       (kernel: updateInPlace)
+ *   then W is unpacked into row-major L for the solves. No copies, but
+ *   ≈ (n/b)²/2 calls whose inner dimension is only b.
+ * On the shared 2-core machine both took the same time within noise
+ * (bench/solve.ts); "left" is the default for its fewer, larger calls.
+ *
+ * Solves (block rows i = [i0, i1)), with the diagonal inverses D_i so that the
+ * substitutions are GEMMs only:
+ *   forward  Y_i = D_i · (X_i − L[i0:i1, 0:i0]·Y[0:i0])             (forwardStep)
+ *   backward α_i = D_iᵀ · (Y_i − L[i1:n, i0:i1]ᵀ·α[i1:n])           (backwardStep)
+ * The D products cost 2·(2·n·b·m) flops, ≈ 19% extra when m ≫ n (Douban). The
+ * unit form halves that: with Λ = blockdiag(L_ii) and U = L·Λ⁻¹ (identity
+ * diagonal blocks), L·Lᵀ = U·(Λ·Λᵀ)·Uᵀ and (Λ·Λᵀ)⁻¹ = blockdiag(D_iᵀ·D_i), so
+ *   forward  Z_i = X_i − U[i0:i1, 0:i0]·Z[0:i0]                   (forwardUnitStep)
+ *   backward α_i = W_i·Z_i − U[i1:n, i0:i1]ᵀ·α[i1:n], W_i = D_iᵀD_i (backwardUnitStep)
+ * at the price of forming U once (n²·b flops): worth it when m > n.
+ */
+import { checkPivot, DEFAULT_MIN_PIVOT_RATIO } from "../kernel/solve-reference.ts";
+
+/** The GEMM-shaped operations the blocked algorithm needs. Output buffers are exact-size views. */
+export interface CholeskyKernels {
+  /** out ((n−j0) × (j1−j0)) = K[j0:n, j0:j1] − L[j0:n, 0:j0]·L[j0:j1, 0:j0]ᵀ, for 0 < j0 < j1 ≤ n. */
+  panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void>;
+  /** c (r × bq) −= a (r × bk) · bᵀ (b is bq × bk), written in place over c. */
+  updateInPlace(c: Float32Array, r: number, bq: number, a: Float32Array, b: Float32Array, bk: number): Promise<void>;
+  /** out (r × b) = a (r × b) · tᵀ (t is b × b). */
+  mulTransposed(a: Float32Array, r: number, b: number, t: Float32Array, out: Float32Array): Promise<void>;
+  /**
+   * out ((i1−i0) × m) = d · (x_i − L[i0:i1, 0:i0]·y[0:i0, :]); x_i = X[i0:i1, :] (a view),
+   * y holds at least i0 finished rows, d is (i1−i0)²; for i0 = 0 the product term is absent.
+   */
+  forwardStep(
+    l: Float32Array, n: number, i0: number, i1: number,
+    xi: Float32Array, y: Float32Array, m: number, d: Float32Array, out: Float32Array,
+  ): Promise<void>;
+  /**
+   * out ((i1−i0) × m) = dᵀ · (y_i − L[i1:n, i0:i1]ᵀ·α[i1:n, :]); alphaTail = α[i1:n, :] (a view);
+   * for i1 = n the product term is absent.
+   */
+  backwardStep(
+    l: Float32Array, n: number, i0: number, i1: number,
+    yi: Float32Array, alphaTail: Float32Array, m: number, d: Float32Array, out: Float32Array,
+  ): Promise<void>;
+  /** Unit form: out = x_i − U[i0:i1, 0:i0]·z[0:i0, :] (U = L·D̂⁻¹); for i0 = 0, out = x_i. */
+  forwardUnitStep(
+    u: Float32Array, n: number, i0: number, i1: number,
+    xi: Float32Array, z: Float32Array, m: number, out: Float32Array,
+  ): Promise<void>;
+  /** Unit form: out = w·z_i − U[i1:n, i0:i1]ᵀ·α[i1:n, :] (w = D_iᵀ·D_i); for i1 = n, out = w·z_i. */
+  backwardUnitStep(
+    u: Float32Array, n: number, i0: number, i1: number,
+    zi: Float32Array, alphaTail: Float32Array, m: number, w: Float32Array, out: Float32Array,
+  ): Promise<void>;
+}
+
+export type CholeskyVariant = "right" | "left";
+
+export interface BlockedCholeskyOptions {
+  /** Block size of the factorisation (default 256). */
+  blockSize?: number;
+  /** Loop order (default "left"; see the file comment). */
+  variant?: CholeskyVariant;
+  /** A pivot ≤ minPivotRatio × its diagonal entry throws SingularKernelError (default 1e-5). */
+  minPivotRatio?: number;
+}
+
+/** Lower factor of K + shift·I with its diagonal-block inverses. */
+export interface BlockedCholesky {
+  readonly n: number;
+  readonly shift: number;
+  readonly blockSize: number;
+  /** Row-major n × n, zeros above the diagonal. */
+  readonly l: Float32Array;
+  /** D_j = L_jj⁻¹ for each block j (b_j × b_j, row-major, lower triangular). */
+  readonly diagInverses: Float32Array[];
+  /** Smallest pivot / diagonal ratio seen (a lower bound on 1 / cond(K + shift·I)). */
+  readonly minPivotRatioSeen: number;
+}
+
+export function checkBlockSize(fn: string, b: number): void {
+  if (!Number.isInteger(b) || b < 1) throw new Error(`${fn}: block size must be a positive integer, got ${b}`);
+}
+
+/**
+ * In-place float64 Cholesky of a dense b × b block `a` (row-major, lower part
+ * used); `diag` holds the matching diagonal entries of K + shift·I for the
+ * singularity test and `offset` the block's first row (for error messages).
+ * Returns the smallest pivot / diagonal ratio.
+ */
+export function choleskyBlock(a: Float64Array, b: number, diag: Float64Array, offset: number, minPivotRatio: number): number {
+  let minRatio = Infinity;
+  for (let i = 0; i < b; i++) {
+    const ri = i * b;
+    for (let j = 0; j < i; j++) {
+      const rj = j * b;
+      let s = a[ri + j];
+      for (let p = 0; p < j; p++) s -= a[ri + p] * a[rj + p];
+      a[ri + j] = s / a[rj + j];
+    }
+    let d = a[ri + i];
+    for (let p = 0; p < i; p++) d -= a[ri + p] * a[ri + p];
+    checkPivot(offset + i, d, diag[i], minPivotRatio);
+    minRatio = Math.min(minRatio, d / diag[i]);
+    a[ri + i] = Math.sqrt(d);
+    for (let j = i + 1; j < b; j++) a[ri + j] = 0;
+  }
+  return minRatio;
+}
+
+/** Inverse of a lower-triangular b × b float64 matrix, row by row (contiguous axpys). */
+export function invertLowerTriangular(l: Float64Array, b: number): Float64Array {
+  const inv = new Float64Array(b * b);
+  for (let i = 0; i < b; i++) {
+    const ri = i * b;
+    // Row i of L⁻¹: (e_i − Σ_{p<i} L[i,p]·inv[p,:]) / L[i,i]; inv[p,:] is zero beyond column p.
+    for (let p = 0; p < i; p++) {
+      const lip = l[ri + p];
+      if (lip === 0) continue;
+      const rp = p * b;
+      for (let c = 0; c <= p; c++) inv[ri + c] -= lip * inv[rp + c];
+    }
+    inv[ri + i] += 1;
+    const s = 1 / l[ri + i];
+    for (let c = 0; c <= i; c++) inv[ri + c] *= s;
+  }
+  return inv;
+}
+
+/**
+ * Factors one diagonal block: `top` holds the updated block (row stride
+ * `stride`, lower part read); writes L_jj into L and returns D_j = L_jj⁻¹ and
+ * the smallest pivot ratio.
+ */
+function factorDiagonalBlock(
+  top: Float32Array, stride: number, k: Float32Array, l: Float32Array, n: number,
+  j0: number, bj: number, shift: number, minPivotRatio: number,
+): { inverse: Float32Array; minRatio: number } {
+  const a = new Float64Array(bj * bj);
+  const diag = new Float64Array(bj);
+  for (let i = 0; i < bj; i++) {
+    for (let c = 0; c <= i; c++) a[i * bj + c] = top[i * stride + c];
+    a[i * bj + i] += shift;
+    diag[i] = k[(j0 + i) * n + j0 + i] + shift;
+  }
+  const minRatio = choleskyBlock(a, bj, diag, j0, minPivotRatio);
+  const inverse = Float32Array.from(invertLowerTriangular(a, bj));
+  for (let i = 0; i < bj; i++) {
+    const dst = (j0 + i) * n + j0;
+    for (let c = 0; c <= i; c++) l[dst + c] = a[i * bj + c];
+  }
+  return { inverse, minRatio };
+}
+
+/**
+ * Blocked Cholesky of K + shift·I. K is read only; L is written into `lOut`
+ * (n × n, allocated when absent) so a caller can reuse it across λ.
+ */
+export async function blockedCholesky(
+  kernels: CholeskyKernels,
+  k: Float32Array,
+  n: number,
+  shift: number,
+  options: BlockedCholeskyOptions = {},
+  lOut?: Float32Array,
+): Promise<BlockedCholesky> {
+  const b = options.blockSize ?? 256;
+  checkBlockSize("blockedCholesky", b);
+  const minPivotRatio = options.minPivotRatio ?? DEFAULT_MIN_PIVOT_RATIO;
+  const variant = options.variant ?? "left";
+  if (variant !== "right" && variant !== "left") throw new Error(`blockedCholesky: unknown variant "${String(variant)}" (use right or left)`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`blockedCholesky: n must be a positive integer, got ${n}`);
+  if (k.length !== n * n) throw new Error(`blockedCholesky: K has ${k.length} entries, expected n×n = ${n * n}`);
+  if (!Number.isFinite(shift) || shift < 0) throw new Error(`blockedCholesky: shift must be finite and ≥ 0, got ${shift}`);
+  const l = lOut ?? new Float32Array(n * n);
+  if (l.length !== n * n) throw new Error(`blockedCholesky: L buffer has ${l.length} entries, expected ${n * n}`);
+  l.fill(0); // the upper triangle must read as zero
+  const run = variant === "right" ? rightLooking : leftLooking;
+  const { diagInverses, minRatio } = await run(kernels, k, n, shift, b, minPivotRatio, l);
+  return { n, shift, blockSize: b, l, diagInverses, minPivotRatioSeen: minRatio };
+}
+
+type VariantResult = { diagInverses: Float32Array[]; minRatio: number };
+
+async function leftLooking(
+  kernels: CholeskyKernels, k: Float32Array, n: number, shift: number, b: number, minPivotRatio: number, l: Float32Array,
+): Promise<VariantResult> {
+  const bMax = Math.min(b, n);
+  const panel = new Float32Array(n * bMax);
+  const below = new Float32Array(Math.max(0, n - bMax) * bMax);
+  const diagInverses: Float32Array[] = [];
+  let minRatio = Infinity;
+  for (let j0 = 0; j0 < n; j0 += b) {
+    const j1 = Math.min(n, j0 + b);
+    const bj = j1 - j0;
+    const rows = n - j0;
+    const p = panel.subarray(0, rows * bj);
+    if (j0 === 0) {
+      for (let r = 0; r < rows; r++) p.set(k.subarray(r * n, r * n + bj), r * bj);
+    } else {
+      await kernels.panel(k, l, n, j0, j1, p);
+    }
+    const d = factorDiagonalBlock(p, bj, k, l, n, j0, bj, shift, minPivotRatio);
+    minRatio = Math.min(minRatio, d.minRatio);
+    diagInverses.push(d.inverse);
+    const rest = n - j1;
+    if (rest > 0) {
+      const q = below.subarray(0, rest * bj);
+      await kernels.mulTransposed(p.subarray(bj * bj), rest, bj, d.inverse, q);
+      for (let r = 0; r < rest; r++) l.set(q.subarray(r * bj, (r + 1) * bj), (j1 + r) * n + j0);
+    }
+  }
+  return { diagInverses, minRatio };
+}
+
+async function rightLooking(
+  kernels: CholeskyKernels, k: Float32Array, n: number, shift: number, b: number, minPivotRatio: number, l: Float32Array,
+): Promise<VariantResult> {
+  // Pack the lower triangle by block columns: W_q = K[q0:n, q0:q1], (n − q0) × b_q.
+  const starts: number[] = [];
+  const offsets: number[] = [];
+  let size = 0;
+  for (let q0 = 0; q0 < n; q0 += b) {
+    starts.push(q0);
+    offsets.push(size);
+    size += (n - q0) * (Math.min(n, q0 + b) - q0);
+  }
+  const blocks = starts.length;
+  const w = new Float32Array(size);
+  const block = (q: number): { q0: number; bq: number; wq: Float32Array } => {
+    const q0 = starts[q];
+    const bq = Math.min(n, q0 + b) - q0;
+    return { q0, bq, wq: w.subarray(offsets[q], offsets[q] + (n - q0) * bq) };
+  };
+  for (let q = 0; q < blocks; q++) {
+    const { q0, bq, wq } = block(q);
+    for (let r = q0; r < n; r++) wq.set(k.subarray(r * n + q0, r * n + q0 + bq), (r - q0) * bq);
+  }
+  const scratch = new Float32Array(Math.max(0, n - Math.min(b, n)) * Math.min(b, n));
+  const diagInverses: Float32Array[] = [];
+  let minRatio = Infinity;
+  for (let j = 0; j < blocks; j++) {
+    const { q0: j0, bq: bj, wq: wj } = block(j);
+    const d = factorDiagonalBlock(wj, bj, k, l, n, j0, bj, shift, minPivotRatio);
+    minRatio = Math.min(minRatio, d.minRatio);
+    diagInverses.push(d.inverse);
+    const j1 = j0 + bj;
+    const rest = n - j1;
+    if (rest === 0) continue;
+    const q = scratch.subarray(0, rest * bj);
+    await kernels.mulTransposed(wj.subarray(bj * bj), rest, bj, d.inverse, q);
+    const p = wj.subarray(bj * bj);
+    p.set(q);
+    for (let r = 0; r < rest; r++) l.set(p.subarray(r * bj, (r + 1) * bj), (j1 + r) * n + j0);
+    for (let t = j + 1; t < blocks; t++) {
+      const { q0, bq, wq } = block(t);
+      const from = (q0 - j1) * bj;
+      await kernels.updateInPlace(wq, n - q0, bq, p.subarray(from), p.subarray(from, from + bq * bj), bj);
+    }
+  }
+  return { diagInverses, minRatio };
+}
+
+/**
+ * Diagonal-block inverses of L for solve block size `b`. When `b` divides the
+ * factor's block size they are cut out of the factor's inverses for free (the
+ * inverse of a lower block-triangular matrix holds its diagonal blocks'
+ * inverses); otherwise they are computed in float64 from L (O(n·b²) in TS).
+ */
+export function diagonalInverses(chol: Pick<BlockedCholesky, "l" | "n" | "blockSize" | "diagInverses">, b: number): Float32Array[] {
+  checkBlockSize("diagonalInverses", b);
+  const { l, n, blockSize: bf } = chol;
+  if (b === bf) return chol.diagInverses;
+  const out: Float32Array[] = [];
+  for (let i0 = 0; i0 < n; i0 += b) {
+    const bi = Math.min(n, i0 + b) - i0;
+    const f = Math.floor(i0 / bf);
+    const off = i0 - f * bf;
+    if (off + bi <= bf) {
+      const src = chol.diagInverses[f];
+      const bfj = Math.round(Math.sqrt(src.length));
+      const d = new Float32Array(bi * bi);
+      for (let i = 0; i < bi; i++) d.set(src.subarray((off + i) * bfj + off, (off + i) * bfj + off + bi), i * bi);
+      out.push(d);
+      continue;
+    }
+    const a = new Float64Array(bi * bi);
+    for (let i = 0; i < bi; i++) for (let c = 0; c <= i; c++) a[i * bi + c] = l[(i0 + i) * n + i0 + c];
+    out.push(Float32Array.from(invertLowerTriangular(a, bi)));
+  }
+  return out;
+}
+
+/**
+ * α = L⁻ᵀ·L⁻¹·X by blocked substitution with block size b (one entry of
+ * `dInv` per block). `y` is n × m scratch; `out` receives α (may not alias X or y).
+ */
+export async function blockedCholeskySolve(
+  kernels: CholeskyKernels,
+  l: Float32Array,
+  n: number,
+  dInv: readonly Float32Array[],
+  b: number,
+  x: Float32Array,
+  m: number,
+  y: Float32Array,
+  out: Float32Array,
+): Promise<Float32Array> {
+  const blocks = Math.ceil(n / b);
+  if (dInv.length !== blocks) throw new Error(`blockedCholeskySolve: ${dInv.length} diagonal inverses for ${blocks} blocks`);
+  if (x.length !== n * m) throw new Error(`blockedCholeskySolve: X has ${x.length} entries, expected n×m = ${n}×${m}`);
+  if (y.length < n * m || out.length !== n * m) throw new Error("blockedCholeskySolve: scratch or output buffer has the wrong size");
+  for (let t = 0; t < blocks; t++) {
+    const i0 = t * b;
+    const i1 = Math.min(n, i0 + b);
+    await kernels.forwardStep(l, n, i0, i1, x.subarray(i0 * m, i1 * m), y, m, dInv[t], y.subarray(i0 * m, i1 * m));
+  }
+  for (let t = blocks - 1; t >= 0; t--) {
+    const i0 = t * b;
+    const i1 = Math.min(n, i0 + b);
+    await kernels.backwardStep(
+      l, n, i0, i1, y.subarray(i0 * m, i1 * m), out.subarray(i1 * m), m, dInv[t], out.subarray(i0 * m, i1 * m),
+    );
+  }
+  return out;
+}
+
+function transpose(a: Float32Array, b: number): Float32Array {
+  const t = new Float32Array(b * b);
+  for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) t[j * b + i] = a[i * b + j];
+  return t;
+}
+
+/**
+ * The unit form of a factor for solve block size b: U = L·D̂⁻¹ written into
+ * `uOut` (identity diagonal blocks, zeros above) and W_i = D_iᵀ·D_i.
+ */
+export async function unitForm(
+  kernels: CholeskyKernels,
+  l: Float32Array,
+  n: number,
+  dInv: readonly Float32Array[],
+  b: number,
+  uOut: Float32Array,
+): Promise<Float32Array[]> {
+  if (uOut.length !== n * n) throw new Error(`unitForm: U buffer has ${uOut.length} entries, expected ${n * n}`);
+  uOut.fill(0);
+  const w: Float32Array[] = [];
+  const scratch = new Float32Array(2 * Math.max(0, n - Math.min(b, n)) * Math.min(b, n));
+  for (let t = 0; t * b < n; t++) {
+    const i0 = t * b;
+    const i1 = Math.min(n, i0 + b);
+    const bi = i1 - i0;
+    const dT = transpose(dInv[t], bi);
+    const wi = new Float32Array(bi * bi);
+    await kernels.mulTransposed(dT, bi, bi, dT, wi); // Dᵀ·(Dᵀ)ᵀ = Dᵀ·D
+    w.push(wi);
+    for (let i = i0; i < i1; i++) uOut[i * n + i] = 1;
+    const rest = n - i1;
+    if (rest === 0) continue;
+    const a = scratch.subarray(0, rest * bi);
+    const prod = scratch.subarray(rest * bi, 2 * rest * bi);
+    for (let r = 0; r < rest; r++) a.set(l.subarray((i1 + r) * n + i0, (i1 + r) * n + i1), r * bi);
+    await kernels.mulTransposed(a, rest, bi, dT, prod); // L_block·D
+    for (let r = 0; r < rest; r++) uOut.set(prod.subarray(r * bi, (r + 1) * bi), (i1 + r) * n + i0);
+  }
+  return w;
+}
+
+/** α from the unit form (see the file comment); `z` is n × m scratch, `out` may not alias X or z. */
+export async function blockedUnitSolve(
+  kernels: CholeskyKernels,
+  u: Float32Array,
+  n: number,
+  w: readonly Float32Array[],
+  b: number,
+  x: Float32Array,
+  m: number,
+  z: Float32Array,
+  out: Float32Array,
+): Promise<Float32Array> {
+  const blocks = Math.ceil(n / b);
+  if (w.length !== blocks) throw new Error(`blockedUnitSolve: ${w.length} diagonal blocks for ${blocks} blocks`);
+  if (x.length !== n * m) throw new Error(`blockedUnitSolve: X has ${x.length} entries, expected n×m = ${n}×${m}`);
+  if (z.length < n * m || out.length !== n * m) throw new Error("blockedUnitSolve: scratch or output buffer has the wrong size");
+  for (let t = 0; t < blocks; t++) {
+    const i0 = t * b;
+    const i1 = Math.min(n, i0 + b);
+    await kernels.forwardUnitStep(u, n, i0, i1, x.subarray(i0 * m, i1 * m), z, m, z.subarray(i0 * m, i1 * m));
+  }
+  for (let t = blocks - 1; t >= 0; t--) {
+    const i0 = t * b;
+    const i1 = Math.min(n, i0 + b);
+    await kernels.backwardUnitStep(
+      u, n, i0, i1, z.subarray(i0 * m, i1 * m), out.subarray(i1 * m), m, w[t], out.subarray(i0 * m, i1 * m),
+    );
+  }
+  return out;
+}
+
+/** Plain TypeScript kernels (float64 accumulation): for tests and tiny problems. */
+export const tsCholeskyKernels: CholeskyKernels = {
+  async panel(k, l, n, j0, j1, out) {
+    const bj = j1 - j0;
+    for (let r = j0; r < n; r++) {
+      for (let c = j0; c < j1; c++) {
+        let s = k[r * n + c];
+        for (let p = 0; p < j0; p++) s -= l[r * n + p] * l[c * n + p];
+        out[(r - j0) * bj + (c - j0)] = s;
+      }
+    }
+  },
+  async updateInPlace(c, r, bq, a, b, bk) {
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < bq; j++) {
+        let s = c[i * bq + j];
+        for (let p = 0; p < bk; p++) s -= a[i * bk + p] * b[j * bk + p];
+        c[i * bq + j] = s;
+      }
+    }
+  },
+  async mulTransposed(a, r, b, t, out) {
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < b; j++) {
+        let s = 0;
+        for (let p = 0; p < b; p++) s += a[i * b + p] * t[j * b + p];
+        out[i * b + j] = s;
+      }
+    }
+  },
+  async forwardStep(l, n, i0, i1, xi, y, m, d, out) {
+    const bi = i1 - i0;
+    const t = new Float64Array(bi * m);
+    for (let i = 0; i < bi; i++) {
+      for (let c = 0; c < m; c++) t[i * m + c] = xi[i * m + c];
+      for (let p = 0; p < i0; p++) {
+        const lip = l[(i0 + i) * n + p];
+        for (let c = 0; c < m; c++) t[i * m + c] -= lip * y[p * m + c];
+      }
+    }
+    for (let i = 0; i < bi; i++) {
+      for (let c = 0; c < m; c++) {
+        let s = 0;
+        for (let p = 0; p < bi; p++) s += d[i * bi + p] * t[p * m + c];
+        out[i * m + c] = s;
+      }
+    }
+  },
+  async forwardUnitStep(u, n, i0, i1, xi, z, m, out) {
+    const bi = i1 - i0;
+    for (let i = 0; i < bi; i++) {
+      for (let c = 0; c < m; c++) {
+        let s = xi[i * m + c];
+        for (let p = 0; p < i0; p++) s -= u[(i0 + i) * n + p] * z[p * m + c];
+        out[i * m + c] = s;
+      }
+    }
+  },
+  async backwardUnitStep(u, n, i0, i1, zi, alphaTail, m, w, out) {
+    const bi = i1 - i0;
+    for (let i = 0; i < bi; i++) {
+      for (let c = 0; c < m; c++) {
+        let s = 0;
+        for (let p = 0; p < bi; p++) s += w[i * bi + p] * zi[p * m + c];
+        for (let p = i1; p < n; p++) s -= u[p * n + i0 + i] * alphaTail[(p - i1) * m + c];
+        out[i * m + c] = s;
+      }
+    }
+  },
+  async backwardStep(l, n, i0, i1, yi, alphaTail, m, d, out) {
+    const bi = i1 - i0;
+    const t = new Float64Array(bi * m);
+    for (let i = 0; i < bi; i++) {
+      for (let c = 0; c < m; c++) t[i * m + c] = yi[i * m + c];
+      for (let p = i1; p < n; p++) {
+        const lpi = l[p * n + i0 + i];
+        for (let c = 0; c < m; c++) t[i * m + c] -= lpi * alphaTail[(p - i1) * m + c];
+      }
+    }
+    for (let i = 0; i < bi; i++) {
+      for (let c = 0; c < m; c++) {
+        let s = 0;
+        for (let p = 0; p < bi; p++) s += d[p * bi + i] * t[p * m + c];
+        out[i * m + c] = s;
+      }
+    }
+  },
+};

@@ -1,0 +1,629 @@
+/**
+ * The ∞-AE dual solve α = (K + c·I)⁻¹ X on ONNX Runtime, for symmetric positive
+ * definite K (n × n) and X (n × m), row-major float32, c = λ·tr(K)/n.
+ *
+ *   const solver = new SpdSolver(backend);               // owns the reusable buffers
+ *   for (const lambda of [1, 5, 20]) {
+ *     const alpha = await solveDuals(K, n, X, m, lambda, backend, { solver });
+ *   }
+ *
+ * Algorithm (lib/onnx/cholesky.ts): left-looking blocked Cholesky into a
+ * separate L buffer (K is never written, so one K serves every λ), then blocked
+ * forward/backward substitution whose steps are GEMMs with the inverted
+ * diagonal blocks. All O(n³) and O(n²m) work runs as ORT Gemm/MatMul; only the
+ * b × b diagonal blocks are factored and inverted in TypeScript (float64).
+ *
+ * A pivot ≤ minPivotRatio × its diagonal entry throws `SingularKernelError`
+ * (e.g. λ = 0 on a kernel with duplicate users) instead of returning garbage;
+ * `solveDuals` also checks the residual on a few sampled columns (≤ 1e-4).
+ */
+import type { Backend, Session } from "./backend.ts";
+import {
+  blockedCholesky,
+  blockedCholeskySolve,
+  blockedUnitSolve,
+  checkBlockSize,
+  diagonalInverses,
+  unitForm,
+  type BlockedCholesky,
+  type CholeskyKernels,
+  type CholeskyVariant,
+} from "./cholesky.ts";
+import {
+  backwardStepGraph,
+  backwardUnitStepGraph,
+  choleskyPanelGraph,
+  forwardStepGraph,
+  forwardUnitStepGraph,
+  matmulAtGraph,
+} from "./graphs/solve-graphs.ts";
+import {
+  checkSolveShapes,
+  DEFAULT_MIN_PIVOT_RATIO,
+  ridgeShift,
+  SingularKernelError,
+} from "../kernel/solve-reference.ts";
+
+export { SingularKernelError, ridgeShift };
+
+/**
+ * Factor block size (bench/solve.ts, n = 6040, 2 cores): 128, 256 and 512 took
+ * about the same CPU time; 256 keeps the TypeScript diagonal-block work small
+ * (≈ 9 ms per block; 512 costs ≈ 90 ms per block) and halves the strided copies of 128.
+ */
+export const DEFAULT_BLOCK_SIZE = 256;
+/**
+ * Solve block size: 256 beat 128 (3.3 vs 4.0 CPU s for m = 3706): every step
+ * re-packs the finished rows of Y, so fewer, taller steps pay less; 512 needs
+ * diagonal inverses recomputed in TypeScript.
+ */
+export const DEFAULT_SOLVE_BLOCK_SIZE = 256;
+
+export interface SpdSolverOptions {
+  /** Block size of the Cholesky factorisation (default 256). */
+  blockSize?: number;
+  /** Factorisation loop order (default "left"; see lib/onnx/cholesky.ts). */
+  variant?: CholeskyVariant;
+  /** Block size of the triangular solves (default 256; its inverses are free when it divides blockSize). */
+  solveBlockSize?: number;
+  /** Pivot / diagonal ratio below which K + c·I counts as singular (default 1e-5). */
+  minPivotRatio?: number;
+}
+
+export interface SolveOptions {
+  /**
+   * Iterative-refinement steps (default 0): each costs one residual product and
+   * one more solve. The residual's products are float32 GEMMs, so the gain is
+   * small (measured 4.6e-6 → 3.1e-6); it does not rescue ill-conditioned systems.
+   */
+  refine?: number;
+  /**
+   * When set, estimate the relative residual on `residualColumns` sampled
+   * columns after solving and throw SingularKernelError (kind "residual") above it.
+   */
+  maxResidual?: number;
+  /** Columns sampled by the residual check (default 8; cost ≈ 2n²·columns flops). */
+  residualColumns?: number;
+  /**
+   * Solve with the unit form U = L·Λ⁻¹ (lib/onnx/cholesky.ts): half the
+   * diagonal-block flops for n²·b flops once per factor. Default: when m > n.
+   */
+  unitForm?: boolean;
+}
+
+/** solveDuals' default residual bound (the ∞-AE accuracy requirement). */
+export const DEFAULT_MAX_RESIDUAL = 1e-4;
+
+function pair(a: number, b: number): { data: BigInt64Array; dims: number[] } {
+  return { data: new BigInt64Array([BigInt(a), BigInt(b)]), dims: [2] };
+}
+
+const graphBytes = new Map<string, Uint8Array>();
+
+/** The model bytes of one of this file's graphs, built once per process. */
+function solveGraph(key: string, build: () => Uint8Array): Uint8Array {
+  let bytes = graphBytes.get(key);
+  if (bytes === undefined) {
+    bytes = build();
+    graphBytes.set(key, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * CholeskyKernels on an ONNX Runtime backend. Sessions are cached by the
+ * backend; the scratch buffers (up to n²/4 + n·b floats) live as long as this
+ * object, i.e. as long as the SpdSolver that made it.
+ */
+export class OrtCholeskyKernels implements CholeskyKernels {
+  private panelSession?: Promise<Session>;
+  private forwardSession?: Promise<Session>;
+  private backwardSession?: Promise<Session>;
+  private atSession?: Promise<Session>;
+  private forwardUnitSession?: Promise<Session>;
+  private backwardUnitSession?: Promise<Session>;
+
+  constructor(readonly backend: Backend) {}
+
+  private session(key: string, build: () => Uint8Array): Promise<Session> {
+    return this.backend.session(solveGraph(key, build), key);
+  }
+
+  /**
+   * The strided blocks are copied into contiguous scratch here (row `set`s run
+   * at memcpy speed) and multiplied by one Gemm: measured 77 → 129 GFLOP/s
+   * against cutting them out with Slice inside the graph (n = 6040, j0 = 3072).
+   */
+  async panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void> {
+    const rows = n - j0;
+    const bj = j1 - j0;
+    const la = this.scratch("la", rows * j0);
+    for (let r = 0; r < rows; r++) la.set(l.subarray((j0 + r) * n, (j0 + r) * n + j0), r * j0);
+    const kp = this.scratch("kp", rows * bj);
+    for (let r = 0; r < rows; r++) kp.set(k.subarray((j0 + r) * n + j0, (j0 + r) * n + j1), r * bj);
+    await this.backend.gemmUpdate(kp, [rows, bj], la, [rows, j0], la.subarray(0, bj * j0), [bj, j0], { out });
+  }
+
+  /** Cut-out variant of `panel` (Slice inside the graph); kept for the benchmark's comparison. */
+  async panelSliced(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void> {
+    this.panelSession ??= this.session("infrec_cholesky_panel", choleskyPanelGraph);
+    const s = await this.panelSession;
+    await this.backend.run(
+      s,
+      {
+        K: { data: k, dims: [n, n] },
+        L: { data: l, dims: [n, n] },
+        k_starts: pair(j0, j0),
+        k_ends: pair(n, j1),
+        la_starts: pair(j0, 0),
+        la_ends: pair(n, j0),
+        lb_starts: pair(j0, 0),
+        lb_ends: pair(j1, j0),
+      },
+      { P: { data: out, dims: [n - j0, j1 - j0] } },
+    );
+  }
+
+  private readonly scratchBuffers = new Map<string, Float32Array>();
+
+  /** A reusable scratch view of `size` floats (grown on demand). */
+  private scratch(name: string, size: number): Float32Array {
+    let buf = this.scratchBuffers.get(name);
+    if (buf === undefined || buf.length < size) {
+      buf = new Float32Array(size);
+      this.scratchBuffers.set(name, buf);
+    }
+    return buf.subarray(0, size);
+  }
+
+  /** Drops the scratch buffers (up to n²/4 + n·b floats). */
+  releaseScratch(): void {
+    this.scratchBuffers.clear();
+  }
+
+  async updateInPlace(c: Float32Array, r: number, bq: number, a: Float32Array, b: Float32Array, bk: number): Promise<void> {
+    await this.backend.gemmUpdate(c, [r, bq], a, [r, bk], b, [bq, bk], { out: c });
+  }
+
+  async mulTransposed(a: Float32Array, r: number, b: number, t: Float32Array, out: Float32Array): Promise<void> {
+    await this.backend.matmul(a, [r, b], t, [b, b], { transB: true, out });
+  }
+
+  async forwardStep(
+    l: Float32Array, n: number, i0: number, i1: number,
+    xi: Float32Array, y: Float32Array, m: number, d: Float32Array, out: Float32Array,
+  ): Promise<void> {
+    const bi = i1 - i0;
+    if (i0 === 0) {
+      await this.backend.matmul(d, [bi, bi], xi, [bi, m], { out });
+      return;
+    }
+    this.forwardSession ??= this.session("infrec_cholesky_forward_step", forwardStepGraph);
+    const s = await this.forwardSession;
+    await this.backend.run(
+      s,
+      {
+        L: { data: l, dims: [n, n] },
+        X: { data: xi, dims: [bi, m] },
+        Yprev: { data: y.subarray(0, i0 * m), dims: [i0, m] },
+        D: { data: d, dims: [bi, bi] },
+        l_starts: pair(i0, 0),
+        l_ends: pair(i1, i0),
+      },
+      { Y: { data: out, dims: [bi, m] } },
+    );
+  }
+
+  async backwardStep(
+    l: Float32Array, n: number, i0: number, i1: number,
+    yi: Float32Array, alphaTail: Float32Array, m: number, d: Float32Array, out: Float32Array,
+  ): Promise<void> {
+    const bi = i1 - i0;
+    if (i1 === n) {
+      this.atSession ??= this.session("infrec_matmul_at", matmulAtGraph);
+      const s = await this.atSession;
+      await this.backend.run(s, { A: { data: d, dims: [bi, bi] }, B: { data: yi, dims: [bi, m] } }, { Y: { data: out, dims: [bi, m] } });
+      return;
+    }
+    this.backwardSession ??= this.session("infrec_cholesky_backward_step", backwardStepGraph);
+    const s = await this.backwardSession;
+    await this.backend.run(
+      s,
+      {
+        L: { data: l, dims: [n, n] },
+        Y: { data: yi, dims: [bi, m] },
+        Atail: { data: alphaTail, dims: [n - i1, m] },
+        D: { data: d, dims: [bi, bi] },
+        l_starts: pair(i1, i0),
+        l_ends: pair(n, i1),
+      },
+      { A: { data: out, dims: [bi, m] } },
+    );
+  }
+
+  async forwardUnitStep(
+    u: Float32Array, n: number, i0: number, i1: number,
+    xi: Float32Array, z: Float32Array, m: number, out: Float32Array,
+  ): Promise<void> {
+    if (i0 === 0) {
+      out.set(xi);
+      return;
+    }
+    this.forwardUnitSession ??= this.session("infrec_cholesky_forward_unit_step", forwardUnitStepGraph);
+    const s = await this.forwardUnitSession;
+    const bi = i1 - i0;
+    await this.backend.run(
+      s,
+      {
+        U: { data: u, dims: [n, n] },
+        X: { data: xi, dims: [bi, m] },
+        Zprev: { data: z.subarray(0, i0 * m), dims: [i0, m] },
+        u_starts: pair(i0, 0),
+        u_ends: pair(i1, i0),
+      },
+      { Z: { data: out, dims: [bi, m] } },
+    );
+  }
+
+  async backwardUnitStep(
+    u: Float32Array, n: number, i0: number, i1: number,
+    zi: Float32Array, alphaTail: Float32Array, m: number, w: Float32Array, out: Float32Array,
+  ): Promise<void> {
+    const bi = i1 - i0;
+    if (i1 === n) {
+      await this.backend.matmul(w, [bi, bi], zi, [bi, m], { out });
+      return;
+    }
+    this.backwardUnitSession ??= this.session("infrec_cholesky_backward_unit_step", backwardUnitStepGraph);
+    const s = await this.backwardUnitSession;
+    await this.backend.run(
+      s,
+      {
+        U: { data: u, dims: [n, n] },
+        Z: { data: zi, dims: [bi, m] },
+        Atail: { data: alphaTail, dims: [n - i1, m] },
+        W: { data: w, dims: [bi, bi] },
+        u_starts: pair(i1, i0),
+        u_ends: pair(n, i1),
+      },
+      { A: { data: out, dims: [bi, m] } },
+    );
+  }
+}
+
+/**
+ * Factors K + c·I and solves with it. Holds the n × n L buffer and the n × m
+ * scratch so that a λ grid on one K allocates them once; a Factor stays valid
+ * until this solver factors again.
+ */
+export class SpdSolver {
+  readonly blockSize: number;
+  readonly solveBlockSize: number;
+  readonly minPivotRatio: number;
+  readonly variant: CholeskyVariant;
+  private readonly kernels: CholeskyKernels;
+  private lBuffer?: Float32Array;
+  private uBuffer?: Float32Array;
+  private scratch?: Float32Array;
+  private generation = 0;
+
+  constructor(
+    readonly backend: Backend,
+    options: SpdSolverOptions = {},
+    kernels?: CholeskyKernels,
+  ) {
+    this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+    checkBlockSize("SpdSolver", this.blockSize);
+    this.solveBlockSize = options.solveBlockSize ?? DEFAULT_SOLVE_BLOCK_SIZE;
+    checkBlockSize("SpdSolver (solveBlockSize)", this.solveBlockSize);
+    this.minPivotRatio = options.minPivotRatio ?? DEFAULT_MIN_PIVOT_RATIO;
+    if (!(this.minPivotRatio >= 0 && this.minPivotRatio < 1)) {
+      throw new Error(`SpdSolver: minPivotRatio must be in [0, 1), got ${this.minPivotRatio}`);
+    }
+    this.variant = options.variant ?? "left";
+    if (this.variant !== "right" && this.variant !== "left") {
+      throw new Error(`SpdSolver: unknown variant "${String(this.variant)}" (use right or left)`);
+    }
+    this.kernels = kernels ?? new OrtCholeskyKernels(backend);
+  }
+
+  /** One-off factorisation with a fresh solver. */
+  static async factor(
+    k: Float32Array,
+    n: number,
+    shift: number,
+    backend: Backend,
+    options: SpdSolverOptions = {},
+  ): Promise<SpdFactor> {
+    return new SpdSolver(backend, options).factor(k, n, shift);
+  }
+
+  /** Factors K + shift·I (K is only read). Throws SingularKernelError when it is not numerically SPD. */
+  async factor(k: Float32Array, n: number, shift: number): Promise<SpdFactor> {
+    if (!(k instanceof Float32Array)) throw new Error("SpdSolver.factor: K must be a Float32Array");
+    if (!Number.isInteger(n) || n < 1) throw new Error(`SpdSolver.factor: n must be a positive integer, got ${n}`);
+    if (k.length !== n * n) throw new Error(`SpdSolver.factor: K has ${k.length} entries, expected n×n = ${n}×${n} = ${n * n}`);
+    if (!Number.isFinite(shift) || shift < 0) throw new Error(`SpdSolver.factor: shift must be finite and ≥ 0, got ${shift}`);
+    if (this.lBuffer === undefined || this.lBuffer.length !== n * n) this.lBuffer = new Float32Array(n * n);
+    this.generation++;
+    const chol = await blockedCholesky(
+      this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant }, this.lBuffer,
+    );
+    return new SpdFactor(this, this.generation, k, chol);
+  }
+
+  /** Drops the buffers (L, scratch); factors made so far become invalid. */
+  release(): void {
+    this.lBuffer = undefined;
+    this.uBuffer = undefined;
+    this.scratch = undefined;
+    this.generation++;
+    if (this.kernels instanceof OrtCholeskyKernels) this.kernels.releaseScratch();
+  }
+
+  /** @internal */
+  isCurrent(generation: number): boolean {
+    return generation === this.generation;
+  }
+
+  /** @internal n × n buffer for the unit form U = L·Λ⁻¹, reused across factors. */
+  unitBufferFor(n: number): Float32Array {
+    if (this.uBuffer === undefined || this.uBuffer.length !== n * n) this.uBuffer = new Float32Array(n * n);
+    return this.uBuffer;
+  }
+
+  /** @internal n × m scratch, grown on demand and shared by every solve. */
+  scratchFor(size: number): Float32Array {
+    if (this.scratch === undefined || this.scratch.length < size) this.scratch = new Float32Array(size);
+    return this.scratch.subarray(0, size);
+  }
+
+  /** @internal */
+  get choleskyKernels(): CholeskyKernels {
+    return this.kernels;
+  }
+}
+
+/** A factorisation L·Lᵀ = K + shift·I, valid until its solver factors again. */
+export class SpdFactor {
+  private readonly inverses = new Map<number, Float32Array[]>();
+  private unit?: { u: Float32Array; w: Float32Array[] };
+
+  /** @internal use SpdSolver.factor */
+  constructor(
+    private readonly solver: SpdSolver,
+    private readonly generation: number,
+    /** The K that was factored (kept for residuals and refinement; never written). */
+    readonly k: Float32Array,
+    private readonly chol: BlockedCholesky,
+  ) {
+    this.inverses.set(chol.blockSize, chol.diagInverses);
+  }
+
+  get n(): number {
+    return this.chol.n;
+  }
+
+  get shift(): number {
+    return this.chol.shift;
+  }
+
+  /** Smallest pivot / diagonal ratio met; 1 / this bounds cond(K + shift·I) from below. */
+  get minPivotRatio(): number {
+    return this.chol.minPivotRatioSeen;
+  }
+
+  /** The lower factor (row-major n × n); owned by the solver. */
+  get l(): Float32Array {
+    this.checkCurrent();
+    return this.chol.l;
+  }
+
+  private checkCurrent(): void {
+    if (!this.solver.isCurrent(this.generation)) {
+      throw new Error("SpdFactor: this factor's buffer was reused by a later SpdSolver.factor call; factor again");
+    }
+  }
+
+  /** α = (K + shift·I)⁻¹ X for row-major X (n × m); writes into `out` when given (must not alias X). */
+  async solve(x: Float32Array, m: number, out?: Float32Array, options: SolveOptions = {}): Promise<Float32Array> {
+    this.checkCurrent();
+    const n = this.n;
+    if (!(x instanceof Float32Array)) throw new Error("SpdFactor.solve: X must be a Float32Array");
+    checkSolveShapes("SpdFactor.solve", this.k, n, x, m);
+    const alpha = out ?? new Float32Array(n * m);
+    if (alpha.length !== n * m) throw new Error(`SpdFactor.solve: out has ${alpha.length} entries, expected n×m = ${n * m}`);
+    if (sameMemory(alpha, x)) throw new Error("SpdFactor.solve: out must not share memory with X");
+    const refine = options.refine ?? 0;
+    if (!Number.isInteger(refine) || refine < 0) throw new Error(`SpdFactor.solve: refine must be an integer ≥ 0, got ${refine}`);
+
+    const b = this.solver.solveBlockSize;
+    let dInv = this.inverses.get(b);
+    if (dInv === undefined) {
+      dInv = diagonalInverses(this.chol, b);
+      this.inverses.set(b, dInv);
+    }
+    const kernels = this.solver.choleskyKernels;
+    const y = this.solver.scratchFor(n * m);
+    let solveInto: (rhs: Float32Array, into: Float32Array) => Promise<Float32Array>;
+    if (options.unitForm ?? m > n) {
+      if (this.unit === undefined) {
+        const u = this.solver.unitBufferFor(n);
+        this.unit = { u, w: await unitForm(kernels, this.chol.l, n, dInv, b, u) };
+      }
+      const { u, w } = this.unit;
+      solveInto = (rhs, into) => blockedUnitSolve(kernels, u, n, w, b, rhs, m, y, into);
+    } else {
+      const d = dInv;
+      solveInto = (rhs, into) => blockedCholeskySolve(kernels, this.chol.l, n, d, b, rhs, m, y, into);
+    }
+    await solveInto(x, alpha);
+    if (refine > 0) {
+      const r = new Float32Array(n * m);
+      const delta = new Float32Array(n * m);
+      for (let step = 0; step < refine; step++) {
+        await regularizedResidual(this.solver.backend, this.k, n, this.shift, alpha, x, m, r);
+        await solveInto(r, delta);
+        for (let i = 0; i < alpha.length; i++) alpha[i] += delta[i];
+      }
+    }
+    if (options.maxResidual !== undefined) {
+      const residual = await this.estimateResidual(x, alpha, m, options.residualColumns);
+      if (!(residual <= options.maxResidual)) {
+        throw new SingularKernelError({ kind: "residual", residual, maxResidual: options.maxResidual });
+      }
+    }
+    return alpha;
+  }
+
+  /**
+   * ‖(K + shift·I)·α − X‖_F / ‖X‖_F restricted to `columns` evenly spaced
+   * non-zero columns of X: a cheap check (2n²·columns flops, ORT MatMul) where
+   * `relativeResidual` costs as much as the solve.
+   */
+  async estimateResidual(x: Float32Array, alpha: Float32Array, m: number, columns = 8): Promise<number> {
+    const n = this.n;
+    checkSolveShapes("SpdFactor.estimateResidual", this.k, n, x, m);
+    if (alpha.length !== n * m) throw new Error(`SpdFactor.estimateResidual: α has ${alpha.length} entries, expected ${n * m}`);
+    if (!Number.isInteger(columns) || columns < 1) throw new Error(`SpdFactor.estimateResidual: columns must be a positive integer, got ${columns}`);
+    const nonZero: number[] = [];
+    const colNorm = new Float64Array(m);
+    for (let r = 0; r < n; r++) {
+      const row = r * m;
+      for (let c = 0; c < m; c++) colNorm[c] += x[row + c] * x[row + c];
+    }
+    for (let c = 0; c < m; c++) if (colNorm[c] > 0) nonZero.push(c);
+    if (nonZero.length === 0) return relativeResidual(this.k, n, this.shift, alpha, x, m, this.solver.backend);
+    const s = Math.min(columns, nonZero.length);
+    const picked = Array.from({ length: s }, (_, t) => nonZero[Math.floor(((t + 0.5) * nonZero.length) / s)]);
+    const xs = new Float32Array(n * s);
+    const as = new Float32Array(n * s);
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < s; t++) {
+        xs[i * s + t] = x[i * m + picked[t]];
+        as[i * s + t] = alpha[i * m + picked[t]];
+      }
+    }
+    return relativeResidual(this.k, n, this.shift, as, xs, s, this.solver.backend);
+  }
+}
+
+function sameMemory(a: Float32Array, b: Float32Array): boolean {
+  if (a.buffer !== b.buffer) return false;
+  const a0 = a.byteOffset;
+  const a1 = a0 + a.byteLength;
+  const b0 = b.byteOffset;
+  const b1 = b0 + b.byteLength;
+  return a0 < b1 && b0 < a1;
+}
+
+/** Row block of K·α products in the residual helpers (bounds the temporary). */
+const RESIDUAL_ROWS = 512;
+
+/**
+ * Calls `visit(r0, r1, kAlpha)` with kAlpha = K[r0:r1, :]·α for consecutive row
+ * blocks; the product is ORT MatMul (float32), the caller works in float64.
+ */
+async function forRowProducts(
+  backend: Backend,
+  k: Float32Array,
+  n: number,
+  alpha: Float32Array,
+  m: number,
+  visit: (r0: number, r1: number, kAlpha: Float32Array) => void,
+): Promise<void> {
+  const rows = Math.min(RESIDUAL_ROWS, n);
+  const buf = new Float32Array(rows * m);
+  for (let r0 = 0; r0 < n; r0 += rows) {
+    const r1 = Math.min(n, r0 + rows);
+    const out = buf.subarray(0, (r1 - r0) * m);
+    await backend.matmul(k.subarray(r0 * n, r1 * n), [r1 - r0, n], alpha, [n, m], { out });
+    visit(r0, r1, out);
+  }
+}
+
+/** r = X − (K + shift·I)·α, products in float32 GEMM, the rest in float64. */
+async function regularizedResidual(
+  backend: Backend,
+  k: Float32Array,
+  n: number,
+  shift: number,
+  alpha: Float32Array,
+  x: Float32Array,
+  m: number,
+  r: Float32Array,
+): Promise<void> {
+  await forRowProducts(backend, k, n, alpha, m, (r0, r1, ka) => {
+    const base = r0 * m;
+    for (let i = 0; i < (r1 - r0) * m; i++) r[base + i] = x[base + i] - (ka[i] + shift * alpha[base + i]);
+  });
+}
+
+/**
+ * ‖(K + shift·I)·α − X‖_F / ‖X‖_F. K·α is ORT MatMul in float32 (row blocks);
+ * the shift, the difference and the sums are float64, so the result resolves
+ * residuals down to about float32 GEMM rounding (≈ 1e-7 · ‖K‖‖α‖ / ‖X‖).
+ */
+export async function relativeResidual(
+  k: Float32Array,
+  n: number,
+  shift: number,
+  alpha: Float32Array,
+  x: Float32Array,
+  m: number,
+  backend: Backend,
+): Promise<number> {
+  checkSolveShapes("relativeResidual", k, n, x, m);
+  if (alpha.length !== n * m) throw new Error(`relativeResidual: α has ${alpha.length} entries, expected n×m = ${n * m}`);
+  let num = 0;
+  let den = 0;
+  await forRowProducts(backend, k, n, alpha, m, (r0, r1, ka) => {
+    const base = r0 * m;
+    for (let i = 0; i < (r1 - r0) * m; i++) {
+      const xi = x[base + i];
+      const d = ka[i] + shift * alpha[base + i] - xi;
+      num += d * d;
+      den += xi * xi;
+    }
+  });
+  if (den === 0) return num === 0 ? 0 : Infinity;
+  return Math.sqrt(num / den);
+}
+
+export interface SolveDualsOptions extends SolveOptions {
+  /** Residual bound checked on sampled columns (default 1e-4; Infinity turns the check off). */
+  maxResidual?: number;
+  /** A solver whose buffers to reuse (one per K and λ grid); default: a fresh one. */
+  solver?: SpdSolver;
+  /** Pre-allocated n × m output for α. */
+  out?: Float32Array;
+  /** Options for a fresh solver (ignored when `solver` is given). */
+  solverOptions?: SpdSolverOptions;
+}
+
+/**
+ * The ∞-AE duals α = (K + λ·tr(K)/n · I)⁻¹ X (PROTOCOL.md §2). Throws
+ * SingularKernelError when K + c·I is not numerically positive definite
+ * (typically λ = 0 with duplicate users) or when the residual estimated on
+ * sampled columns exceeds `maxResidual` (default 1e-4).
+ */
+export async function solveDuals(
+  k: Float32Array,
+  n: number,
+  x: Float32Array,
+  m: number,
+  lambda: number,
+  backend: Backend,
+  options: SolveDualsOptions = {},
+): Promise<Float32Array> {
+  checkSolveShapes("solveDuals", k, n, x, m);
+  const shift = ridgeShift(k, n, lambda);
+  const solver = options.solver ?? new SpdSolver(backend, options.solverOptions);
+  if (solver.backend !== backend) throw new Error("solveDuals: options.solver was created for another backend");
+  const factor = await solver.factor(k, n, shift);
+  return factor.solve(x, m, options.out, {
+    refine: options.refine,
+    maxResidual: options.maxResidual ?? DEFAULT_MAX_RESIDUAL,
+    residualColumns: options.residualColumns,
+  });
+}
