@@ -29,14 +29,7 @@ import {
   type CholeskyKernels,
   type CholeskyVariant,
 } from "./cholesky.ts";
-import {
-  backwardStepGraph,
-  backwardUnitStepGraph,
-  choleskyPanelGraph,
-  forwardStepGraph,
-  forwardUnitStepGraph,
-  matmulAtGraph,
-} from "./graphs/solve-graphs.ts";
+import type { GraphName } from "./graphs/index.ts";
 import {
   checkSolveShapes,
   DEFAULT_MIN_PIVOT_RATIO,
@@ -98,18 +91,8 @@ function pair(a: number, b: number): { data: BigInt64Array; dims: number[] } {
   return { data: new BigInt64Array([BigInt(a), BigInt(b)]), dims: [2] };
 }
 
-const graphBytes = new Map<string, Uint8Array>();
 
 /** The model bytes of one of this file's graphs, built once per process. */
-function solveGraph(key: string, build: () => Uint8Array): Uint8Array {
-  let bytes = graphBytes.get(key);
-  if (bytes === undefined) {
-    bytes = build();
-    graphBytes.set(key, bytes);
-  }
-  return bytes;
-}
-
 /**
  * CholeskyKernels on an ONNX Runtime backend. Sessions are cached by the
  * backend; the scratch buffers (up to n²/4 + n·b floats) live as long as this
@@ -125,8 +108,8 @@ export class OrtCholeskyKernels implements CholeskyKernels {
 
   constructor(readonly backend: Backend) {}
 
-  private session(key: string, build: () => Uint8Array): Promise<Session> {
-    return this.backend.session(solveGraph(key, build), key);
+  private session(name: GraphName): Promise<Session> {
+    return this.backend.session(name);
   }
 
   /**
@@ -146,7 +129,7 @@ export class OrtCholeskyKernels implements CholeskyKernels {
 
   /** Cut-out variant of `panel` (Slice inside the graph); kept for the benchmark's comparison. */
   async panelSliced(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void> {
-    this.panelSession ??= this.session("infrec_cholesky_panel", choleskyPanelGraph);
+    this.panelSession ??= this.session("cholesky_panel");
     const s = await this.panelSession;
     await this.backend.run(
       s,
@@ -198,7 +181,7 @@ export class OrtCholeskyKernels implements CholeskyKernels {
       await this.backend.matmul(d, [bi, bi], xi, [bi, m], { out });
       return;
     }
-    this.forwardSession ??= this.session("infrec_cholesky_forward_step", forwardStepGraph);
+    this.forwardSession ??= this.session("cholesky_forward_step");
     const s = await this.forwardSession;
     await this.backend.run(
       s,
@@ -220,12 +203,12 @@ export class OrtCholeskyKernels implements CholeskyKernels {
   ): Promise<void> {
     const bi = i1 - i0;
     if (i1 === n) {
-      this.atSession ??= this.session("infrec_matmul_at", matmulAtGraph);
+      this.atSession ??= this.session("matmul_at");
       const s = await this.atSession;
       await this.backend.run(s, { A: { data: d, dims: [bi, bi] }, B: { data: yi, dims: [bi, m] } }, { Y: { data: out, dims: [bi, m] } });
       return;
     }
-    this.backwardSession ??= this.session("infrec_cholesky_backward_step", backwardStepGraph);
+    this.backwardSession ??= this.session("cholesky_backward_step");
     const s = await this.backwardSession;
     await this.backend.run(
       s,
@@ -249,7 +232,7 @@ export class OrtCholeskyKernels implements CholeskyKernels {
       out.set(xi);
       return;
     }
-    this.forwardUnitSession ??= this.session("infrec_cholesky_forward_unit_step", forwardUnitStepGraph);
+    this.forwardUnitSession ??= this.session("cholesky_forward_unit_step");
     const s = await this.forwardUnitSession;
     const bi = i1 - i0;
     await this.backend.run(
@@ -274,7 +257,7 @@ export class OrtCholeskyKernels implements CholeskyKernels {
       await this.backend.matmul(w, [bi, bi], zi, [bi, m], { out });
       return;
     }
-    this.backwardUnitSession ??= this.session("infrec_cholesky_backward_unit_step", backwardUnitStepGraph);
+    this.backwardUnitSession ??= this.session("cholesky_backward_unit_step");
     const s = await this.backwardUnitSession;
     await this.backend.run(
       s,

@@ -5,6 +5,14 @@
  */
 import { ntkDiagGraph, ntkGramGraph, ntkGramNormsGraph, rowSumSqGraph } from "./gram.ts";
 import { gemmUpdateGraph, matmulBtGraph, matmulGraph, probeAddGraph } from "./linalg.ts";
+import {
+  backwardStepGraph,
+  backwardUnitStepGraph,
+  choleskyPanelGraph,
+  forwardStepGraph,
+  forwardUnitStepGraph,
+  matmulAtGraph,
+} from "./solve-graphs.ts";
 
 export const GRAPHS = {
   probe_add: probeAddGraph,
@@ -18,6 +26,12 @@ export const GRAPHS = {
   ntk_gram_norms_d2: () => ntkGramNormsGraph(2),
   ntk_diag_d1: () => ntkDiagGraph(1),
   ntk_diag_d2: () => ntkDiagGraph(2),
+  matmul_at: matmulAtGraph,
+  cholesky_panel: choleskyPanelGraph,
+  cholesky_forward_step: forwardStepGraph,
+  cholesky_backward_step: backwardStepGraph,
+  cholesky_forward_unit_step: forwardUnitStepGraph,
+  cholesky_backward_unit_step: backwardUnitStepGraph,
 } satisfies Record<string, () => Uint8Array>;
 
 export type GraphName = keyof typeof GRAPHS;
