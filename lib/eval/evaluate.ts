@@ -144,8 +144,12 @@ export async function evaluateView(
           aucLabels.push(0);
         }
       }
-      for (let i = 0; i < ni; i++) {
-        if (Number.isNaN(row[i])) throw new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
+      // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
+      let sum = 0;
+      for (let i = 0; i < ni; i++) sum += row[i];
+      if (Number.isNaN(sum)) {
+        const i = row.findIndex((v) => Number.isNaN(v));
+        if (i >= 0) throw new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
       }
       for (const i of mask.rowItems(u)) row[i] = -Infinity;
       if (tItems.length === 0) continue;

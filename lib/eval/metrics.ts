@@ -90,16 +90,18 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
 
 /**
  * Indices of the k largest scores, best first; equal scores are ordered by
- * the lower index. Partial selection with a size-k heap: O(n log k).
+ * the lower index. Partial selection with a size-k min-heap: O(n log k), and
+ * most items cost one comparison against the heap's root.
  */
 export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array): Int32Array {
   const n = scores.length;
   const kk = Math.min(k, n);
   const heap = out && out.length >= kk ? out.subarray(0, kk) : new Int32Array(kk);
-  // Min-heap on "worse first": a is worse than b when its score is lower, or equal with a higher index.
+  if (kk === 0) return heap;
+  // "a is worse than b": lower score, or an equal score with a higher index.
   const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
-  let size = 0;
-  const siftDown = (i: number) => {
+  const siftDown = (size: number) => {
+    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= size) return;
@@ -112,30 +114,35 @@ export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array): In
       i = c;
     }
   };
-  for (let i = 0; i < n; i++) {
-    if (size < kk) {
-      let j = size++;
-      heap[j] = i;
-      while (j > 0) {
-        const p = (j - 1) >> 1;
-        if (!worse(heap[j], heap[p])) break;
-        const t = heap[j];
-        heap[j] = heap[p];
-        heap[p] = t;
-        j = p;
-      }
-    } else if (kk > 0 && worse(heap[0], i)) {
+  for (let i = 0; i < kk; i++) {
+    let j = i;
+    heap[j] = i;
+    while (j > 0) {
+      const p = (j - 1) >> 1;
+      if (!worse(heap[j], heap[p])) break;
+      const t = heap[j];
+      heap[j] = heap[p];
+      heap[p] = t;
+      j = p;
+    }
+  }
+  // Items after the first k have higher indices than any in the heap, so they
+  // enter only with a strictly higher score than the root's.
+  let rootScore = scores[heap[0]];
+  for (let i = kk; i < n; i++) {
+    const s = scores[i];
+    if (s > rootScore) {
       heap[0] = i;
-      siftDown(0);
+      siftDown(kk);
+      rootScore = scores[heap[0]];
     }
   }
   // Pop worst-first into the back: the result is best-first.
-  for (let end = size - 1; end > 0; end--) {
+  for (let end = kk - 1; end > 0; end--) {
     const t = heap[0];
     heap[0] = heap[end];
     heap[end] = t;
-    size = end;
-    siftDown(0);
+    siftDown(end);
   }
   return heap;
 }
