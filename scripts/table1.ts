@@ -139,7 +139,7 @@ export async function runTable1(o: Table1Options): Promise<Cell[]> {
   return cells;
 }
 
-if (import.meta.main ?? (typeof process !== "undefined" && process.argv[1]?.endsWith("table1.ts"))) {
+if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" && process.argv[1]?.endsWith("table1.ts"))) {
   const cli = cac("table1");
   cli
     .option("--datasets <list>", "Comma-separated dataset names", { default: "magazine,ml-1m,douban" })

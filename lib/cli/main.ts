@@ -11,6 +11,7 @@ import { gridSearch } from "../eval/grid.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
 import { duplicatesPolicy, loadFromFlags, parseDevice, UsageError, withDataFlags, type DataFlags } from "./common.ts";
 import { registerFitCommands } from "./fit.ts";
+import { registerSampleCommands } from "./sample.ts";
 import { formatSeconds, Progress, table } from "./output.ts";
 
 export function buildCli() {
@@ -87,6 +88,7 @@ export function buildCli() {
     });
 
   registerFitCommands(cli);
+  registerSampleCommands(cli);
 
   cli.help();
   cli.version("0.1.0");

@@ -1,0 +1,256 @@
+/**
+ * What the figure scripts (figure1.ts … figure4.ts) share: flags, sampler
+ * construction, and writing results as CSV + JSON + SVG + PNG into results/.
+ *
+ * Common flags:
+ *   --datasets a,b      datasets (figure default; --quick: magazine)
+ *   --samplers a,b      sampler names (lib/sampling/registry.ts)
+ *   --budgets 50,200    user budgets, the x axis (default 25 … 20000 below the user count)
+ *   --noise 0,1,2,5     noise levels in percent (figures 3 and 4)
+ *   --quick             a smoke run: Magazine, 2 budgets, 2 samplers, small λ grids, short DISTILL-CF
+ *   --out results       output folder; --quick writes <name>-quick.* so it never overwrites a full run
+ *   --seed 42           seed of the samplers, the noise and DISTILL-CF
+ *   --distill-steps/--distill-gamma/--distill-tau/--distill-workers  DISTILL-CF settings
+ *   --data-dir DIR  --device cpu  --quiet
+ */
+import { cac } from "cac";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Dataset } from "../lib/data/dataset.ts";
+import { parseDevice } from "../lib/cli/common.ts";
+import type { RunDistillOptions } from "../lib/distill/run.ts";
+import { writeFileAtomic } from "../lib/models/artifact-file.ts";
+import type { ModelParams } from "../lib/models/registry.ts";
+import type { DeviceRequest } from "../lib/onnx/backend.ts";
+import { type LineChartOptions, lineChartSpec, renderSvg, svgToPng } from "../lib/plot/chart.ts";
+import type { ModelSpec, SampledRun } from "../lib/sampling/experiment.ts";
+import { makeSampler, SAMPLER_LABELS, SAMPLER_NAMES, type SamplerName } from "../lib/sampling/registry.ts";
+import type { Sampler } from "../lib/sampling/sampler.ts";
+
+/** User budgets of a full run; those at or above a dataset's user count are dropped (the "full" point covers it). */
+export const DEFAULT_BUDGETS = [25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000];
+export const QUICK_BUDGETS = [50, 200];
+
+/** Small λ grids for --quick (a smoke run, not the paper's search). */
+export const QUICK_GRIDS: Record<string, ModelParams[]> = {
+  "inf-ae": [{ lambda: 5, depth: 1 }, { lambda: 20, depth: 1 }],
+  ease: [{ lambda: 200 }, { lambda: 1000 }],
+};
+
+/** A short DISTILL-CF for --quick: one validation (step 25), few Gumbel samples, 512 real users per step. */
+export const QUICK_DISTILL: Partial<RunDistillOptions> = { gamma: 5, steps: 26, batchSize: 512, samplingWorkers: 0 };
+
+export interface FigureDefaults {
+  datasets: string[];
+  samplers: SamplerName[];
+  noise?: number[];
+  /** The same for --quick. */
+  quickDatasets?: string[];
+  quickSamplers: SamplerName[];
+  quickNoise?: number[];
+}
+
+export interface FigureContext {
+  name: string;
+  quick: boolean;
+  datasets: string[];
+  samplerNames: SamplerName[];
+  budgets: number[] | null;
+  noise: number[];
+  seed: number;
+  device: DeviceRequest;
+  dataDir?: string;
+  out: string;
+  distill: Partial<Omit<RunDistillOptions, "mu" | "seed">>;
+  log: (line: string) => void;
+}
+
+function list(v: unknown): string[] {
+  return v === undefined || v === true ? [] : String(v).split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function numbers(flag: string, v: unknown, check: (x: number) => boolean, what: string): number[] {
+  return list(v).map((s) => {
+    const x = Number(s);
+    if (!Number.isFinite(x) || !check(x)) throw new Error(`--${flag}: '${s}' is not ${what}`);
+    return x;
+  });
+}
+
+function optionalNumber(flag: string, v: unknown, check: (x: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || !check(x)) throw new Error(`--${flag} must be ${what}, got '${String(v)}'`);
+  return x;
+}
+
+/** Parses the common flags; returns null when --help was printed. */
+export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: string[] = process.argv): FigureContext | null {
+  const cli = cac(name);
+  cli
+    .option("--datasets <list>", `Datasets (default ${defaults.datasets.join(",")})`)
+    .option("--samplers <list>", `Samplers: ${SAMPLER_NAMES.join(", ")} (default ${defaults.samplers.join(",")})`)
+    .option("--budgets <list>", "User budgets (x axis)")
+    .option("--noise <list>", "Noise levels in percent")
+    .option("--quick", "Smoke run: Magazine, 2 budgets, 2 samplers, small grids, short DISTILL-CF")
+    .option("--out <dir>", "Output folder", { default: "results" })
+    .option("--seed <n>", "Seed of samplers, noise and DISTILL-CF", { default: 42 })
+    .option("--data-dir <dir>", "Dataset folder")
+    .option("--device <device>", "cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
+    .option("--distill-steps <n>", "DISTILL-CF outer steps (default 500; --quick 26)")
+    .option("--distill-gamma <n>", "DISTILL-CF Gumbel samples per user (default 200; --quick 5)")
+    .option("--distill-tau <t>", "DISTILL-CF temperature (default 10)")
+    .option("--distill-workers <n>", "DISTILL-CF sampling worker threads (default 2; --quick 0)")
+    .option("--quiet", "No progress lines on stderr")
+    .help();
+  const { options } = cli.parse(argv);
+  if (options.help) return null;
+  const quick = Boolean(options.quick);
+  const samplerNames = (list(options.samplers).length ? list(options.samplers) : quick ? defaults.quickSamplers : defaults.samplers) as string[];
+  for (const s of samplerNames) if (!(SAMPLER_NAMES as readonly string[]).includes(s)) throw new Error(`--samplers: unknown sampler '${s}' (known: ${SAMPLER_NAMES.join(", ")})`);
+  const budgets = numbers("budgets", options.budgets, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
+  const noise = numbers("noise", options.noise, (x) => x >= 0 && x <= 100, "a percentage in [0, 100]");
+  const seed = optionalNumber("seed", options.seed, (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, "an integer in [0, 2^32)") ?? 42;
+  const distill: Partial<RunDistillOptions> = quick ? { ...QUICK_DISTILL } : {};
+  const steps = optionalNumber("distill-steps", options.distillSteps, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
+  const gamma = optionalNumber("distill-gamma", options.distillGamma, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
+  const tau = optionalNumber("distill-tau", options.distillTau, (x) => x > 0, "a number > 0");
+  const workers = optionalNumber("distill-workers", options.distillWorkers, (x) => Number.isInteger(x) && x >= 0, "an integer ≥ 0");
+  if (steps !== undefined) distill.steps = steps;
+  if (gamma !== undefined) distill.gamma = gamma;
+  if (tau !== undefined) distill.tau = tau;
+  if (workers !== undefined) distill.samplingWorkers = workers;
+  const device = parseDevice(options.device === undefined ? undefined : String(options.device));
+  distill.device = device;
+  const datasets = list(options.datasets).length ? list(options.datasets) : quick ? (defaults.quickDatasets ?? ["magazine"]) : defaults.datasets;
+  return {
+    name,
+    quick,
+    datasets,
+    samplerNames: samplerNames as SamplerName[],
+    budgets: budgets.length ? budgets : quick ? QUICK_BUDGETS : null,
+    noise: noise.length ? noise : quick ? (defaults.quickNoise ?? defaults.noise ?? [0]) : (defaults.noise ?? [0]),
+    seed,
+    device,
+    dataDir: options.dataDir,
+    out: String(options.out),
+    distill,
+    log: options.quiet ? () => {} : (line: string) => process.stderr.write(line + "\n"),
+  };
+}
+
+/** The budgets to sweep on a dataset with `users` users (explicit budgets are kept as given). */
+export function budgetsFor(ctx: FigureContext, users: number): number[] {
+  return ctx.budgets ?? DEFAULT_BUDGETS.filter((n) => n < users);
+}
+
+/** A model with the figure's λ grid (the registry's, or the small one for --quick). */
+export function modelSpec(ctx: FigureContext, name: string): ModelSpec {
+  return ctx.quick && QUICK_GRIDS[name] ? { name, grid: QUICK_GRIDS[name] } : { name };
+}
+
+/** The samplers of a figure for one (possibly noisy) dataset. */
+export function buildSamplers(ctx: FigureContext, ds: Dataset): Sampler[] {
+  const batchSize = ctx.distill.batchSize;
+  // A batch larger than the dataset means "all users".
+  const distill = batchSize != null && batchSize >= ds.train.numUsers ? { ...ctx.distill, batchSize: null } : ctx.distill;
+  return ctx.samplerNames.map((name) =>
+    makeSampler(name, {
+      dataset: ds,
+      distill,
+      distillHooks: {
+        onLog: (e) => {
+          if (e.type === "validation") ctx.log(`    distill-cf step ${e.step}: validation HR@100 ${e.score.toFixed(2)} λ=${e.lambda}${e.best ? " (best)" : ""}`);
+        },
+      },
+    }),
+  );
+}
+
+export function samplerLabel(name: string): string {
+  return name === "full" ? "Full data" : (SAMPLER_LABELS[name as SamplerName] ?? name);
+}
+
+export const MODEL_LABELS: Record<string, string> = { "inf-ae": "∞-AE", ease: "EASE" };
+
+// ---------------------------------------------------------------- output
+
+const METRIC_ORDER = ["AUC", "HR@10", "HR@100", "NDCG@10", "NDCG@100", "PSP@10", "PSP@100"];
+
+function csvCell(v: unknown): string {
+  // Eight significant digits, trailing zeros dropped.
+  const s = typeof v === "number" ? String(Number(v.toPrecision(8))) : String(v ?? "");
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One line per run: its settings, test metrics and any extra columns. */
+export function runsToCsv(runs: SampledRun[], extra?: (run: SampledRun) => Record<string, number | string>): string {
+  const metricNames = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort(
+    (a, b) => (METRIC_ORDER.indexOf(a) + 1 || 99) - (METRIC_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b),
+  );
+  const extraNames = extra && runs.length ? Object.keys(extra(runs[0])) : [];
+  const header = ["dataset", "noise_pct", "sampler", "budget_users", "train_rows", "kept_interactions", "model", "hyper_parameters", ...metricNames, "validation_score", ...extraNames, "sample_seconds", "fit_seconds"];
+  const lines = [header.join(",")];
+  for (const r of runs) {
+    const ex = extra ? extra(r) : {};
+    lines.push(
+      [
+        r.dataset, r.noise, r.sampler, r.budgetUsers, r.trainRows, r.keptInteractions, r.model, JSON.stringify(r.hyperParameters),
+        ...metricNames.map((m) => r.metrics[m] ?? ""), r.validationScore, ...extraNames.map((k) => ex[k]), r.sampleSeconds, r.fitSeconds,
+      ].map(csvCell).join(","),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+export interface FigureOutput {
+  runs: SampledRun[];
+  chart: LineChartOptions | null;
+  extraColumns?: (run: SampledRun) => Record<string, number | string>;
+  /** Anything else worth keeping in the JSON (e.g. the reference score). */
+  notes?: Record<string, unknown>;
+}
+
+/** Paths of the outputs of a figure run. */
+export function outputPaths(ctx: FigureContext): { csv: string; json: string; svg: string; png: string } {
+  const base = join(ctx.out, ctx.quick ? `${ctx.name}-quick` : ctx.name);
+  return { csv: `${base}.csv`, json: `${base}.json`, svg: `${base}.svg`, png: `${base}.png` };
+}
+
+/** Writes CSV + JSON (every call: partial results survive an interruption) and, with a chart, SVG + PNG. */
+export async function writeFigure(ctx: FigureContext, output: FigureOutput, started: number): Promise<void> {
+  mkdirSync(ctx.out, { recursive: true });
+  const paths = outputPaths(ctx);
+  const json = {
+    figure: ctx.name,
+    quick: ctx.quick,
+    settings: { datasets: ctx.datasets, samplers: ctx.samplerNames, budgets: ctx.budgets ?? "default", noise: ctx.noise, seed: ctx.seed, device: ctx.device, distill: ctx.distill },
+    seconds: (performance.now() - started) / 1000,
+    ...(output.notes ? { notes: output.notes } : {}),
+    runs: output.runs,
+  };
+  writeFileAtomic(paths.json, JSON.stringify(json, null, 2) + "\n");
+  writeFileAtomic(paths.csv, runsToCsv(output.runs, output.extraColumns));
+  if (output.chart) {
+    const svg = await renderSvg(lineChartSpec(output.chart));
+    writeFileAtomic(paths.svg, svg);
+    writeFileAtomic(paths.png, svgToPng(svg));
+  }
+}
+
+/** Runs a figure's main with one-line errors and a non-zero exit code. */
+export async function main(run: () => Promise<void>, name: string): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    console.error(`${name}: ${(e as Error).message}`);
+    if (process.env.INFREC_DEBUG) console.error((e as Error).stack);
+    process.exitCode = 1;
+  }
+}
+
+/** True when this module is the entry point (Node via tsx, Deno and Bun). */
+export function isEntry(meta: ImportMeta, file: string): boolean {
+  const m = meta as ImportMeta & { main?: boolean };
+  return m.main ?? (typeof process !== "undefined" && (process.argv[1] ?? "").endsWith(file));
+}

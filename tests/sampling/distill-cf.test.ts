@@ -1,0 +1,43 @@
+/**
+ * DISTILL-CF as a sampler: μ = the user budget synthetic rows over the same
+ * items, weights in [0, 1], deterministic per seed, distilling the given
+ * (e.g. noisy) training matrix while validating on the dataset.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DistillCfSampler } from "../../lib/sampling/distill-cf.ts";
+import { injectNoise } from "../../lib/sampling/noise.ts";
+import { makeSampler } from "../../lib/sampling/registry.ts";
+import { plantedDataset } from "../models/synthetic.ts";
+
+const ds = plantedDataset(60, 24, 3, 8, 5);
+const small = { gamma: 4, tau: 2, steps: 3, samplingWorkers: 0 };
+
+test("keeps exactly μ = budget synthetic users, values in [0, 1], deterministic per seed", async () => {
+  const s = new DistillCfSampler(ds, small);
+  const a = await s.sample(ds.train, { users: 7 }, 3);
+  assert.equal(a.synthetic, true);
+  assert.equal(a.train.numUsers, 7);
+  assert.equal(a.train.numItems, 24);
+  assert.equal(a.keptUsers.length, 7);
+  assert.equal(new Set(a.keptUsers).size, 7, "distinct initial users");
+  assert.equal(a.keptInteractions, a.train.nnz);
+  for (const v of a.train.values) assert.ok(v > 0 && v <= 1);
+  const b = await s.sample(ds.train, { users: 7 }, 3);
+  assert.deepEqual(a.train.values, b.train.values);
+  const c = await s.sample(ds.train, { users: 7 }, 4);
+  assert.notDeepEqual(a.train.values, c.train.values);
+  // An interaction share reads as that share of the users.
+  const d = await s.sample(ds.train, { interactions: 0.1 }, 3);
+  assert.equal(d.train.numUsers, 6);
+});
+
+test("distils the matrix it is given and checks its shape", async () => {
+  const s = makeSampler("distill-cf", { dataset: ds, distill: small });
+  const noisy = injectNoise(ds.train, 20, 1).train;
+  const clean = await s.sample(ds.train, { users: 5 }, 1);
+  const fromNoisy = await s.sample(noisy, { users: 5 }, 1);
+  assert.notDeepEqual(clean.train.values, fromNoisy.train.values);
+  await assert.rejects(s.sample(injectNoise(plantedDataset(30, 24, 3, 8, 5).train, 0, 1).train, { users: 5 }, 1), /does not match dataset planted/);
+  await assert.rejects(s.sample(ds.train, { users: 0 }, 1), /user budget must be a positive integer/);
+});

@@ -1,0 +1,72 @@
+/**
+ * The sampling sweep behind Figures 1–4 (lib/sampling/experiment.ts) on a
+ * small planted dataset, and the figure scripts' shared flag parsing and CSV
+ * (scripts/figures-common.ts).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { evaluate } from "../../lib/eval/evaluate.ts";
+import { EASE } from "../../lib/models/ease.ts";
+import { fitOnSample, samplingSweep } from "../../lib/sampling/experiment.ts";
+import { HeadUserSampler, InteractionRandomSampler, UserRandomSampler } from "../../lib/sampling/heuristic.ts";
+import { parseFigureArgs, runsToCsv, budgetsFor } from "../../scripts/figures-common.ts";
+import { plantedDataset } from "../models/synthetic.ts";
+
+const ds = plantedDataset(80, 24, 4, 10, 3);
+const ease = { name: "ease", grid: [{ lambda: 10 }, { lambda: 100 }] };
+
+test("sweep: a full-data point, then every (sampler, budget); budgets above the users are skipped", async () => {
+  const lines: string[] = [];
+  const runs = await samplingSweep({
+    dataset: ds,
+    samplers: [new UserRandomSampler(), new InteractionRandomSampler()],
+    budgets: [10, 40, 500],
+    models: [ease],
+    log: (l) => lines.push(l),
+  });
+  assert.deepEqual(runs.map((r) => `${r.sampler}:${r.budgetUsers}`), ["full:80", "user-random:10", "user-random:40", "interaction-random:10", "interaction-random:40"]);
+  assert.equal(lines.filter((l) => /budget 500 exceeds the 80 users/.test(l)).length, 2);
+  const full = runs[0];
+  assert.equal(full.trainRows, 80);
+  assert.equal(full.keptInteractions, ds.train.nnz);
+  assert.equal(runs[1].trainRows, 10);
+  assert.equal(runs[3].keptInteractions, Math.round((10 / 80) * ds.train.nnz));
+  for (const r of runs) {
+    assert.ok(r.metrics["HR@10"] >= 0 && r.metrics["HR@10"] <= 100);
+    assert.ok([10, 100].includes(Number(r.hyperParameters.lambda)));
+  }
+  // The full point equals a plain EASE fit at the picked λ, evaluated on the test split.
+  const m = new EASE({ lambda: Number(full.hyperParameters.lambda) });
+  await m.fit(ds.train);
+  const direct = await evaluate(m, ds, { split: "test" });
+  assert.ok(Math.abs(direct.metrics["HR@10"] - full.metrics["HR@10"]) < 1e-9);
+  // More head users never hurt much on planted clusters: the 40-user sample beats chance.
+  const head = await fitOnSample(ds, (await new HeadUserSampler().sample(ds.train, { users: 40 }, 1)).train, ease);
+  assert.ok(head.metrics["HR@10"] > 30, `HR@10 ${head.metrics["HR@10"]}`);
+});
+
+test("figure flags: --quick defaults, explicit lists, and errors naming the flag", () => {
+  const argv = (...a: string[]) => ["node", "figure", ...a];
+  const defaults = { datasets: ["ml-1m"], samplers: ["user-random" as const, "head-user" as const], noise: [0, 1, 2, 5], quickSamplers: ["user-random" as const], quickNoise: [2] };
+  const quick = parseFigureArgs("figureX", defaults, argv("--quick", "--quiet"))!;
+  assert.deepEqual([quick.datasets, quick.samplerNames, quick.budgets, quick.noise], [["magazine"], ["user-random"], [50, 200], [2]]);
+  assert.equal(quick.distill.steps, 26);
+  const full = parseFigureArgs("figureX", defaults, argv("--datasets", "a,b", "--budgets", "5,10", "--noise", "0,5", "--distill-steps", "1000", "--quiet"))!;
+  assert.deepEqual([full.datasets, full.samplerNames, full.budgets, full.noise, full.distill.steps], [["a", "b"], ["user-random", "head-user"], [5, 10], [0, 5], 1000]);
+  const dflt = parseFigureArgs("figureX", defaults, argv("--quiet"))!;
+  assert.deepEqual(budgetsFor(dflt, 3092), [25, 50, 100, 200, 500, 1000, 2000]);
+  assert.throws(() => parseFigureArgs("figureX", defaults, argv("--samplers", "coreset")), /--samplers: unknown sampler 'coreset'/);
+  assert.throws(() => parseFigureArgs("figureX", defaults, argv("--budgets", "10,x")), /--budgets: 'x' is not a positive integer/);
+  assert.throws(() => parseFigureArgs("figureX", defaults, argv("--noise", "200")), /--noise: '200' is not a percentage/);
+  assert.throws(() => parseFigureArgs("figureX", defaults, argv("--distill-tau", "0")), /--distill-tau must be a number > 0/);
+});
+
+test("runs → CSV: one line per run, metrics in the paper's order, quoted hyper-parameters", () => {
+  const csv = runsToCsv(
+    [{ dataset: "d", noise: 2, sampler: "user-random", budgetUsers: 10, trainRows: 10, keptInteractions: 55, model: "ease", hyperParameters: { lambda: 10 }, metrics: { "PSP@10": 1.5, "HR@10": 20.123456789, AUC: 0.9 }, validationScore: 30, sampleSeconds: 0.5, fitSeconds: 1 }],
+    (r) => ({ extra: r.trainRows * 2 }),
+  );
+  const [header, line] = csv.trim().split("\n");
+  assert.equal(header, "dataset,noise_pct,sampler,budget_users,train_rows,kept_interactions,model,hyper_parameters,AUC,HR@10,PSP@10,validation_score,extra,sample_seconds,fit_seconds");
+  assert.equal(line, 'd,2,user-random,10,10,55,ease,"{""lambda"":10}",0.9,20.123457,1.5,30,20,0.5,1');
+});
