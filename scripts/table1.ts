@@ -18,7 +18,7 @@ import { PAPER_TABLE1, TABLE1_METRICS, TABLE1_MODELS } from "../lib/eval/paper-r
 import { Progress } from "../lib/cli/output.ts";
 import { writeFileAtomic } from "../lib/models/artifact-file.ts";
 import { type HyperParameters } from "../lib/models/model.ts";
-import { MODELS, type ModelParams } from "../lib/models/registry.ts";
+import { MODELS } from "../lib/models/registry.ts";
 import type { DeviceRequest } from "../lib/onnx/backend.ts";
 
 export interface Cell {
@@ -39,18 +39,12 @@ export interface ColumnContext {
 /** A Table 1 column: how to produce one dataset's test metrics. */
 export type Column = (ds: Dataset, ctx: ColumnContext) => Promise<Omit<Cell, "dataset" | "model" | "seconds">>;
 
-/** Small grids for --quick (a smoke run, not the paper's search). */
-const QUICK_GRIDS: Record<string, ModelParams[]> = {
-  "inf-ae": [{ lambda: 5, depth: 1 }, { lambda: 20, depth: 1 }],
-  ease: [{ lambda: 500 }, { lambda: 1000 }],
-};
-
 /** A column that grid-searches a registered model on validation HR@100. */
 export function registryColumn(name: string): Column {
   return async (ds, ctx) => {
     const entry = MODELS[name];
-    const grid = ctx.quick && QUICK_GRIDS[name] ? QUICK_GRIDS[name] : entry.grid;
-    const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: ctx.device }), {
+    const grid = entry.gridFor(ds, ctx.quick);
+    const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: ctx.device, dataset: ds, log: ctx.log }), {
       test: true,
       onPoint: (p, i, n) => ctx.log(`  ${name} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)} (${i + 1}/${n})`),
       onSkip: (s) => ctx.log(`  ${name} ${JSON.stringify(s.params)} skipped: ${s.reason}`),
@@ -60,11 +54,9 @@ export function registryColumn(name: string): Column {
 }
 
 /** Columns by Table 1 key; other modules add theirs (baselines, DISTILL-CF). */
-export const COLUMNS: Record<string, Column> = {
-  pop: registryColumn("pop"),
-  ease: registryColumn("ease"),
-  "inf-ae": registryColumn("inf-ae"),
-};
+export const COLUMNS: Record<string, Column> = Object.fromEntries(
+  ["pop", "bias-only", "mf", "neumf", "lightgcn", "ease", "multvae", "inf-ae"].map((m) => [m, registryColumn(m)]),
+);
 
 const fmt = (metric: string, v: number | undefined) =>
   v === undefined || Number.isNaN(v) ? "–" : metric === "AUC" ? v.toFixed(4) : v.toFixed(2);

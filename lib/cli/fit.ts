@@ -69,13 +69,13 @@ export function registerFitCommands(cli: CAC): void {
         train = await loadTrainingMatrix(String(flags.trainOn), ds);
         trainedOn = String(flags.trainOn);
       }
-      let grid: ModelParams[] = entry.grid;
+      let grid: ModelParams[] = entry.gridFor(ds);
       if (flags.model === "inf-ae") grid = grid.map((p) => ({ ...p, depth, ...(support ? { support } : {}) }));
       if (lambda !== undefined) grid = [{ ...grid[0], lambda }];
       const build = (p: ModelParams, shared: Map<string, unknown>) =>
         flags.model === "inf-ae"
           ? new InfiniteAE({ lambda: Number(p.lambda), depth, support: support ?? "all", shared, device })
-          : entry.build(p, { shared, device });
+          : entry.build(p, { shared, device, dataset: ds });
       const progress = new Progress(`fit ${flags.model}`, !flags.json);
       const result = await gridSearch(ds, grid, build, {
         test: true,

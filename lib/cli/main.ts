@@ -62,7 +62,7 @@ export function buildCli() {
       const ds = await loadFromFlags(flags);
       const progress = new Progress(`evaluate ${flags.model}`, !flags.json);
       const device = parseDevice(flags.device);
-      const result = await gridSearch(ds, entry.grid, (p, shared) => entry.build(p, { shared, device }), {
+      const result = await gridSearch(ds, entry.gridFor(ds), (p, shared) => entry.build(p, { shared, device, dataset: ds }), {
         metric: flags.metric,
         test: split === "test",
         seed,

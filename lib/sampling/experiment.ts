@@ -65,9 +65,9 @@ export async function fitOnSample(
   options: FitOnSampleOptions = {},
 ): Promise<{ metrics: Metrics; hyperParameters: HyperParameters; validationScore: number }> {
   const entry = modelEntry(model.name);
-  const grid = model.grid ?? entry.grid;
+  const grid = model.grid ?? entry.gridFor(ds);
   const metric = options.metric ?? "HR@100";
-  const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: options.device }), {
+  const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: options.device, dataset: ds }), {
     train,
     test: true,
     metric,
