@@ -13,7 +13,8 @@
  * --config replaces the grid by the given candidates (a JSON object or array,
  * each merged over the grid's first), for tuning by hand.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { writeFileAtomic } from "../lib/util/files.ts";
 import { join } from "node:path";
 import { loadPaperDataset } from "../lib/data/paper.ts";
 import { evaluate } from "../lib/eval/evaluate.ts";
@@ -66,11 +67,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? "—" : v.toFixed(digits));
 
@@ -123,7 +119,7 @@ async function main(): Promise<void> {
     }
     const tag = args.quick ? "baselines-quick" : "baselines";
     const meta = { dataset: name, quick: args.quick, seed: args.seed, every, patience, seconds: (performance.now() - t0) / 1000 };
-    writeAtomic(join(args.out, `${tag}-${name}.json`), JSON.stringify({ ...meta, rows }, null, 2) + "\n");
+    writeFileAtomic(join(args.out, `${tag}-${name}.json`), JSON.stringify({ ...meta, rows }, null, 2) + "\n");
     const lines = [
       `# Baselines on ${name}${args.quick ? " (quick)" : ""}`,
       "",
@@ -137,7 +133,7 @@ async function main(): Promise<void> {
       }),
       "",
     ];
-    writeAtomic(join(args.out, `${tag}-${name}.md`), lines.join("\n"));
+    writeFileAtomic(join(args.out, `${tag}-${name}.md`), lines.join("\n"));
   }
 }
 

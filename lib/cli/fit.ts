@@ -11,10 +11,11 @@ import { encodeDuals } from "../models/artifact.ts";
 import { readDualsFile, writeFileAtomic } from "../models/artifact-file.ts";
 import { DualsScorer } from "../models/duals-scorer.ts";
 import { InfiniteAE } from "../models/infinite-ae.ts";
-import { modelEntry, type ModelParams } from "../models/registry.ts";
+import { modelEntry, type ModelParams, summaryGrid } from "../models/registry.ts";
 import { getBackend } from "../onnx/backend.ts";
 import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress, table } from "./output.ts";
+import { loadTrainingMatrix } from "./train-on.ts";
 
 interface FitFlags extends DataFlags {
   model: string;
@@ -64,12 +65,13 @@ export function registerFitCommands(cli: CAC): void {
       const ds = await loadFromFlags(flags);
       let train: InteractionMatrix = ds.train;
       let trainedOn = "train split";
-      if (flags.trainOn !== undefined) {
-        const { loadTrainingMatrix } = await import("./train-on.ts");
-        train = await loadTrainingMatrix(String(flags.trainOn), ds);
-        trainedOn = String(flags.trainOn);
-      }
       let grid: ModelParams[] = entry.gridFor(ds);
+      if (flags.trainOn !== undefined) {
+        const loaded = await loadTrainingMatrix(String(flags.trainOn), ds);
+        train = loaded.matrix;
+        trainedOn = String(flags.trainOn);
+        if (loaded.summary) grid = summaryGrid(String(flags.model)) ?? grid;
+      }
       if (flags.model === "inf-ae") grid = grid.map((p) => ({ ...p, depth, ...(support ? { support } : {}) }));
       if (lambda !== undefined) grid = [{ ...grid[0], lambda }];
       const build = (p: ModelParams, shared: Map<string, unknown>) =>

@@ -10,6 +10,7 @@ import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
 import { gridSearch } from "../eval/grid.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
 import { duplicatesPolicy, loadFromFlags, parseDevice, UsageError, withDataFlags, type DataFlags } from "./common.ts";
+import { registerDistillCommand } from "./distill.ts";
 import { registerFitCommands } from "./fit.ts";
 import { registerSampleCommands } from "./sample.ts";
 import { formatSeconds, Progress, table } from "./output.ts";
@@ -89,6 +90,7 @@ export function buildCli() {
 
   registerFitCommands(cli);
   registerSampleCommands(cli);
+  registerDistillCommand(cli);
 
   cli.help();
   cli.version("0.1.0");

@@ -6,6 +6,7 @@
 import type { Dataset } from "../data/dataset.ts";
 import { InteractionMatrix } from "../data/matrix.ts";
 import { loadDataFile } from "../data/load-file.ts";
+import { readSummaryMatrix } from "../distill/summary.ts";
 
 /** Re-indexes a matrix over `fromItems` onto `ds`'s item ids; items the dataset lacks are an error. */
 export function alignItems(m: InteractionMatrix, fromItems: readonly string[], ds: Dataset, what: string): InteractionMatrix {
@@ -32,15 +33,9 @@ export function alignItems(m: InteractionMatrix, fromItems: readonly string[], d
   return InteractionMatrix.fromTriplets(m.numUsers, ds.itemIds.length, users, items, values);
 }
 
-export async function loadTrainingMatrix(path: string, ds: Dataset): Promise<InteractionMatrix> {
-  let summaryModule: { readSummaryMatrix?: (p: string) => Promise<{ matrix: InteractionMatrix; itemIds: readonly string[] } | null> } = {};
-  try {
-    summaryModule = await import("../distill/summary.ts");
-  } catch {
-    // No summary support in this build: fall through to data files.
-  }
-  const summary = await summaryModule.readSummaryMatrix?.(path);
-  if (summary) return alignItems(summary.matrix, summary.itemIds, ds, path);
+export async function loadTrainingMatrix(path: string, ds: Dataset): Promise<{ matrix: InteractionMatrix; summary: boolean }> {
+  const summary = await readSummaryMatrix(path);
+  if (summary) return { matrix: alignItems(summary.matrix, summary.itemIds, ds, path), summary: true };
   const other = await loadDataFile(path);
-  return alignItems(other.train, other.itemIds, ds, path);
+  return { matrix: alignItems(other.train, other.itemIds, ds, path), summary: false };
 }

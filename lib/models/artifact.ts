@@ -15,6 +15,9 @@
  */
 import { InteractionMatrix } from "../data/matrix.ts";
 import type { DatasetStats } from "../data/dataset.ts";
+import { crc32 } from "../util/checksum.ts";
+
+export { crc32 };
 
 export const ARTIFACT_MAGIC = "INFREC-DUALS\n";
 export const ARTIFACT_VERSION = 1;
@@ -52,23 +55,6 @@ interface Header {
   supportUserIds: string[];
   dataset?: DualsArtifact["dataset"];
   producer: string;
-}
-
-// ---- CRC-32 (IEEE), table-driven.
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
 }
 
 // ---- float16 conversion (round to nearest even), for a half-size α.

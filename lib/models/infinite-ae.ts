@@ -14,8 +14,17 @@ import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts
 import { ridgeShift, SpdSolver } from "../onnx/solve.ts";
 import { Rng } from "../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
+import { InfiniteAEFloat64 } from "./infinite-ae-f64.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
 import { timed, type Timings } from "./timings.ts";
+
+/**
+ * Supports of at most this many rows are fitted in float64 (InfiniteAEFloat64):
+ * summaries are dense near-uniform rows whose kernels are too ill-conditioned
+ * for a float32 solve at the small λ DISTILL-CF picks, and at this size float64
+ * costs about a second.
+ */
+export const FLOAT64_MAX_SUPPORT = 1024;
 
 /** Relative residual ‖K_reg·α − X‖/‖X‖ above which the duals are refused (checked on sampled columns). */
 export const MAX_RESIDUAL = 1e-4;
@@ -27,6 +36,8 @@ export interface InfiniteAEOptions {
   depth?: number;
   /** "all" training rows (default) or a number of randomly chosen users. */
   support?: "all" | number;
+  /** Solve precision: float64 for supports ≤ FLOAT64_MAX_SUPPORT rows under "auto" (default), else float32. */
+  precision?: "auto" | "float32" | "float64";
   device?: DeviceRequest;
   backend?: Backend;
   /**
@@ -57,6 +68,9 @@ export class InfiniteAE implements Recommender {
   private state?: KernelState;
   private alphaBuf?: Float32Array;
   private shift = 0;
+  /** The float64 model a small support is delegated to. */
+  private small?: InfiniteAEFloat64;
+  private smallTrain?: { train: InteractionMatrix; support: Int32Array | null; rows: InteractionMatrix };
 
   constructor(private readonly options: InfiniteAEOptions) {
     if (!Number.isFinite(options.lambda) || options.lambda < 0) throw new Error(`InfiniteAE: λ must be finite and ≥ 0, got ${options.lambda}`);
@@ -79,17 +93,20 @@ export class InfiniteAE implements Recommender {
     return this.backend;
   }
 
+  /** The seeded random support users, or null for every training row. */
+  private supportUsers(train: InteractionMatrix, seed: number): Int32Array | null {
+    if (this.supportBudget === "all" || this.supportBudget >= train.numUsers) return null;
+    const order = new Rng(seed).shuffle(Int32Array.from({ length: train.numUsers }, (_, i) => i));
+    return order.subarray(0, this.supportBudget).sort();
+  }
+
   /** The support rows (dense), their Σx² and K_SS for a training matrix; cached in `shared`. */
   private async kernelState(train: InteractionMatrix, seed: number, options: FitOptions): Promise<KernelState> {
     const key = `inf-ae:${this.depth}:${this.supportBudget}:${seed}`;
     const cached = this.options.shared?.get(key) as KernelState | undefined;
     if (cached && cached.train === train) return cached;
     const backend = await this.getBackend();
-    let support: Int32Array | null = null;
-    if (this.supportBudget !== "all" && this.supportBudget < train.numUsers) {
-      const order = new Rng(seed).shuffle(Int32Array.from({ length: train.numUsers }, (_, i) => i));
-      support = order.subarray(0, this.supportBudget).sort();
-    }
+    const support = this.supportUsers(train, seed);
     const n = support ? support.length : train.numUsers;
     const m = train.numItems;
     const xs = support ? train.denseRowsOf(support) : train.denseRows(0, n);
@@ -109,6 +126,21 @@ export class InfiniteAE implements Recommender {
   async fit(train: InteractionMatrix, options: FitOptions = {}): Promise<void> {
     if (train.numUsers === 0 || train.numItems === 0) throw new Error(`InfiniteAE.fit: empty training matrix (${train.numUsers}×${train.numItems})`);
     if (train.nnz === 0) throw new Error("InfiniteAE.fit: the training matrix has no interactions");
+    const precision = this.options.precision ?? "auto";
+    const supportSize = this.supportBudget === "all" ? train.numUsers : Math.min(this.supportBudget, train.numUsers);
+    if (precision === "float64" || (precision === "auto" && supportSize <= FLOAT64_MAX_SUPPORT)) {
+      const support = this.supportUsers(train, options.seed ?? 42);
+      const rows = support ? train.selectUsers(support) : train;
+      this.small = new InfiniteAEFloat64({ lambda: this.lambda, depth: this.depth, backend: await this.getBackend() });
+      await this.timed("float64 fit", () => this.small!.fit(rows));
+      this.shift = this.small.shift;
+      this.alphaBuf = this.small.alpha32;
+      this.smallTrain = { train, support, rows };
+      this.state = undefined;
+      return;
+    }
+    this.small = undefined;
+    this.smallTrain = undefined;
     const state = await this.kernelState(train, options.seed ?? 42, options);
     const n = state.support ? state.support.length : train.numUsers;
     this.shift = ridgeShift(state.k, n, this.lambda);
@@ -120,12 +152,13 @@ export class InfiniteAE implements Recommender {
   }
 
   /** α (|S| × items), the support rows and their ids: what an artifact saves. */
-  get duals(): { alpha: Float32Array; support: Int32Array | null; supportRows: Float32Array; norms: Float32Array; shift: number } {
-    if (!this.state || !this.alphaBuf) throw new Error("InfiniteAE: call fit first");
-    return { alpha: this.alphaBuf, support: this.state.support, supportRows: this.state.xs, norms: this.state.norms, shift: this.shift };
+  get duals(): { alpha: Float32Array; support: Int32Array | null; shift: number } {
+    if (!this.alphaBuf || (!this.state && !this.smallTrain)) throw new Error("InfiniteAE: call fit first");
+    return { alpha: this.alphaBuf, support: this.state ? this.state.support : this.smallTrain!.support, shift: this.shift };
   }
 
   async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
+    if (this.small) return this.small.scoreBlock(context, start, end, out);
     const state = this.state;
     const alpha = this.alphaBuf;
     if (!state || !alpha) throw new Error("InfiniteAE.scoreBlock: call fit first");
@@ -150,7 +183,7 @@ export class InfiniteAE implements Recommender {
   /** The saved-duals artifact of this fit (support rows, α, λ, depth). */
   toArtifact(meta: { itemIds: readonly string[]; userIds?: readonly string[]; dataset?: DualsArtifact["dataset"] }): Omit<DualsArtifact, "alphaDType"> {
     const { alpha, support } = this.duals;
-    const train = this.state!.train;
+    const train = this.state?.train ?? this.smallTrain!.train;
     if (meta.itemIds.length !== train.numItems) throw new Error(`toArtifact: ${meta.itemIds.length} item ids for ${train.numItems} items`);
     const rows = support ?? Int32Array.from({ length: train.numUsers }, (_, i) => i);
     return {
@@ -167,6 +200,6 @@ export class InfiniteAE implements Recommender {
   }
 
   hyperParameters(): HyperParameters {
-    return { lambda: this.lambda, depth: this.depth, support: this.supportBudget };
+    return { lambda: this.lambda, depth: this.depth, support: this.supportBudget, solve: this.small ? "float64" : "float32" };
   }
 }

@@ -35,6 +35,17 @@ export interface ModelEntry {
 export const INFINITE_AE_LAMBDAS = [0, 1, 5, 20, 50, 100];
 /** EASE's λ grid. */
 export const EASE_LAMBDAS = [1, 10, 50, 100, 200, 500, 1000, 3000];
+/** ∞-AE's λ grid on DISTILL-CF summaries (PROTOCOL.md §4: the distillation re-picks from it). */
+export const SUMMARY_INFINITE_AE_LAMBDAS: readonly number[] = Object.freeze([1e-5, 1e-3, 0.1, 1, 5, 50]);
+/** EASE's λ grid on summaries: their rows are few and fractional, so much smaller λ fit. */
+export const SUMMARY_EASE_LAMBDAS: readonly number[] = Object.freeze([1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
+
+/** Grids for models fitted on a DISTILL-CF summary instead of real users. */
+export function summaryGrid(model: string): ModelParams[] | undefined {
+  if (model === "inf-ae") return SUMMARY_INFINITE_AE_LAMBDAS.map((lambda) => ({ lambda, depth: 1 }));
+  if (model === "ease") return SUMMARY_EASE_LAMBDAS.map((lambda) => ({ lambda }));
+  return undefined;
+}
 
 /** Datasets above this many matrix cells count as "large" for the baselines' grids. */
 const LARGE_CELLS = 5e6;

@@ -36,7 +36,7 @@ for (const depth of [1, 2]) {
     const k = ntkGramReference(x, n, x, n, m, depth);
     const lambda = 5;
     const alphaRef = solveReference(k, n, x, m, ridgeShift(k, n, lambda));
-    const model = new InfiniteAE({ lambda, depth, backend });
+    const model = new InfiniteAE({ lambda, depth, backend, precision: "float32" });
     await model.fit(train);
     const errAlpha = maxRelError(model.duals.alpha, alphaRef);
     assert.ok(errAlpha < 1e-4, `α relative error ${errAlpha}`);
@@ -69,7 +69,7 @@ for (const depth of [1, 2]) {
 
 test("∞-AE with a support budget uses that many users and still scores everyone", async () => {
   const train = randomBinary(50, 30, 0.2, 9);
-  const model = new InfiniteAE({ lambda: 1, support: 20 });
+  const model = new InfiniteAE({ lambda: 1, support: 20, precision: "float32" });
   await model.fit(train, { seed: 4 });
   assert.equal(model.duals.support?.length, 20);
   const out = new Float32Array(50 * 30);
@@ -79,7 +79,8 @@ test("∞-AE with a support budget uses that many users and still scores everyon
 
 test("∞-AE at λ = 0 on duplicate users is a SingularKernelError, not garbage", async () => {
   const m = InteractionMatrix.fromTriplets(4, 5, [0, 1, 2, 3, 0, 1], [0, 0, 1, 2, 3, 3]);
-  await assert.rejects(new InfiniteAE({ lambda: 0 }).fit(m), (e: Error) => e.name === "SingularKernelError");
+  await assert.rejects(new InfiniteAE({ lambda: 0, precision: "float32" }).fit(m), (e: Error) => e.name === "SingularKernelError");
+  await assert.rejects(new InfiniteAE({ lambda: 0, precision: "float64" }).fit(m), (e: Error) => e.name === "SingularKernelError");
 });
 
 test("∞-AE rejects bad hyper-parameters and empty data", async () => {

@@ -1,0 +1,67 @@
+/**
+ * Seconds per DISTILL-CF outer step (fast path, lib/distill/fast-step.ts) and
+ * peak RSS, at ML-1M size by default: μ = 500, γ = 200, batch = all users.
+ *
+ *   node --import tsx bench/distill.ts [--data ml-1m] [--mu 500] [--gamma 200]
+ *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb 2048]
+ *
+ * Prints each step's split: sampling (forward), Gram (K_SS and K_BS dots and
+ * NTK values), solve (α and its backward), loss (P = K_BS·α and the softmax
+ * loss), backward (score and Gram backward), sampling backward; then the mean
+ * over steps after the first and the peak RSS (process.resourceUsage().maxRSS).
+ */
+import { loadDataset } from "../lib/data/registry.ts";
+import { denseBatch, FastDistillEngine } from "../lib/distill/fast-step.ts";
+import { sampleWithoutReplacement, STREAM_INIT_USERS } from "../lib/distill/rng.ts";
+import { getBackend } from "../lib/onnx/backend.ts";
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const dataName = arg("data", "ml-1m");
+const mu = Number(arg("mu", "500"));
+const gamma = Number(arg("gamma", "200"));
+const steps = Number(arg("steps", "3"));
+const tau = Number(arg("tau", "10"));
+const batchBlock = Number(arg("batch-block", "2048"));
+const threads = Number(arg("threads", "2"));
+const workers = Number(arg("workers", "2"));
+// Noise kept for the backward up to this many MB (default 2048; 0 = regenerate, memory O(μ·I)).
+const storeNoiseMb = Number(arg("store-noise-mb", "2048"));
+
+const ds = await loadDataset(dataName);
+const train = ds.train;
+const items = train.numItems;
+const be = await getBackend({ device: "cpu", threads });
+const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20 });
+console.log(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`);
+const init = sampleWithoutReplacement(42, STREAM_INIT_USERS, 0, train.numUsers, mu);
+const logits = new Float64Array(mu * items);
+for (let r = 0; r < mu; r++) for (const i of train.rowItems(init[r])) logits[r * items + i] = 1;
+const xb = train.denseRows(0, train.numUsers);
+for (let p = 0; p < xb.length; p++) if (xb[p] !== 0) xb[p] = 1;
+const batch = denseBatch(xb, train.numUsers, items);
+const keys = ["sampling", "gram", "solve", "loss", "backward", "samplingBackward"] as const;
+const sums: Record<string, number> = {};
+let totalSum = 0;
+for (let s = 1; s <= steps; s++) {
+  const t0 = performance.now();
+  const res = await engine.step(logits, mu, items, batch, {
+    gamma, tau, seed: 42, step: s, lambda: 1e-5, lambda2: 1e-3,
+    interactionsPerUser: train.total / train.numUsers, depth: 1, loss: "softmax", batchBlock,
+  });
+  const total = (performance.now() - t0) / 1000;
+  if (!res) throw new Error("bench: step cancelled");
+  for (let p = 0; p < logits.length; p++) logits[p] -= 0.04 * Math.sign(res.dLogits![p]);
+  console.log(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${res.timings[k].toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
+  if (s > 1 || steps === 1) {
+    totalSum += total;
+    for (const k of keys) sums[k] = (sums[k] ?? 0) + res.timings[k];
+  }
+}
+const n = steps > 1 ? steps - 1 : 1;
+console.log(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((k) => `${k} ${(sums[k] / n).toFixed(2)}`).join(" | ")}`);
+console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+await engine.close();

@@ -1,0 +1,146 @@
+/**
+ * `infrec distill`: learn a DISTILL-CF data summary (lib/distill/run.ts) and
+ * save it (lib/distill/summary.ts).
+ *
+ *   infrec distill --dataset ml-1m --budget 500 [--samples 200] [--tau 10]
+ *     [--card-reg 1e-3] [--steps 500] [--patience 150] [--batch N] [--seed 42]
+ *     [--lr 0.04] [--device cpu] [--workers 2] --out summary.infrec-summary
+ *     [--csv out.csv] [--json]
+ *
+ * Progress (step, loss, last validation HR@100, ETA) goes to stderr; with
+ * --json each log entry is one JSON object per line on stdout. Ctrl-C (SIGINT)
+ * stops after the current stage, writes the best summary so far and exits
+ * with code 130.
+ */
+import type { CAC } from "cac";
+import { type RunDistillOptions, runDistill, RUN_DISTILL_DEFAULTS } from "../distill/run.ts";
+import { saveSummary, saveSummaryCsv } from "../distill/summary.ts";
+import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
+import { formatSeconds, Progress } from "./output.ts";
+
+export interface DistillFlags extends DataFlags {
+  budget?: string | number;
+  samples?: string | number;
+  tau?: string | number;
+  cardReg?: string | number;
+  steps?: string | number;
+  patience?: string | number;
+  batch?: string | number;
+  lr?: string | number;
+  device?: string;
+  workers?: string | number;
+  out?: string;
+  csv?: string;
+  json?: boolean;
+}
+
+/** Thrown after an interrupted run has written its best summary: the CLI exits non-zero with this message. */
+export class DistillInterrupted extends Error {
+  constructor(readonly stepsRun: number, readonly out: string) {
+    super(`distill interrupted after ${stepsRun} steps; the best summary so far is in ${out}`);
+    this.name = "DistillInterrupted";
+  }
+}
+
+function numberFlag(name: string, v: string | number | undefined, fallback: number, check: (x: number) => boolean, what: string): number {
+  if (v === undefined) return fallback;
+  const x = typeof v === "number" ? v : Number(String(v).trim() === "" ? Number.NaN : v);
+  if (!Number.isFinite(x) || !check(x)) throw new UsageError(`--${name} must be ${what}, got '${String(v)}'`);
+  return x;
+}
+
+const positiveInt = (x: number): boolean => Number.isInteger(x) && x >= 1;
+
+/** Flags → run options; throws UsageError naming the bad flag. */
+export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDistillOptions>; out: string; csv: string | null } {
+  if (flags.out === undefined || String(flags.out) === "" || typeof flags.out === "boolean") throw new UsageError("--out PATH is required (where the summary is written)");
+  if (flags.csv !== undefined && (typeof flags.csv === "boolean" || String(flags.csv) === "")) throw new UsageError("--csv needs a PATH");
+  const d = RUN_DISTILL_DEFAULTS;
+  const seed = numberFlag("seed", flags.seed, d.seed, (x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff, "an integer in [0, 2^32)");
+  const options: Partial<RunDistillOptions> = {
+    mu: numberFlag("budget", flags.budget, d.mu, positiveInt, "a positive integer (synthetic users)"),
+    gamma: numberFlag("samples", flags.samples, d.gamma, positiveInt, "a positive integer (Gumbel samples per user)"),
+    tau: numberFlag("tau", flags.tau, d.tau, (x) => x > 0, "a number > 0"),
+    cardReg: numberFlag("card-reg", flags.cardReg, d.cardReg, (x) => x >= 0, "a number ≥ 0"),
+    steps: numberFlag("steps", flags.steps, d.steps, positiveInt, "a positive integer"),
+    patience: numberFlag("patience", flags.patience, d.patience, positiveInt, "a positive integer"),
+    lr: numberFlag("lr", flags.lr, d.lr, (x) => x > 0, "a number > 0"),
+    samplingWorkers: numberFlag("workers", flags.workers, d.samplingWorkers, (x) => Number.isInteger(x) && x >= 0, "an integer ≥ 0"),
+    seed,
+    batchSize: flags.batch === undefined ? null : numberFlag("batch", flags.batch, 0, positiveInt, "a positive integer (users per step)"),
+    device: parseDevice(flags.device),
+  };
+  return { options, out: String(flags.out), csv: flags.csv === undefined ? null : String(flags.csv) };
+}
+
+/**
+ * Runs the command. After Ctrl-C (or `signal`) the best summary so far is
+ * written and DistillInterrupted is thrown, so the CLI exits non-zero.
+ */
+export async function distillCommand(
+  flags: DistillFlags,
+  signal?: AbortSignal,
+  writeLine: (line: string) => void = (line) => process.stdout.write(line + "\n"),
+): Promise<0> {
+  const { options, out, csv } = parseDistillFlags(flags);
+  const ds = await loadFromFlags(flags);
+  if (options.mu !== undefined && options.mu > ds.train.numUsers) throw new UsageError(`--budget ${options.mu} exceeds the ${ds.train.numUsers} users of ${ds.name}`);
+  if (options.batchSize != null && options.batchSize > ds.train.numUsers) throw new UsageError(`--batch ${options.batchSize} exceeds the ${ds.train.numUsers} users of ${ds.name}`);
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  if (signal?.aborted) controller.abort();
+  signal?.addEventListener("abort", onAbort);
+  const onSigint = (): void => {
+    process.stderr.write("\ninterrupted: finishing the current stage, then writing the best summary so far…\n");
+    controller.abort();
+  };
+  process.once("SIGINT", onSigint);
+  const progress = new Progress(`distill ${ds.name}`, true);
+  const started = Date.now();
+  const maxSteps = options.steps ?? RUN_DISTILL_DEFAULTS.steps;
+  try {
+    const result = await runDistill(ds, options, {
+      signal: controller.signal,
+      onLog: (e) => {
+        if (flags.json) writeLine(JSON.stringify(e));
+      },
+      onProgress: (p) => {
+        const hr = Number.isFinite(p.lastScore) ? p.lastScore.toFixed(2) : "–";
+        progress.update(p.step / maxSteps, `step ${p.step}/${maxSteps} loss ${p.loss.toFixed(4)} val HR@100 ${hr} λ ${p.lambda}`);
+      },
+    });
+    progress.done(`stopped: ${result.stopReason}`);
+    saveSummary(out, result.summary);
+    if (csv) saveSummaryCsv(csv, result.summary);
+    const score = result.bestScore === null ? "not validated" : `validation HR@100 ${result.bestScore.toFixed(3)}`;
+    process.stderr.write(
+      `summary of step ${result.bestStep} (${score}, λ ${result.lambda}) written to ${out}${csv ? ` and ${csv}` : ""}; ${result.stepsRun} steps, ${formatSeconds((Date.now() - started) / 1000)}\n`,
+    );
+    if (result.stopReason === "interrupted") throw new DistillInterrupted(result.stepsRun, out);
+    return 0;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Adds `distill` to a cac instance; `writeLine` receives the --json lines (default stdout). */
+export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => void): void {
+  withDataFlags(cli.command("distill", "Learn a DISTILL-CF data summary of μ synthetic users"))
+    .option("--budget <mu>", "Synthetic users μ", { default: RUN_DISTILL_DEFAULTS.mu })
+    .option("--samples <gamma>", "Gumbel samples per synthetic user γ", { default: RUN_DISTILL_DEFAULTS.gamma })
+    .option("--tau <tau>", "Gumbel-softmax temperature τ", { default: RUN_DISTILL_DEFAULTS.tau })
+    .option("--card-reg <l2>", "Cardinality penalty λ₂", { default: RUN_DISTILL_DEFAULTS.cardReg })
+    .option("--steps <n>", "Outer steps at most", { default: RUN_DISTILL_DEFAULTS.steps })
+    .option("--patience <n>", "Stop after n steps without a better validation HR@100", { default: RUN_DISTILL_DEFAULTS.patience })
+    .option("--batch <n>", "Real users per step (default: all)")
+    .option("--seed <seed>", "Random seed", { default: RUN_DISTILL_DEFAULTS.seed })
+    .option("--lr <lr>", "Adam learning rate", { default: RUN_DISTILL_DEFAULTS.lr })
+    .option("--device <device>", "cpu, cuda, webgpu, wasm or auto", { default: "cpu" })
+    .option("--workers <n>", "Worker threads for Gumbel sampling (0: none)", { default: RUN_DISTILL_DEFAULTS.samplingWorkers })
+    .option("--out <path>", "Where to write the summary (.infrec-summary)")
+    .option("--csv <path>", "Also write the summary as sparse CSV (fake_user,item,weight)")
+    .action(async (flags: DistillFlags) => {
+      await distillCommand(flags, undefined, writeLine);
+    });
+}

@@ -1,0 +1,195 @@
+/**
+ * Runs fast-sample.ts's forward and backward over row ranges in worker
+ * threads (shared memory), falling back to the calling thread when workers
+ * are unavailable or `workers` is 0. Results are bit-identical to the
+ * single-threaded functions: rows are independent and each row's noise comes
+ * from its own counters.
+ */
+import { fastSampleBackwardRows, fastSampleRows, noiseStoreBytes, type FastSampleConfig, type FastSampled } from "./fast-sample.ts";
+import type { SampleJob } from "./sample-worker.ts";
+
+interface WorkerHandle {
+  post(job: SampleJob): Promise<void>;
+  terminate(): Promise<void>;
+}
+
+async function spawn(): Promise<WorkerHandle> {
+  const url = new URL("./sample-worker.ts", import.meta.url);
+  const WebWorker = (globalThis as { Worker?: new (u: URL, o: { type: "module" }) => Worker }).Worker;
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string; bun?: string } } }).process?.versions?.node === "string" &&
+    typeof (globalThis as { Deno?: unknown }).Deno === "undefined" &&
+    typeof (globalThis as { process?: { versions?: { bun?: string } } }).process?.versions?.bun !== "string";
+  let pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  const settle = (m: { ok: boolean; error?: string }): void => {
+    const p = pending;
+    pending = null;
+    if (!p) return;
+    if (m.ok) p.resolve();
+    else p.reject(new Error(`sampling worker: ${m.error ?? "failed"}`));
+  };
+  const fail = (e: unknown): void => {
+    const p = pending;
+    pending = null;
+    p?.reject(e instanceof Error ? e : new Error(String(e)));
+  };
+  if (isNode || !WebWorker) {
+    const { Worker } = await import("node:worker_threads");
+    // Node (20) cannot load .ts by itself, and a loader registered with
+    // --import (tsx) does not reach worker threads: the bootstrap registers
+    // tsx's ESM hooks in the worker first when the worker source is .ts.
+    let tsxApi = "tsx/esm/api";
+    try {
+      tsxApi = (import.meta as { resolve?: (s: string) => string }).resolve?.(tsxApi) ?? tsxApi;
+    } catch {
+      // keep the bare specifier
+    }
+    const bootstrap = `(async () => {
+      if (${JSON.stringify(url.pathname.endsWith(".ts"))}) {
+        const api = await import(${JSON.stringify(tsxApi)});
+        api.register();
+      }
+      await import(${JSON.stringify(url.href)});
+    })().catch((e) => { throw e; });`;
+    const w = new Worker(bootstrap, { eval: true });
+    // Keep the process alive only while a job is in flight.
+    w.on("message", (m: { ok: boolean; error?: string }) => {
+      w.unref();
+      settle(m);
+    });
+    w.on("error", (e: unknown) => {
+      w.unref();
+      fail(e);
+    });
+    w.unref();
+    return {
+      post: (job) =>
+        new Promise<void>((resolve, reject) => {
+          pending = { resolve, reject };
+          w.ref();
+          w.postMessage(job);
+        }),
+      terminate: async () => { await w.terminate(); },
+    };
+  }
+  const w = new WebWorker(url, { type: "module" });
+  w.onmessage = (ev: MessageEvent) => settle(ev.data as { ok: boolean; error?: string });
+  w.onerror = (ev: ErrorEvent) => fail(new Error(ev.message));
+  return {
+    post: (job) => new Promise<void>((resolve, reject) => { pending = { resolve, reject }; w.postMessage(job); }),
+    terminate: async () => { w.terminate(); },
+  };
+}
+
+function shared(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * 8));
+}
+
+export class SamplingPool {
+  private workers: WorkerHandle[] | null = null;
+  private starting: Promise<WorkerHandle[]> | null = null;
+  /** Set when workers could not start; sampling then runs in this thread. */
+  fallbackReason: string | null = null;
+  private shape = "";
+  private bufs: { logits: Float64Array; dSupport: Float64Array; dLogits: Float64Array; sampled: FastSampled; noise: Float32Array | null } | null = null;
+
+  /**
+   * `storeNoiseBytes`: keep the forward's E_k (γ·μ·I float32) for the backward
+   * when that many bytes or fewer are needed (0: always regenerate).
+   */
+  constructor(readonly size: number, readonly storeNoiseBytes = 0) {
+    if (!Number.isInteger(size) || size < 0) throw new Error(`SamplingPool: workers must be an integer ≥ 0, got ${size}`);
+    if (!(storeNoiseBytes >= 0)) throw new Error(`SamplingPool: storeNoiseBytes must be ≥ 0, got ${storeNoiseBytes}`);
+  }
+
+  /** Whether the backward of this shape reads stored noise. */
+  storesNoise(mu: number, items: number, gamma: number): boolean {
+    return noiseStoreBytes(mu, items, gamma) <= this.storeNoiseBytes;
+  }
+
+  private async ensureWorkers(): Promise<WorkerHandle[]> {
+    if (this.size === 0 || this.fallbackReason) return [];
+    if (this.workers) return this.workers;
+    this.starting ??= Promise.all(Array.from({ length: this.size }, () => spawn()));
+    try {
+      this.workers = await this.starting;
+    } catch (e) {
+      this.fallbackReason = e instanceof Error ? e.message : String(e);
+      this.workers = [];
+    }
+    return this.workers;
+  }
+
+  private buffers(mu: number, items: number, gamma: number) {
+    const key = `${mu}x${items}x${gamma}`;
+    if (!this.bufs || this.shape !== key) {
+      const n = mu * items;
+      this.bufs = {
+        logits: shared(n),
+        dSupport: shared(n),
+        dLogits: shared(n),
+        sampled: { support: shared(n), summed: shared(n), weights: shared(n), partition: shared(mu * gamma) },
+        noise: null,
+      };
+      this.bufs.noise = null;
+      if (this.storesNoise(mu, items, gamma)) this.bufs.noise = new Float32Array(new SharedArrayBuffer(noiseStoreBytes(mu, items, gamma)));
+      this.shape = key;
+    }
+    return this.bufs;
+  }
+
+  private async dispatch(kind: "forward" | "backward", mu: number, items: number, cfg: FastSampleConfig): Promise<void> {
+    const b = this.buffers(mu, items, cfg.gamma);
+    const workers = await this.ensureWorkers();
+    if (workers.length === 0) {
+      if (kind === "forward") fastSampleRows(b.logits, mu, items, cfg, b.sampled, 0, mu, b.noise);
+      else fastSampleBackwardRows(b.sampled, mu, items, cfg, b.dSupport, b.dLogits, 0, mu, b.noise);
+      return;
+    }
+    const buffers: Record<string, SharedArrayBuffer> = {};
+    for (const [name, arr] of Object.entries({ logits: b.logits, dSupport: b.dSupport, dLogits: b.dLogits, ...b.sampled })) {
+      buffers[name] = arr.buffer as SharedArrayBuffer;
+    }
+    if (b.noise) buffers.noise = b.noise.buffer as SharedArrayBuffer;
+    const per = Math.ceil(mu / workers.length);
+    const jobs: Promise<void>[] = [];
+    for (let w = 0; w < workers.length; w++) {
+      const r0 = Math.min(mu, w * per);
+      const r1 = Math.min(mu, r0 + per);
+      if (r1 > r0) jobs.push(workers[w].post({ kind, mu, items, cfg, r0, r1, buffers }));
+    }
+    const results = await Promise.allSettled(jobs);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) {
+      // A worker that cannot load (e.g. no TypeScript loader) is not fatal:
+      // redo the whole job here and stop using workers.
+      this.fallbackReason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+      await this.close();
+      if (kind === "forward") fastSampleRows(b.logits, mu, items, cfg, b.sampled, 0, mu, b.noise);
+      else fastSampleBackwardRows(b.sampled, mu, items, cfg, b.dSupport, b.dLogits, 0, mu, b.noise);
+    }
+  }
+
+  /** Forward sample; the returned buffers are the pool's and are overwritten by the next call. */
+  async sample(logits: Float64Array, mu: number, items: number, cfg: FastSampleConfig): Promise<FastSampled> {
+    if (logits.length !== mu * items) throw new Error(`SamplingPool.sample: logits have ${logits.length} values, expected ${mu}×${items}`);
+    const b = this.buffers(mu, items, cfg.gamma);
+    b.logits.set(logits);
+    await this.dispatch("forward", mu, items, cfg);
+    return b.sampled;
+  }
+
+  /** Backward of the last `sample`; returns a fresh dL array. */
+  async backward(mu: number, items: number, cfg: FastSampleConfig, dSupport: Float64Array): Promise<Float64Array> {
+    const b = this.buffers(mu, items, cfg.gamma);
+    b.dSupport.set(dSupport);
+    await this.dispatch("backward", mu, items, cfg);
+    return Float64Array.from(b.dLogits);
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers ?? [];
+    this.workers = null;
+    this.starting = null;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Graphs for DISTILL-CF's fast step (lib/distill/fast-step.ts). Not in the
+ * registry (index.ts): the fast step passes these bytes to `backend.session`
+ * under the keys below.
+ *
+ * - `gemm(dtype, transA, transB)`: Y = op(A)·op(B), dynamic shapes. The float64
+ *   variants keep the μ-sized products of the inner solve (α = A⁻¹X̂, its
+ *   backward, K(X̂, X̂)'s dots) in double precision; the float32 ones carry the
+ *   batch-sized products (K_BSᵀ·dP, Gᵀ·X_B) without transposed copies.
+ */
+import { attr, GraphBuilder } from "../builder.ts";
+
+export type GemmDType = "float32" | "float64";
+
+/** Session cache key of a gemm graph. */
+export function gemmKey(dtype: GemmDType, transA: boolean, transB: boolean): string {
+  return `distill_gemm_${dtype === "float64" ? "f64" : "f32"}_${transA ? "t" : "n"}${transB ? "t" : "n"}`;
+}
+
+/** Y (m×n) = op(A)·op(B) with op = transpose where asked (Gemm). */
+export function gemmGraph(dtype: GemmDType, transA: boolean, transB: boolean): Uint8Array {
+  const g = new GraphBuilder(gemmKey(dtype, transA, transB));
+  const a = g.input("A", dtype, transA ? ["k", "m"] : ["m", "k"]);
+  const b = g.input("B", dtype, transB ? ["n", "k"] : ["k", "n"]);
+  const y = g.op("Gemm", [a, b], { transA: attr.int(transA ? 1 : 0), transB: attr.int(transB ? 1 : 0) }, { outputs: ["Y"] });
+  g.output(y, "Y", dtype, ["m", "n"]);
+  return g.toBytes();
+}

@@ -1,0 +1,88 @@
+/**
+ * `infrec distill` (lib/cli/distill.ts) through a cac instance: flag
+ * validation errors name the flag; a short run writes the summary and CSV,
+ * prints JSON log lines; an abort writes the best summary so far and fails.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cac } from "cac";
+import { DistillInterrupted, distillCommand, parseDistillFlags, registerDistillCommand } from "../../lib/cli/distill.ts";
+import { loadSummary } from "../../lib/distill/summary.ts";
+
+function plantedCsv(path: string): void {
+  const lines = ["user,item"];
+  for (let u = 0; u < 40; u++) {
+    for (let k = 0; k < 8; k++) lines.push(`u${u},i${(u % 4) * 5 + ((u * 7 + k * 3) % 5) + (k === 7 ? 1 : 0)}`);
+  }
+  writeFileSync(path, lines.join("\n") + "\n");
+}
+
+test("flag validation: one-line errors naming the flag", () => {
+  const base = { out: "x.infrec-summary" };
+  assert.throws(() => parseDistillFlags({}), /--out PATH is required/);
+  assert.throws(() => parseDistillFlags({ ...base, budget: "abc" }), /--budget must be a positive integer.*got 'abc'/);
+  assert.throws(() => parseDistillFlags({ ...base, budget: 2.5 }), /--budget/);
+  assert.throws(() => parseDistillFlags({ ...base, tau: 0 }), /--tau must be a number > 0, got '0'/);
+  assert.throws(() => parseDistillFlags({ ...base, cardReg: -1 }), /--card-reg must be a number ≥ 0/);
+  assert.throws(() => parseDistillFlags({ ...base, samples: "" }), /--samples/);
+  assert.throws(() => parseDistillFlags({ ...base, lr: "fast" }), /--lr must be a number > 0, got 'fast'/);
+  assert.throws(() => parseDistillFlags({ ...base, steps: -3 }), /--steps/);
+  assert.throws(() => parseDistillFlags({ ...base, batch: 0 }), /--batch must be a positive integer/);
+  assert.throws(() => parseDistillFlags({ ...base, seed: -1 }), /--seed must be an integer in \[0, 2\^32\)/);
+  assert.throws(() => parseDistillFlags({ ...base, device: "tpu" }), /--device must be one of/);
+  const ok = parseDistillFlags({ ...base, budget: "7", tau: "0.5", batch: "12" });
+  assert.equal(ok.options.mu, 7);
+  assert.equal(ok.options.tau, 0.5);
+  assert.equal(ok.options.batchSize, 12);
+  assert.equal(ok.options.gamma, 200);
+});
+
+test("registerDistillCommand: a short run writes the summary and CSV and prints JSON lines", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "infrec-distill-"));
+  const data = join(dir, "planted.csv");
+  plantedCsv(data);
+  const out = join(dir, "s.infrec-summary");
+  const csv = join(dir, "s.csv");
+  const written: string[] = [];
+  try {
+    const cli = cac("infrec");
+    registerDistillCommand(cli, (line) => written.push(line));
+    cli.parse(["node", "infrec", "distill", "--data", data, "--budget", "5", "--samples", "3", "--steps", "3", "--workers", "0", "--out", out, "--csv", csv, "--json"], { run: false });
+    assert.equal(cli.matchedCommand?.name, "distill");
+    await cli.runMatchedCommand();
+    const entries = written.map((l) => JSON.parse(l) as { type: string; step: number });
+    assert.deepEqual(entries.map((e) => e.type), ["step", "step", "step", "stop"]);
+    const s = loadSummary(out);
+    assert.equal(s.header.mu, 5);
+    assert.equal(s.header.gamma, 3);
+    const lines = readFileSync(csv, "utf8").trim().split("\n");
+    assert.equal(lines[0], "fake_user,item,weight");
+    let nonzero = 0;
+    for (const v of s.values) if (v !== 0) nonzero++;
+    assert.equal(lines.length - 1, nonzero);
+    assert.match(lines[1], /^0,i\d+,[0-9.e-]+$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an aborted run writes the best summary so far and throws DistillInterrupted", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "infrec-distill-"));
+  try {
+    const data = join(dir, "planted.csv");
+    plantedCsv(data);
+    const out = join(dir, "s.infrec-summary");
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(
+      distillCommand({ data, budget: 4, samples: 2, steps: 50, workers: 0, out }, controller.signal),
+      (e: unknown) => e instanceof DistillInterrupted && /interrupted after 0 steps; the best summary so far is in/.test(e.message),
+    );
+    assert.equal(loadSummary(out).header.mu, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
