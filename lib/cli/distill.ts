@@ -32,6 +32,7 @@ export interface DistillFlags extends DataFlags {
   out?: string;
   csv?: string;
   json?: boolean;
+  officialQuirks?: boolean;
 }
 
 /** Thrown after an interrupted run has written its best summary: the CLI exits non-zero with this message. */
@@ -69,6 +70,9 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
     seed,
     batchSize: flags.batch === undefined ? null : numberFlag("batch", flags.batch, 0, positiveInt, "a positive integer (users per step)"),
     device: parseDevice(flags.device),
+    // The official code's Adam step count (first update ≈ 0.74·lr) and its reuse of the first sample's key.
+    adamBiasCorrectionOffset: flags.officialQuirks ? 1 : 0,
+    duplicateFirstSample: Boolean(flags.officialQuirks),
   };
   return { options, out: String(flags.out), csv: flags.csv === undefined ? null : String(flags.csv) };
 }
@@ -140,6 +144,7 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--workers <n>", "Worker threads for Gumbel sampling (0: none)", { default: RUN_DISTILL_DEFAULTS.samplingWorkers })
     .option("--out <path>", "Where to write the summary (.infrec-summary)")
     .option("--csv <path>", "Also write the summary as sparse CSV (fake_user,item,weight)")
+    .option("--official-quirks", "Reproduce the official code's Adam step count and duplicated first Gumbel sample")
     .action(async (flags: DistillFlags) => {
       await distillCommand(flags, undefined, writeLine);
     });
