@@ -42,11 +42,11 @@ test("itemGram: sparse and dense paths both equal XᵀX", async () => {
   }
 });
 
-test("EASE scores match a float64 closed form (ml-matrix inverse)", async (t) => {
+for (const block of [undefined, 7]) test(`EASE scores match a float64 closed form (ml-matrix inverse)${block ? ", inverse in column blocks of 7" : ""}`, async (t) => {
   const x = randomMatrix(80, 30, 0.2, 3);
   const m = x.numItems;
   const lambda = 10;
-  const model = new EASE({ lambda });
+  const model = new EASE({ lambda, inverseColumnBlock: block });
   await model.fit(x);
   const d = x.denseRows(0, x.numUsers);
   const g = new Matrix(m, m);
