@@ -28,3 +28,39 @@ export function npyInt64(values: number[]): Uint8Array {
   values.forEach((x, i) => (v[i] = BigInt(x)));
   return out;
 }
+
+/** A tiny seeded LCG in [0, 1) for test data. */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** ‖a − b‖₂ / ‖b‖₂. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/** Central differences of f at x, entry by entry, step h·max(1, |x_i|). */
+export function finiteDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-5): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const x0 = x[i];
+    const step = h * Math.max(1, Math.abs(x0));
+    x[i] = x0 + step;
+    const fp = f(x);
+    x[i] = x0 - step;
+    const fm = f(x);
+    x[i] = x0;
+    g[i] = (fp - fm) / (2 * step);
+  }
+  return g;
+}

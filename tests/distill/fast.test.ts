@@ -26,24 +26,7 @@ import {
 } from "../../lib/distill/fast-sample.ts";
 import { denseBatch, FastDistillEngine } from "../../lib/distill/fast-step.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
+import { lcg, relErr } from "../helpers.ts";
 
 test("noise table: E within TABLE_TOLERANCE of (−log u)^(−1/τ) on random words", () => {
   for (const tau of [10, 0.5]) {

@@ -19,45 +19,13 @@ import {
 } from "../../lib/distill/objective.ts";
 import { sampleSupport, sampleSupportBackward, stepNoise } from "../../lib/distill/sample.ts";
 import { krrSolve, krrSolveBackward } from "../../lib/distill/solve.ts";
+import { finiteDiff, lcg, relErr } from "../helpers.ts";
 
 const MU = 4;
 const ITEMS = 12;
 const BATCH = 6;
 const GAMMA = 3;
 const TOLERANCE = 1e-5;
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
-function finiteDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-5): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const x0 = x[i];
-    const step = h * Math.max(1, Math.abs(x0));
-    x[i] = x0 + step;
-    const fp = f(x);
-    x[i] = x0 - step;
-    const fm = f(x);
-    x[i] = x0;
-    g[i] = (fp - fm) / (2 * step);
-  }
-  return g;
-}
 
 async function finiteDiffAsync(f: (x: Float64Array) => Promise<number>, x: Float64Array, h = 1e-5): Promise<Float64Array> {
   const g = new Float64Array(x.length);

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ntkFromDots, ntkGramReference } from "../../lib/kernel/ntk.ts";
 import { ntkDotsWithGrad, ntkGramF64, ntkGramBackward } from "../../lib/kernel/ntk-grad.ts";
+import { finiteDiff, relErr } from "../helpers.ts";
 
 /** Small deterministic LCG for test inputs (not the library RNG). */
 function lcg(seed: number): () => number {
@@ -18,37 +19,10 @@ function randomMatrix(rand: () => number, n: number, lo: number, hi: number): Fl
   return m;
 }
 
-/** ‖a − b‖₂ / ‖b‖₂. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 function weightedSum(w: ArrayLike<number>, k: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < k.length; i++) s += w[i] * k[i];
   return s;
-}
-
-/** Central differences of f at x, entry by entry, step h·max(1, |x_i|). */
-function finiteDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-5): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const x0 = x[i];
-    const step = h * Math.max(1, Math.abs(x0));
-    x[i] = x0 + step;
-    const fp = f(x);
-    x[i] = x0 - step;
-    const fm = f(x);
-    x[i] = x0;
-    g[i] = (fp - fm) / (2 * step);
-  }
-  return g;
 }
 
 test("ntkGramF64 matches ntkGramReference (bit for bit at depth 1, 1e-14 relative deeper)", () => {
