@@ -33,6 +33,7 @@ export interface DistillFlags extends DataFlags {
   csv?: string;
   json?: boolean;
   officialQuirks?: boolean;
+  initialLambda?: string | number;
 }
 
 /** Thrown after an interrupted run has written its best summary: the CLI exits non-zero with this message. */
@@ -70,6 +71,10 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
     seed,
     batchSize: flags.batch === undefined ? null : numberFlag("batch", flags.batch, 0, positiveInt, "a positive integer (users per step)"),
     device: parseDevice(flags.device),
+    initialLambda:
+      flags.initialLambda === "validated"
+        ? "validated"
+        : numberFlag("initial-lambda", flags.initialLambda, d.initialLambda as number, (x) => x >= 0, "a number ≥ 0 or 'validated'"),
     // The official code's Adam step count (first update ≈ 0.74·lr) and its reuse of the first sample's key.
     adamBiasCorrectionOffset: flags.officialQuirks ? 1 : 0,
     duplicateFirstSample: Boolean(flags.officialQuirks),
@@ -144,6 +149,7 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--workers <n>", "Worker threads for Gumbel sampling (0: none)", { default: RUN_DISTILL_DEFAULTS.samplingWorkers })
     .option("--out <path>", "Where to write the summary (.infrec-summary)")
     .option("--csv <path>", "Also write the summary as sparse CSV (fake_user,item,weight)")
+    .option("--initial-lambda <λ>", "λ of the inner solve before the first validation, or 'validated' (validate the initial X̂ first)", { default: RUN_DISTILL_DEFAULTS.initialLambda })
     .option("--official-quirks", "Reproduce the official code's Adam step count and duplicated first Gumbel sample")
     .action(async (flags: DistillFlags) => {
       await distillCommand(flags, undefined, writeLine);

@@ -11,7 +11,7 @@ import { encodeDuals } from "../models/artifact.ts";
 import { readDualsFile, writeFileAtomic } from "../models/artifact-file.ts";
 import { DualsScorer } from "../models/duals-scorer.ts";
 import { InfiniteAE } from "../models/infinite-ae.ts";
-import { modelEntry, type ModelParams, summaryGrid } from "../models/registry.ts";
+import { MODELS, modelEntry, type ModelParams, summaryGrid } from "../models/registry.ts";
 import { getBackend } from "../onnx/backend.ts";
 import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress, table } from "./output.ts";
@@ -40,7 +40,7 @@ function positiveNumber(flag: string, v: string | number | undefined, integer = 
 
 export function registerFitCommands(cli: CAC): void {
   withDataFlags(cli.command("fit", "Fit a model (λ by validation HR@100 unless --lambda), report test metrics, save ∞-AE duals"))
-    .option("--model <name>", "inf-ae, ease or pop", { default: "inf-ae" })
+    .option("--model <name>", `Model: ${Object.keys(MODELS).join(", ")}`, { default: "inf-ae" })
     .option("--out <file>", "Write the ∞-AE artifact (support rows, duals α, λ, item ids) here")
     .option("--lambda <λ>", "Fix λ instead of searching the grid")
     .option("--depth <n>", "∞-AE hidden layers", { default: 1 })

@@ -45,8 +45,12 @@ export interface RunDistillOptions {
   seed: number;
   /** Real users per step; null = all users (default). */
   batchSize: number | null;
-  /** λ before the first validation (default 1e-5). */
-  initialLambda: number;
+  /**
+   * λ before the first validation (default 1e-5). "validated": validate the
+   * initial X̂ as step 0 (λ re-picked from the grid, the candidate kept if
+   * best), so the first steps already use a validated λ.
+   */
+  initialLambda: number | "validated";
   /** λ candidates re-picked at each validation (default {1e-5, 1e-3, 0.1, 1, 5, 50}). */
   lambdaGrid: readonly number[];
   /** NTK depth (default 1). */
@@ -142,7 +146,7 @@ function resolve(partial: Partial<RunDistillOptions>, numUsers: number): RunDist
   if (!(o.tau > 0) || !Number.isFinite(o.tau)) throw new Error(`runDistill: tau must be a finite number > 0, got ${o.tau}`);
   if (!(o.cardReg >= 0) || !Number.isFinite(o.cardReg)) throw new Error(`runDistill: cardReg must be a finite number ≥ 0, got ${o.cardReg}`);
   if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new Error(`runDistill: lr must be a finite number > 0, got ${o.lr}`);
-  if (!(o.initialLambda >= 0) || !Number.isFinite(o.initialLambda)) throw new Error(`runDistill: initialLambda must be a finite number ≥ 0, got ${o.initialLambda}`);
+  if (o.initialLambda !== "validated" && (!(o.initialLambda >= 0) || !Number.isFinite(o.initialLambda))) throw new Error(`runDistill: initialLambda must be a finite number ≥ 0, got ${o.initialLambda}`);
   if (o.lambdaGrid.length === 0 || o.lambdaGrid.some((l) => !(l >= 0) || !Number.isFinite(l))) throw new Error(`runDistill: lambdaGrid must be finite numbers ≥ 0, got [${o.lambdaGrid.join(", ")}]`);
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`runDistill: seed must be an integer in [0, 2^32), got ${o.seed}`);
   if (o.batchSize !== null) {
@@ -185,7 +189,7 @@ export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions
   const fullBatch = o.batchSize === null || o.batchSize === numUsers ? binaryBatch(ds, null) : null;
   const interactionsPerUser = train.total / numUsers;
 
-  let lambda = o.initialLambda;
+  let lambda = o.initialLambda === "validated" ? o.lambdaGrid[0] : o.initialLambda;
   let best: { values: Float64Array; step: number; score: number; lambda: number } | null = null;
   let lastScore = Number.NaN;
   let lastLoss = Number.NaN;
@@ -224,6 +228,12 @@ export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions
   let pendingValidation: number | null = null;
   let stop = false;
   try {
+    if (o.initialLambda === "validated" && !aborted()) {
+      // Step 0's candidate is what step 1 samples (stream 1).
+      const support = await engine.sampleSupport(logits, mu, items, { gamma: o.gamma, tau: o.tau, seed: o.seed, step: 1, duplicateFirstSample: o.duplicateFirstSample });
+      lastSupport = { values: support, step: 0 };
+      await validate(support, 0);
+    }
     for (let step = 1; step <= o.steps && !stop; step++) {
       if (aborted()) {
         stopReason = "interrupted";

@@ -38,6 +38,10 @@ test("flag validation: one-line errors naming the flag", () => {
   assert.equal(ok.options.tau, 0.5);
   assert.equal(ok.options.batchSize, 12);
   assert.equal(ok.options.gamma, 200);
+  assert.equal(ok.options.initialLambda, 1e-5);
+  assert.equal(parseDistillFlags({ ...base, initialLambda: "validated" }).options.initialLambda, "validated");
+  assert.equal(parseDistillFlags({ ...base, initialLambda: "0.1" }).options.initialLambda, 0.1);
+  assert.throws(() => parseDistillFlags({ ...base, initialLambda: "auto" }), /--initial-lambda must be a number ≥ 0 or 'validated', got 'auto'/);
 });
 
 test("registerDistillCommand: a short run writes the summary and CSV and prints JSON lines", async () => {

@@ -88,7 +88,21 @@ test("early stopping after `patience` steps without improvement", async () => {
   assert.ok(r.stepsRun < 200 || r.stopReason === "max-steps");
 });
 
+test("initialLambda 'validated': step 0 is validated and its λ drives the first steps", async () => {
+  const r = await runDistill(ds, { ...small, steps: 3, initialLambda: "validated" });
+  const first = r.history[0];
+  assert.ok(first.type === "validation" && first.step === 0 && first.best);
+  assert.ok(DISTILL_LAMBDA_GRID.includes(first.lambda));
+  const steps = r.history.filter((e) => e.type === "step");
+  assert.equal(steps.length, 3);
+  for (const e of steps) assert.ok(e.type === "step" && e.lambda === first.lambda);
+  // Without a later validation the initial sample is the best summary.
+  assert.equal(r.bestStep, 0);
+  assert.equal(r.bestScore, first.score);
+});
+
 test("bad options fail with a message naming the option", async () => {
+  await assert.rejects(runDistill(ds, { ...small, initialLambda: -1 }), /initialLambda must be a finite number ≥ 0/);
   await assert.rejects(runDistill(ds, { mu: 0 }), /mu must be an integer ≥ 1/);
   await assert.rejects(runDistill(ds, { mu: 61 }), /mu = 61 exceeds the 60 users/);
   await assert.rejects(runDistill(ds, { ...small, tau: -1 }), /tau must be a finite number > 0/);
