@@ -6,10 +6,17 @@
  *
  *   npx tsx scripts/table1.ts [--datasets magazine,ml-1m,douban] [--models pop,ease,inf-ae]
  *                            [--quick] [--out results] [--data-dir DIR] [--device cpu] [--json]
+ *                            [--ties index|random] [--summaries DIR]
+ *
+ * The "distill-inf-ae" column distils μ = 500 users with the DISTILL-CF
+ * defaults (lib/distill/run.ts; --quick: a 26-step smoke run) and fits ∞-AE
+ * on the summary with λ from the summary grid. With --summaries DIR it reads
+ * DIR/<dataset>.infrec-summary instead when that file exists (e.g. one
+ * written by `infrec distill`), and writes the summaries it distils there.
  *   deno run -A scripts/table1.ts …      bun scripts/table1.ts …
  */
 import { cac } from "cac";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { loadDataset } from "../lib/data/registry.ts";
@@ -18,8 +25,12 @@ import { PAPER_TABLE1, TABLE1_METRICS, TABLE1_MODELS } from "../lib/eval/paper-r
 import { Progress } from "../lib/cli/output.ts";
 import { writeFileAtomic } from "../lib/models/artifact-file.ts";
 import { type HyperParameters } from "../lib/models/model.ts";
-import { MODELS } from "../lib/models/registry.ts";
-import type { DeviceRequest } from "../lib/onnx/backend.ts";
+import { MODELS, summaryGrid } from "../lib/models/registry.ts";
+import { getBackend, type DeviceRequest } from "../lib/onnx/backend.ts";
+import type { TieRule } from "../lib/eval/evaluate.ts";
+import { runDistill, type RunDistillOptions } from "../lib/distill/run.ts";
+import { loadSummary, saveSummary, summaryToMatrix, type Summary } from "../lib/distill/summary.ts";
+import { InfiniteAE } from "../lib/models/infinite-ae.ts";
 
 export interface Cell {
   dataset: string;
@@ -33,6 +44,9 @@ export interface Cell {
 export interface ColumnContext {
   device: DeviceRequest;
   quick: boolean;
+  ties: TieRule;
+  /** Folder of saved DISTILL-CF summaries (<dataset>.infrec-summary), read and written. */
+  summaries?: string;
   log: (line: string) => void;
 }
 
@@ -46,6 +60,7 @@ export function registryColumn(name: string): Column {
     const grid = entry.gridFor(ds, ctx.quick);
     const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: ctx.device, dataset: ds, log: ctx.log }), {
       test: true,
+      ties: ctx.ties,
       onPoint: (p, i, n) => ctx.log(`  ${name} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)} (${i + 1}/${n})`),
       onSkip: (s) => ctx.log(`  ${name} ${JSON.stringify(s.params)} skipped: ${s.reason}`),
     });
@@ -53,10 +68,49 @@ export function registryColumn(name: string): Column {
   };
 }
 
-/** Columns by Table 1 key; other modules add theirs (baselines, DISTILL-CF). */
-export const COLUMNS: Record<string, Column> = Object.fromEntries(
-  ["pop", "bias-only", "mf", "neumf", "lightgcn", "ease", "multvae", "inf-ae"].map((m) => [m, registryColumn(m)]),
-);
+/** A 26-step DISTILL-CF smoke run for --quick (one validation, few samples, 512 users per step). */
+const QUICK_DISTILL: Partial<RunDistillOptions> = { gamma: 5, steps: 26, batchSize: 512, samplingWorkers: 0 };
+
+/** DISTILL-CF + ∞-AE (μ = 500): distil (or read a saved summary), then fit ∞-AE on it. */
+export const distillColumn: Column = async (ds, ctx) => {
+  const saved = ctx.summaries ? join(ctx.summaries, `${ds.name}.infrec-summary`) : null;
+  let summary: Summary;
+  let note: string;
+  if (saved && existsSync(saved)) {
+    summary = loadSummary(saved);
+    if (summary.header.itemIds.length !== ds.itemIds.length) throw new Error(`${saved}: summary has ${summary.header.itemIds.length} items, dataset '${ds.name}' has ${ds.itemIds.length}`);
+    note = `summary read from ${saved}`;
+  } else {
+    const started = Date.now();
+    const options: Partial<RunDistillOptions> = { mu: Math.min(500, ds.train.numUsers), device: ctx.device, ...(ctx.quick ? QUICK_DISTILL : {}) };
+    const run = await runDistill(ds, options, {
+      onLog: (e) => {
+        if (e.type === "validation") ctx.log(`  distill step ${e.step}: validation HR@100 ${e.score.toFixed(2)} λ=${e.lambda}${e.best ? " (best)" : ""}`);
+        else if (e.type === "step" && e.step % 25 === 0) ctx.log(`  distill step ${e.step}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s/step)`);
+      },
+    });
+    summary = run.summary;
+    note = `distilled in ${((Date.now() - started) / 1000).toFixed(0)} s, best of ${run.stepsRun} steps at step ${run.bestStep}`;
+    if (saved) {
+      mkdirSync(ctx.summaries!, { recursive: true });
+      saveSummary(saved, summary);
+    }
+  }
+  const backend = await getBackend({ device: ctx.device });
+  const r = await gridSearch(ds, summaryGrid("inf-ae")!, (p, shared) => new InfiniteAE({ lambda: Number(p.lambda), depth: 1, backend, shared }), {
+    train: summaryToMatrix(summary),
+    test: true,
+    ties: ctx.ties,
+    onSkip: (s) => ctx.log(`  distill-inf-ae ${JSON.stringify(s.params)} skipped: ${s.reason}`),
+  });
+  return { metrics: r.test!.metrics, hyperParameters: { mu: summary.header.mu, ...r.hyperParameters }, note };
+};
+
+/** Columns by Table 1 key. */
+export const COLUMNS: Record<string, Column> = {
+  ...Object.fromEntries(["pop", "bias-only", "mf", "neumf", "lightgcn", "ease", "multvae", "inf-ae"].map((m) => [m, registryColumn(m)])),
+  "distill-inf-ae": distillColumn,
+};
 
 const fmt = (metric: string, v: number | undefined) =>
   v === undefined || Number.isNaN(v) ? "–" : metric === "AUC" ? v.toFixed(4) : v.toFixed(2);
@@ -102,6 +156,8 @@ export interface Table1Options {
   dataDir?: string;
   device: DeviceRequest;
   quiet?: boolean;
+  ties?: TieRule;
+  summaries?: string;
 }
 
 export async function runTable1(o: Table1Options): Promise<Cell[]> {
@@ -122,7 +178,7 @@ export async function runTable1(o: Table1Options): Promise<Cell[]> {
       progress.update(cells.length / total, `${d} / ${m}`);
       log(`${d} / ${m} …`);
       const t0 = Date.now();
-      const r = await COLUMNS[m](ds, { device: o.device, quick: o.quick, log });
+      const r = await COLUMNS[m](ds, { device: o.device, quick: o.quick, ties: o.ties ?? "index", summaries: o.summaries, log });
       cells.push({ dataset: d, model: m, ...r, seconds: (Date.now() - t0) / 1000 });
       save(); // partial results survive an interruption
     }
@@ -141,6 +197,8 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
     .option("--data-dir <dir>", "Dataset folder")
     .option("--device <device>", "cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
     .option("--json", "Print the cells as JSON on stdout")
+    .option("--ties <rule>", "Equal scores: index (lower item index first) or random (seeded random item order)", { default: "index" })
+    .option("--summaries <dir>", "DISTILL-CF summaries: read <dir>/<dataset>.infrec-summary if present, else distil and write it there")
     .help();
   const { options } = cli.parse();
   if (!options.help) {
@@ -152,6 +210,10 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
         out: String(options.out),
         dataDir: options.dataDir,
         device: options.device,
+        ties: options.ties === "random" ? "random" : options.ties === "index" ? "index" : (() => {
+          throw new Error(`--ties must be 'index' or 'random', got '${String(options.ties)}'`);
+        })(),
+        summaries: options.summaries,
       });
       if (options.json) console.log(JSON.stringify(cells, null, 2));
       else console.log(toMarkdown(cells));

@@ -44,13 +44,15 @@ export function buildCli() {
     .option("--split <split>", "val (validation) or test", { default: "test" })
     .option("--metric <name>", "Validation metric that picks hyper-parameters", { default: "HR@100" })
     .option("--psp <norm>", "PSP normalisation: official or textbook", { default: "official" })
+    .option("--ties <rule>", "Equal scores: index (lower item index first) or random (a seeded random item order)", { default: "index" })
     .option("--device <device>", "ONNX Runtime device: cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
     .option("--seed <n>", "Seed for AUC negatives and model randomness", { default: 42 })
-    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; seed: number; device: string; json?: boolean }) => {
+    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; ties: string; seed: number; device: string; json?: boolean }) => {
       const split: EvalSplit = flags.split === "val" || flags.split === "validation" ? "validation" : flags.split === "test" ? "test" : (() => {
         throw new UsageError(`--split must be 'val' or 'test', got '${flags.split}'`);
       })();
       if (flags.psp !== "official" && flags.psp !== "textbook") throw new UsageError(`--psp must be 'official' or 'textbook', got '${flags.psp}'`);
+      if (flags.ties !== "index" && flags.ties !== "random") throw new UsageError(`--ties must be 'index' or 'random', got '${flags.ties}'`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${flags.seed}'`);
       let entry;
@@ -68,6 +70,8 @@ export function buildCli() {
         test: split === "test",
         seed,
         psp: flags.psp,
+        ties: flags.ties,
+        tieSeed: seed,
         onPoint: (p, i, n) => progress.update((i + 1) / (n + (split === "test" ? 1 : 0)), `params ${JSON.stringify(p.params)}`),
       });
       progress.done();

@@ -7,9 +7,10 @@ import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
 import type { Recommender } from "../models/model.ts";
 import { Rng } from "../random.ts";
-import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation, topK } from "./metrics.ts";
+import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation, randomTieOrder, topK } from "./metrics.ts";
 
 export type EvalSplit = "validation" | "test";
+export type TieRule = "index" | "random";
 
 export interface EvaluateOptions {
   split?: EvalSplit;
@@ -22,6 +23,14 @@ export interface EvaluateOptions {
   aucNegatives?: number;
   /** Seed of the AUC negatives (default 42). */
   seed?: number;
+  /**
+   * How equal scores are ranked: "index" (lower item index first, the
+   * default) or "random" (a seeded random item order, `tieSeed`, default 42).
+   * The official code's NumPy sort orders ties arbitrarily; "random" matches
+   * it on average, "index" favours low item indices.
+   */
+  ties?: TieRule;
+  tieSeed?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -126,6 +135,9 @@ export async function evaluateView(
   const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
   const scores = new Float32Array(block * ni);
   const top = new Int32Array(kmax);
+  const ties = options.ties ?? "index";
+  if (ties !== "index" && ties !== "random") throw new Error(`evaluate: unknown tie rule '${String(ties)}' (index or random)`);
+  const priority = ties === "random" ? randomTieOrder(ni, options.tieSeed ?? 42) : undefined;
   let withTargets = 0;
   for (let start = 0; start < nu; start += block) {
     const end = Math.min(nu, start + block);
@@ -155,7 +167,7 @@ export async function evaluateView(
       if (tItems.length === 0) continue;
       withTargets++;
       const t = new Set<number>(tItems);
-      const ranked = topK(row, kmax, top);
+      const ranked = topK(row, kmax, top, priority);
       for (const k of ks) {
         sums[`HR@${k}`] += hitRate(ranked, t, k);
         sums[`NDCG@${k}`] += ndcg(ranked, t, k);

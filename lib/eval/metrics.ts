@@ -2,6 +2,7 @@
  * Ranking metrics exactly as PROTOCOL.md §3 defines them. All per-user
  * functions take the top-k item list (best first) and the user's target set.
  */
+import { Rng } from "../random.ts";
 
 /** Inverse propensity weights w_i = 1 + C·(n_i + B)^(−A) (Jain et al. 2016, A = 0.55, B = 1.5). */
 export function inversePropensity(itemCounts: ArrayLike<number>, totalInteractions: number, a = 0.55, b = 1.5): Float64Array {
@@ -89,17 +90,29 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
 }
 
 /**
- * Indices of the k largest scores, best first; equal scores are ordered by
- * the lower index. Partial selection with a size-k min-heap: O(n log k), and
- * most items cost one comparison against the heap's root.
+ * Indices of the k largest scores, best first. Equal scores are ordered by
+ * the lower index, or — with `priority` (a permutation of 0…n−1) — by the
+ * lower priority, e.g. a seeded random one (`randomTieOrder`). Partial
+ * selection with a size-k min-heap: O(n log k), and most items cost one
+ * comparison against the heap's root.
  */
-export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array): Int32Array {
+export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array, priority?: Int32Array): Int32Array {
   const n = scores.length;
   const kk = Math.min(k, n);
   const heap = out && out.length >= kk ? out.subarray(0, kk) : new Int32Array(kk);
   if (kk === 0) return heap;
-  // "a is worse than b": lower score, or an equal score with a higher index.
-  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  if (priority && priority.length !== n) throw new Error(`topK: priority holds ${priority.length} entries for ${n} scores`);
+  const rank = priority ?? null;
+  // Items in the order they win ties: the inverse permutation of `priority`.
+  let order: Int32Array | null = null;
+  if (rank) {
+    order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[rank[i]] = i;
+  }
+  // "a is worse than b": lower score, or an equal score that loses the tie.
+  const worse = rank
+    ? (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && rank[a] > rank[b])
+    : (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
   const siftDown = (size: number) => {
     let i = 0;
     for (;;) {
@@ -114,25 +127,27 @@ export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array): In
       i = c;
     }
   };
-  for (let i = 0; i < kk; i++) {
-    let j = i;
-    heap[j] = i;
-    while (j > 0) {
-      const p = (j - 1) >> 1;
-      if (!worse(heap[j], heap[p])) break;
-      const t = heap[j];
-      heap[j] = heap[p];
+  for (let j = 0; j < kk; j++) {
+    const item = order ? order[j] : j;
+    let i = j;
+    heap[i] = item;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!worse(heap[i], heap[p])) break;
+      const t = heap[i];
+      heap[i] = heap[p];
       heap[p] = t;
-      j = p;
+      i = p;
     }
   }
-  // Items after the first k have higher indices than any in the heap, so they
-  // enter only with a strictly higher score than the root's.
+  // Items are visited in tie order, so a later one loses every tie with the
+  // heap: it enters only with a strictly higher score than the root's.
   let rootScore = scores[heap[0]];
-  for (let i = kk; i < n; i++) {
-    const s = scores[i];
+  for (let j = kk; j < n; j++) {
+    const item = order ? order[j] : j;
+    const s = scores[item];
     if (s > rootScore) {
-      heap[0] = i;
+      heap[0] = item;
       siftDown(kk);
       rootScore = scores[heap[0]];
     }
@@ -145,4 +160,17 @@ export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array): In
     siftDown(end);
   }
   return heap;
+}
+
+/**
+ * A seeded random tie order over `n` items for `topK` (priority[i] = the
+ * rank at which item i wins ties). Equal scores are then ordered the same
+ * way for every user, but without favouring low item indices — as an
+ * arbitrary (e.g. NumPy's unstable) sort does on average.
+ */
+export function randomTieOrder(n: number, seed: number): Int32Array {
+  const perm = new Rng(seed).shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const priority = new Int32Array(n);
+  for (let r = 0; r < n; r++) priority[perm[r]] = r;
+  return priority;
 }

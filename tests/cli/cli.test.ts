@@ -33,6 +33,7 @@ test("bad input exits non-zero with one line naming the problem", () => {
     [["evaluate", "--model", "nope", "--dataset", "magazine"], /unknown model 'nope'/],
     [["evaluate", "--dataset", "no-such-set"], /dataset 'no-such-set' not found \(looked in/],
     [["evaluate", "--dataset", "magazine", "--split", "train"], /--split must be 'val' or 'test'/],
+    [["evaluate", "--dataset", "magazine", "--ties", "first"], /--ties must be 'index' or 'random', got 'first'/],
     [["evaluate", "--dataset", "magazine", "--bogus"], /Unknown option `--bogus`/],
     [["evaluate", "--dataset", "magazine", "--duplicates", "max"], /--duplicates must be/],
     [["evaluate"], /name a dataset with --dataset/],

@@ -4,6 +4,7 @@ import type { Dataset } from "../../lib/data/dataset.ts";
 import { InteractionMatrix } from "../../lib/data/matrix.ts";
 import { loadPaperDataset } from "../../lib/data/paper.ts";
 import { evaluate, sampleAucNegatives, splitView } from "../../lib/eval/evaluate.ts";
+import { randomTieOrder } from "../../lib/eval/metrics.ts";
 import { gridSearch } from "../../lib/eval/grid.ts";
 import type { Recommender } from "../../lib/models/model.ts";
 import { PopRec } from "../../lib/models/pop.ts";
@@ -58,6 +59,32 @@ test("test context is train + validation, both masked", async () => {
   assert.equal(r.metrics["HR@1"], 100 / 3);
   const v = splitView(ds, "test");
   assert.deepEqual([...v.context.rowItems(0)], [0, 1]);
+});
+
+test("ties: 'index' ranks equal scores by item index, 'random' by a seeded item order", async () => {
+  // 2 users × 40 items, every score equal; user u's test items are 30…39 + u (nothing masked but item 0).
+  const n = 40;
+  const m = (pairs: [number, number][]) => InteractionMatrix.fromTriplets(2, n, pairs.map((p) => p[0]), pairs.map((p) => p[1]));
+  const targets: [number, number][] = [];
+  for (let u = 0; u < 2; u++) for (let i = 30; i < 40 - u; i++) targets.push([u, i + u]);
+  const ds: Dataset = {
+    name: "ties", train: m([[0, 0], [1, 0]]), validation: m([]), test: m(targets),
+    userIds: ["a", "b"], itemIds: Array.from({ length: n }, (_, i) => `i${i}`), duplicates: "sum",
+  };
+  const model = new FixedScores(new Array(n).fill(1));
+  const byIndex = await evaluate(model, ds, { ks: [10], aucNegatives: 0 });
+  assert.equal(byIndex.metrics["HR@10"], 0); // items 1…10 win every tie
+  const r = await evaluate(model, ds, { ks: [10], aucNegatives: 0, ties: "random", tieSeed: 5 });
+  // Expected: the first 10 unmasked items of the seeded order, against each user's targets.
+  const order = [...randomTieOrder(n, 5).entries()].sort((a, b) => a[1] - b[1]).map(([item]) => item).filter((i) => i !== 0).slice(0, 10);
+  let hr = 0;
+  for (let u = 0; u < 2; u++) {
+    const t = targets.filter((p) => p[0] === u).map((p) => p[1]);
+    hr += order.filter((i) => t.includes(i)).length / Math.min(t.length, 10);
+  }
+  assert.equal(r.metrics["HR@10"], (100 * hr) / 2);
+  assert.ok(r.metrics["HR@10"] > 0);
+  await assert.rejects(evaluate(model, ds, { ties: "first" as never }), /unknown tie rule 'first'/);
 });
 
 test("AUC negatives avoid train and test items, may be validation items, and are seeded", () => {
