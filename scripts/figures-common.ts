@@ -11,6 +11,8 @@
  *   --out results       output folder; --quick writes <name>-quick.* so it never overwrites a full run
  *   --seed 42           seed of the samplers, the noise and DISTILL-CF
  *   --distill-steps/--distill-gamma/--distill-tau/--distill-workers  DISTILL-CF settings
+ *   --distill-cache DIR keep DISTILL-CF summaries in DIR and reuse them (figures 1, 2 and 4
+ *                       distil the same budgets; a rerun skips what is there)
  *   --data-dir DIR  --device cpu  --quiet
  */
 import { cac } from "cac";
@@ -62,6 +64,8 @@ export interface FigureContext {
   dataDir?: string;
   out: string;
   distill: Partial<Omit<RunDistillOptions, "mu" | "seed">>;
+  /** Folder of reusable DISTILL-CF summaries (--distill-cache), or undefined. */
+  distillCache?: string;
   log: (line: string) => void;
 }
 
@@ -101,6 +105,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     .option("--distill-gamma <n>", "DISTILL-CF Gumbel samples per user (default 200; --quick 5)")
     .option("--distill-tau <t>", "DISTILL-CF temperature (default 10)")
     .option("--distill-workers <n>", "DISTILL-CF sampling worker threads (default 2; --quick 0)")
+    .option("--distill-cache <dir>", "Keep DISTILL-CF summaries here and reuse them across runs and figures")
     .option("--quiet", "No progress lines on stderr")
     .help();
   const { options } = cli.parse(argv);
@@ -135,6 +140,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     dataDir: options.dataDir,
     out: String(options.out),
     distill,
+    distillCache: options.distillCache === undefined ? undefined : String(options.distillCache),
     log: options.quiet ? () => {} : (line: string) => process.stderr.write(line + "\n"),
   };
 }
@@ -158,6 +164,7 @@ export function buildSamplers(ctx: FigureContext, ds: Dataset): Sampler[] {
     makeSampler(name, {
       dataset: ds,
       distill,
+      distillCache: ctx.distillCache,
       distillHooks: {
         onLog: (e) => {
           if (e.type === "validation") ctx.log(`    distill-cf step ${e.step}: validation HR@100 ${e.score.toFixed(2)} λ=${e.lambda}${e.best ? " (best)" : ""}`);

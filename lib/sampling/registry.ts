@@ -25,6 +25,8 @@ export interface SamplerOptions {
   dataset?: Dataset;
   distill?: Partial<Omit<RunDistillOptions, "mu" | "seed">>;
   distillHooks?: RunDistillHooks;
+  /** Folder where distill-cf keeps its summaries for reuse (see DistillCfSampler). */
+  distillCache?: string;
   proxy?: Partial<ProxyOptions>;
 }
 
@@ -45,7 +47,7 @@ export function makeSampler(name: string, options: SamplerOptions = {}): Sampler
       return new SvpCfUserSampler(options.proxy);
     case "distill-cf":
       if (!options.dataset) throw new Error("sampler 'distill-cf' needs the dataset (it validates on real users)");
-      return new DistillCfSampler(options.dataset, options.distill, options.distillHooks);
+      return new DistillCfSampler(options.dataset, options.distill, options.distillHooks, options.distillCache ?? null);
   }
 }
 

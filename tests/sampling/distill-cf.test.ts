@@ -9,6 +9,8 @@ import { DistillCfSampler } from "../../lib/sampling/distill-cf.ts";
 import { injectNoise } from "../../lib/sampling/noise.ts";
 import { makeSampler } from "../../lib/sampling/registry.ts";
 import { plantedDataset } from "../models/synthetic.ts";
+import { readdirSync } from "node:fs";
+import { withTempDir } from "../helpers.ts";
 
 const ds = plantedDataset(60, 24, 3, 8, 5);
 const small = { gamma: 4, tau: 2, steps: 3, samplingWorkers: 0 };
@@ -40,4 +42,28 @@ test("distils the matrix it is given and checks its shape", async () => {
   assert.notDeepEqual(clean.train.values, fromNoisy.train.values);
   await assert.rejects(s.sample(injectNoise(plantedDataset(30, 24, 3, 8, 5).train, 0, 1).train, { users: 5 }, 1), /does not match dataset planted/);
   await assert.rejects(s.sample(ds.train, { users: 0 }, 1), /user budget must be a positive integer/);
+});
+
+test("cacheDir: identical inputs read the saved summary; another matrix, seed or option distils anew", async () => {
+  await withTempDir(async (dir) => {
+    let runs = 0;
+    const hooks = { onLog: (e: { type: string }) => void (e.type === "stop" && runs++) };
+    const s = makeSampler("distill-cf", { dataset: ds, distill: small, distillHooks: hooks, distillCache: dir });
+    const a = await s.sample(ds.train, { users: 5 }, 1);
+    assert.equal(runs, 1);
+    assert.equal(readdirSync(dir).length, 2, "summary and sidecar");
+    const b = await s.sample(ds.train, { users: 5 }, 1);
+    assert.equal(runs, 1, "second call is a cache hit");
+    assert.deepEqual(b.train.values, a.train.values);
+    assert.deepEqual(b.keptUsers, a.keptUsers);
+    assert.equal(b.info?.lambda, a.info?.lambda);
+    assert.match(String(b.info?.cached), /planted-mu5-seed1-[0-9a-f]{8}$/);
+    await s.sample(ds.train, { users: 5 }, 2);
+    await s.sample(injectNoise(ds.train, 20, 1).train, { users: 5 }, 1);
+    await makeSampler("distill-cf", { dataset: ds, distill: { ...small, tau: 3 }, distillHooks: hooks, distillCache: dir }).sample(ds.train, { users: 5 }, 1);
+    assert.equal(runs, 4);
+    // Workers do not change the result, so they share the entry.
+    await makeSampler("distill-cf", { dataset: ds, distill: { ...small, samplingWorkers: 2 }, distillHooks: hooks, distillCache: dir }).sample(ds.train, { users: 5 }, 1);
+    assert.equal(runs, 4);
+  });
 });
