@@ -4,7 +4,8 @@
  * - L (μ × I) starts as μ seeded random real users' binary train rows.
  * - Step t samples X̂ with noise stream t, computes the loss on the batch (all
  *   users, or a seeded random subset per step) and takes one Adam step.
- * - Validation after steps 25, 50, …, 200, then every 40: the candidate is
+ * - Validation after steps 25, 50, …, 200, then every 40 (or every
+ *   `validateEvery` steps): the candidate is
  *   X̂ = sample(L, stream t + 1) — exactly the support step t + 1 samples, so
  *   the driver validates it there instead of sampling twice. λ is re-picked
  *   from `lambdaGrid` by validation HR@100 of an ∞-AE fitted on the candidate
@@ -64,6 +65,8 @@ export interface RunDistillOptions {
   batchBlock: number;
   /** Validation metric (default "HR@100"). */
   metric: string;
+  /** Validate every this many steps instead of the official schedule (25, 50, …, 200, then every 40); null = official (default). */
+  validateEvery: number | null;
   /** 1 reproduces the official Adam step-count quirk (default 0). */
   adamBiasCorrectionOffset: number;
   /** Reproduce the official key-splitting quirk (default false). */
@@ -88,6 +91,7 @@ export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
   storeNoiseBytes: DEFAULT_STORE_NOISE_BYTES,
   batchBlock: 2048,
   metric: "HR@100",
+  validateEvery: null,
   adamBiasCorrectionOffset: 0,
   duplicateFirstSample: false,
 });
@@ -149,6 +153,7 @@ function resolve(partial: Partial<RunDistillOptions>, numUsers: number): RunDist
   if (o.initialLambda !== "validated" && (!(o.initialLambda >= 0) || !Number.isFinite(o.initialLambda))) throw new Error(`runDistill: initialLambda must be a finite number ≥ 0, got ${o.initialLambda}`);
   if (o.lambdaGrid.length === 0 || o.lambdaGrid.some((l) => !(l >= 0) || !Number.isFinite(l))) throw new Error(`runDistill: lambdaGrid must be finite numbers ≥ 0, got [${o.lambdaGrid.join(", ")}]`);
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`runDistill: seed must be an integer in [0, 2^32), got ${o.seed}`);
+  if (o.validateEvery !== null) int("validateEvery", o.validateEvery, 1);
   if (o.batchSize !== null) {
     int("batchSize", o.batchSize, 1);
     if (o.batchSize > numUsers) throw new Error(`runDistill: batch size ${o.batchSize} exceeds the ${numUsers} users`);
@@ -300,7 +305,7 @@ export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions
         timings: res.timings,
       });
       hooks.onProgress?.({ step, maxSteps: o.steps, loss: lastLoss, lastScore, bestScore: currentBestScore(), lambda, elapsed: elapsed() });
-      if (isValidationStep(step)) pendingValidation = step;
+      if (o.validateEvery === null ? isValidationStep(step) : step % o.validateEvery === 0) pendingValidation = step;
     }
     // A validation still owed (the last step was a validation step): sample its candidate.
     if (pendingValidation !== null && !stop && !aborted()) {

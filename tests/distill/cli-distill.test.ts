@@ -41,6 +41,9 @@ test("flag validation: one-line errors naming the flag", () => {
   assert.equal(ok.options.initialLambda, 1e-5);
   assert.equal(parseDistillFlags({ ...base, initialLambda: "validated" }).options.initialLambda, "validated");
   assert.equal(parseDistillFlags({ ...base, initialLambda: "0.1" }).options.initialLambda, 0.1);
+  assert.equal(parseDistillFlags({ ...base, validateEvery: "5" }).options.validateEvery, 5);
+  assert.equal(parseDistillFlags(base).options.validateEvery, null);
+  assert.throws(() => parseDistillFlags({ ...base, validateEvery: "0" }), /--validate-every must be a positive integer/);
   assert.throws(() => parseDistillFlags({ ...base, initialLambda: "auto" }), /--initial-lambda must be a number ≥ 0 or 'validated', got 'auto'/);
 });
 

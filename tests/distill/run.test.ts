@@ -101,7 +101,13 @@ test("initialLambda 'validated': step 0 is validated and its λ drives the first
   assert.equal(r.bestScore, first.score);
 });
 
+test("validateEvery replaces the official schedule", async () => {
+  const r = await runDistill(ds, { ...small, steps: 12, validateEvery: 5 });
+  assert.deepEqual(r.history.filter((e) => e.type === "validation").map((e) => e.step), [5, 10]);
+});
+
 test("bad options fail with a message naming the option", async () => {
+  await assert.rejects(runDistill(ds, { ...small, validateEvery: 0 }), /validateEvery must be an integer ≥ 1/);
   await assert.rejects(runDistill(ds, { ...small, initialLambda: -1 }), /initialLambda must be a finite number ≥ 0/);
   await assert.rejects(runDistill(ds, { mu: 0 }), /mu must be an integer ≥ 1/);
   await assert.rejects(runDistill(ds, { mu: 61 }), /mu = 61 exceeds the 60 users/);
