@@ -33,9 +33,20 @@ export function alignItems(m: InteractionMatrix, fromItems: readonly string[], d
   return InteractionMatrix.fromTriplets(m.numUsers, ds.itemIds.length, users, items, values);
 }
 
+/**
+ * The matrix to fit on. A saved split keeps every user of its dataset (a
+ * sampled one leaves the users it dropped empty); only users with training
+ * rows are kept, so models with per-user parameters fit the sampled users
+ * and fold in everyone else instead of scoring them with untrained rows.
+ */
 export async function loadTrainingMatrix(path: string, ds: Dataset): Promise<{ matrix: InteractionMatrix; summary: boolean }> {
   const summary = await readSummaryMatrix(path);
   if (summary) return { matrix: alignItems(summary.matrix, summary.itemIds, ds, path), summary: true };
   const other = await loadDataFile(path);
-  return { matrix: alignItems(other.train, other.itemIds, ds, path), summary: false };
+  const aligned = alignItems(other.train, other.itemIds, ds, path);
+  const users: number[] = [];
+  for (let u = 0; u < aligned.numUsers; u++) if (aligned.rowNnz(u) > 0) users.push(u);
+  if (users.length === 0) throw new Error(`${path}: the training matrix has no interactions`);
+  const matrix = users.length === aligned.numUsers ? aligned : aligned.selectUsers(Int32Array.from(users));
+  return { matrix, summary: false };
 }
