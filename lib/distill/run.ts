@@ -47,9 +47,11 @@ export interface RunDistillOptions {
   /** Real users per step; null = all users (default). */
   batchSize: number | null;
   /**
-   * λ before the first validation (default 1e-5). "validated": validate the
-   * initial X̂ as step 0 (λ re-picked from the grid, the candidate kept if
-   * best), so the first steps already use a validated λ.
+   * λ of the inner solve before the first validation (default 0.1, the
+   * official code's default `lamda`, which its distillation starts from).
+   * On ML-1M this start matters: 1e-5 reached validation HR@100 55.52 (best
+   * at step 25), 0.1 reached 56.51 (best at step 75). "validated": validate
+   * the initial X̂ as step 0 and start from its λ.
    */
   initialLambda: number | "validated";
   /** λ candidates re-picked at each validation (default {1e-5, 1e-3, 0.1, 1, 5, 50}). */
@@ -83,7 +85,7 @@ export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
   patience: 150,
   seed: 42,
   batchSize: null,
-  initialLambda: 1e-5,
+  initialLambda: 0.1,
   lambdaGrid: DISTILL_LAMBDA_GRID,
   depth: 1,
   device: "cpu",

@@ -38,7 +38,7 @@ test("flag validation: one-line errors naming the flag", () => {
   assert.equal(ok.options.tau, 0.5);
   assert.equal(ok.options.batchSize, 12);
   assert.equal(ok.options.gamma, 200);
-  assert.equal(ok.options.initialLambda, 1e-5);
+  assert.equal(ok.options.initialLambda, 0.1);
   assert.equal(parseDistillFlags({ ...base, initialLambda: "validated" }).options.initialLambda, "validated");
   assert.equal(parseDistillFlags({ ...base, initialLambda: "0.1" }).options.initialLambda, 0.1);
   assert.equal(parseDistillFlags({ ...base, validateEvery: "5" }).options.validateEvery, 5);

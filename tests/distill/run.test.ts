@@ -31,7 +31,8 @@ test("validates at step 25 (λ from the grid), keeps the best X̂ as a [0,1] sum
   const steps = log.filter((e) => e.type === "step");
   assert.equal(steps.length, 26);
   for (const e of steps) assert.ok(e.type === "step" && Number.isFinite(e.loss) && e.gradientNorm > 0);
-  // λ changes take effect on the steps after the validation.
+  // Until the first validation the inner solve uses the default 0.1; λ changes take effect on the steps after it.
+  assert.ok(steps[0].type === "step" && steps[0].lambda === 0.1);
   assert.ok(steps[25].type === "step" && steps[25].lambda === v.lambda);
   const h = r.summary.header;
   assert.equal(h.mu, 6);
