@@ -20,7 +20,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { parseDevice } from "../lib/cli/common.ts";
-import type { RunDistillOptions } from "../lib/distill/run.ts";
+import { QUICK_DISTILL_OPTIONS, type RunDistillOptions } from "../lib/distill/run.ts";
 import { writeFileAtomic } from "../lib/models/artifact-file.ts";
 import type { ModelParams } from "../lib/models/registry.ts";
 import type { DeviceRequest } from "../lib/onnx/backend.ts";
@@ -39,8 +39,6 @@ export const QUICK_GRIDS: Record<string, ModelParams[]> = {
   ease: [{ lambda: 200 }, { lambda: 1000 }],
 };
 
-/** A short DISTILL-CF for --quick: one validation (step 25), few Gumbel samples, 512 real users per step. */
-export const QUICK_DISTILL: Partial<RunDistillOptions> = { gamma: 5, steps: 26, batchSize: 512, samplingWorkers: 0 };
 
 export interface FigureDefaults {
   datasets: string[];
@@ -116,7 +114,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
   const budgets = numbers("budgets", options.budgets, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
   const noise = numbers("noise", options.noise, (x) => x >= 0 && x <= 100, "a percentage in [0, 100]");
   const seed = optionalNumber("seed", options.seed, (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, "an integer in [0, 2^32)") ?? 42;
-  const distill: Partial<RunDistillOptions> = quick ? { ...QUICK_DISTILL } : {};
+  const distill: Partial<RunDistillOptions> = quick ? { ...QUICK_DISTILL_OPTIONS } : {};
   const steps = optionalNumber("distill-steps", options.distillSteps, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
   const gamma = optionalNumber("distill-gamma", options.distillGamma, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
   const tau = optionalNumber("distill-tau", options.distillTau, (x) => x > 0, "a number > 0");

@@ -28,7 +28,7 @@ import { type HyperParameters } from "../lib/models/model.ts";
 import { MODELS, summaryGrid } from "../lib/models/registry.ts";
 import { getBackend, type DeviceRequest } from "../lib/onnx/backend.ts";
 import type { TieRule } from "../lib/eval/evaluate.ts";
-import { runDistill, type RunDistillOptions } from "../lib/distill/run.ts";
+import { QUICK_DISTILL_OPTIONS, runDistill, type RunDistillOptions } from "../lib/distill/run.ts";
 import { loadSummary, saveSummary, summaryToMatrix, type Summary } from "../lib/distill/summary.ts";
 import { InfiniteAE } from "../lib/models/infinite-ae.ts";
 
@@ -68,9 +68,6 @@ export function registryColumn(name: string): Column {
   };
 }
 
-/** A 26-step DISTILL-CF smoke run for --quick (one validation, few samples, 512 users per step). */
-const QUICK_DISTILL: Partial<RunDistillOptions> = { gamma: 5, steps: 26, batchSize: 512, samplingWorkers: 0 };
-
 /** DISTILL-CF + ∞-AE (μ = 500): distil (or read a saved summary), then fit ∞-AE on it. */
 export const distillColumn: Column = async (ds, ctx) => {
   const saved = ctx.summaries ? join(ctx.summaries, `${ds.name}.infrec-summary`) : null;
@@ -82,7 +79,7 @@ export const distillColumn: Column = async (ds, ctx) => {
     note = `summary read from ${saved}`;
   } else {
     const started = Date.now();
-    const options: Partial<RunDistillOptions> = { mu: Math.min(500, ds.train.numUsers), device: ctx.device, ...(ctx.quick ? QUICK_DISTILL : {}) };
+    const options: Partial<RunDistillOptions> = { mu: Math.min(500, ds.train.numUsers), device: ctx.device, ...(ctx.quick ? QUICK_DISTILL_OPTIONS : {}) };
     const run = await runDistill(ds, options, {
       onLog: (e) => {
         if (e.type === "validation") ctx.log(`  distill step ${e.step}: validation HR@100 ${e.score.toFixed(2)} λ=${e.lambda}${e.best ? " (best)" : ""}`);

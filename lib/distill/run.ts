@@ -98,6 +98,9 @@ export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
   duplicateFirstSample: false,
 });
 
+/** A smoke-run budget for --quick modes: one validation (step 25), few Gumbel samples, 512 real users per step. */
+export const QUICK_DISTILL_OPTIONS: Readonly<Partial<RunDistillOptions>> = Object.freeze({ gamma: 5, steps: 26, batchSize: 512, samplingWorkers: 0 });
+
 export type DistillLogEntry =
   | { type: "step"; step: number; loss: number; reconstruction: number; penalty: number; lambda: number; gradientNorm: number; seconds: number; timings: StepTimings }
   | { type: "validation"; step: number; score: number; lambda: number; best: boolean; scores: Record<string, number>; seconds: number }
