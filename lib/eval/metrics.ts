@@ -91,24 +91,19 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
 
 /**
  * Indices of the k largest scores, best first. Equal scores are ordered by
- * the lower index, or — with `priority` (a permutation of 0…n−1) — by the
- * lower priority, e.g. a seeded random one (`randomTieOrder`). Partial
+ * the lower index, or — with `ties` — by the lower rank of a tie order, e.g.
+ * a seeded random one (`randomTieOrder`). Partial
  * selection with a size-k min-heap: O(n log k), and most items cost one
  * comparison against the heap's root.
  */
-export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array, priority?: Int32Array): Int32Array {
+export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array, ties?: TieOrder): Int32Array {
   const n = scores.length;
   const kk = Math.min(k, n);
   const heap = out && out.length >= kk ? out.subarray(0, kk) : new Int32Array(kk);
   if (kk === 0) return heap;
-  if (priority && priority.length !== n) throw new Error(`topK: priority holds ${priority.length} entries for ${n} scores`);
-  const rank = priority ?? null;
-  // Items in the order they win ties: the inverse permutation of `priority`.
-  let order: Int32Array | null = null;
-  if (rank) {
-    order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[rank[i]] = i;
-  }
+  if (ties && (ties.rank.length !== n || ties.order.length !== n)) throw new Error(`topK: tie order holds ${ties.rank.length} entries for ${n} scores`);
+  const rank = ties ? ties.rank : null;
+  const order = ties ? ties.order : null;
   // "a is worse than b": lower score, or an equal score that loses the tie.
   const worse = rank
     ? (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && rank[a] > rank[b])
@@ -162,15 +157,31 @@ export function topK(scores: ArrayLike<number>, k: number, out?: Int32Array, pri
   return heap;
 }
 
+/** How `topK` orders equal scores: rank[i] is where item i stands, order[r] the item at rank r. */
+export interface TieOrder {
+  rank: Int32Array;
+  order: Int32Array;
+}
+
+/** A tie order from item ranks (a permutation of 0…n−1). */
+export function tieOrderFromRanks(rank: Int32Array): TieOrder {
+  const order = new Int32Array(rank.length).fill(-1);
+  for (let i = 0; i < rank.length; i++) {
+    const r = rank[i];
+    if (!(r >= 0 && r < rank.length) || order[r] !== -1) throw new Error("tieOrderFromRanks: ranks are not a permutation");
+    order[r] = i;
+  }
+  return { rank, order };
+}
+
 /**
- * A seeded random tie order over `n` items for `topK` (priority[i] = the
- * rank at which item i wins ties). Equal scores are then ordered the same
- * way for every user, but without favouring low item indices — as an
- * arbitrary (e.g. NumPy's unstable) sort does on average.
+ * A seeded random tie order over `n` items for `topK`. Equal scores are then
+ * ordered the same way for every user, but without favouring low item
+ * indices — as an arbitrary (e.g. NumPy's unstable) sort does on average.
  */
-export function randomTieOrder(n: number, seed: number): Int32Array {
-  const perm = new Rng(seed).shuffle(Int32Array.from({ length: n }, (_, i) => i));
-  const priority = new Int32Array(n);
-  for (let r = 0; r < n; r++) priority[perm[r]] = r;
-  return priority;
+export function randomTieOrder(n: number, seed: number): TieOrder {
+  const order = new Rng(seed).shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const rank = new Int32Array(n);
+  for (let r = 0; r < n; r++) rank[order[r]] = r;
+  return { rank, order };
 }

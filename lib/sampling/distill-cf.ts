@@ -20,7 +20,7 @@ import { loadSummary, saveSummary, type Summary } from "../distill/summary.ts";
 import { crc32 } from "../util/checksum.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
-import { type RunDistillHooks, type RunDistillOptions, runDistill } from "../distill/run.ts";
+import { RUN_DISTILL_DEFAULTS, type RunDistillHooks, type RunDistillOptions, runDistill } from "../distill/run.ts";
 import { summaryToMatrix } from "../distill/summary.ts";
 import { type Budget, checkBudget, type Sampler, type SampleResult, usersWithInteractions } from "./sampler.ts";
 
@@ -36,8 +36,8 @@ export class DistillCfSampler implements Sampler {
 
   /** Cache file stem for distilling `train` into μ users with `seed`. */
   cacheStem(train: InteractionMatrix, mu: number, seed: number): string {
-    // Options that change the result; device, workers and memory knobs do not.
-    const { device: _d, samplingWorkers: _w, storeNoiseBytes: _s, batchBlock: _b, ...rest } = this.options;
+    // Options that change the result, defaults resolved (a changed default is a new key); device, workers and memory knobs do not.
+    const { device: _d, samplingWorkers: _w, storeNoiseBytes: _s, batchBlock: _b, mu: _m, seed: _e, ...rest } = { ...RUN_DISTILL_DEFAULTS, ...this.options };
     const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     let c = crc32(bytes(train.indptr));
     c = crc32(bytes(train.indices), c);

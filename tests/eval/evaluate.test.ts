@@ -76,7 +76,7 @@ test("ties: 'index' ranks equal scores by item index, 'random' by a seeded item 
   assert.equal(byIndex.metrics["HR@10"], 0); // items 1…10 win every tie
   const r = await evaluate(model, ds, { ks: [10], aucNegatives: 0, ties: "random", tieSeed: 5 });
   // Expected: the first 10 unmasked items of the seeded order, against each user's targets.
-  const order = [...randomTieOrder(n, 5).entries()].sort((a, b) => a[1] - b[1]).map(([item]) => item).filter((i) => i !== 0).slice(0, 10);
+  const order = [...randomTieOrder(n, 5).rank.entries()].sort((a, b) => a[1] - b[1]).map(([item]) => item).filter((i) => i !== 0).slice(0, 10);
   let hr = 0;
   for (let u = 0; u < 2; u++) {
     const t = targets.filter((p) => p[0] === u).map((p) => p[1]);

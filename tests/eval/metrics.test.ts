@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { auc, hitRate, inversePropensity, ndcg, psp, randomTieOrder, topK } from "../../lib/eval/metrics.ts";
+import { auc, hitRate, inversePropensity, ndcg, psp, randomTieOrder, tieOrderFromRanks, topK } from "../../lib/eval/metrics.ts";
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
 
@@ -78,21 +78,23 @@ test("topK with a tie priority agrees with a full sort by (score, priority)", ()
     const n = 40 + trial * 9;
     const s = Array.from({ length: n }, () => Math.floor(rnd() * 5));
     if (trial % 4 === 0) s[3] = -Infinity;
-    const priority = randomTieOrder(n, trial);
+    const ties = randomTieOrder(n, trial);
     const k = 1 + (trial * 5) % n;
-    const full = [...s.keys()].sort((a, b) => s[b] - s[a] || priority[a] - priority[b]).slice(0, k);
-    assert.deepEqual([...topK(s, k, undefined, priority)], full);
+    const full = [...s.keys()].sort((a, b) => s[b] - s[a] || ties.rank[a] - ties.rank[b]).slice(0, k);
+    assert.deepEqual([...topK(s, k, undefined, ties)], full);
   }
   // The identity priority is the index rule.
   const s = [1, 3, 3, 2, 3];
-  assert.deepEqual([...topK(s, 4, undefined, Int32Array.from([0, 1, 2, 3, 4]))], [...topK(s, 4)]);
-  assert.deepEqual([...topK(s, 2, undefined, Int32Array.from([4, 3, 2, 1, 0]))], [4, 2]);
-  assert.throws(() => topK(s, 2, undefined, new Int32Array(3)), /priority holds 3 entries for 5 scores/);
+  assert.deepEqual([...topK(s, 4, undefined, tieOrderFromRanks(Int32Array.from([0, 1, 2, 3, 4])))], [...topK(s, 4)]);
+  assert.deepEqual([...topK(s, 2, undefined, tieOrderFromRanks(Int32Array.from([4, 3, 2, 1, 0])))], [4, 2]);
+  assert.throws(() => topK(s, 2, undefined, randomTieOrder(3, 1)), /tie order holds 3 entries for 5 scores/);
+  assert.throws(() => tieOrderFromRanks(Int32Array.from([0, 0, 1])), /not a permutation/);
 });
 
-test("randomTieOrder is a seeded permutation", () => {
+test("randomTieOrder is a seeded permutation with its inverse", () => {
   const a = randomTieOrder(100, 42);
-  assert.deepEqual([...a].sort((x, y) => x - y), [...Array(100).keys()]);
+  assert.deepEqual([...a.rank].sort((x, y) => x - y), [...Array(100).keys()]);
+  for (let r = 0; r < 100; r++) assert.equal(a.rank[a.order[r]], r);
   assert.deepEqual(a, randomTieOrder(100, 42));
-  assert.notDeepEqual(a, randomTieOrder(100, 43));
+  assert.notDeepEqual(a.rank, randomTieOrder(100, 43).rank);
 });
