@@ -12,7 +12,7 @@ import type { ChartRow } from "../lib/plot/chart.ts";
 import { type SampledRun, samplingSweep } from "../lib/sampling/experiment.ts";
 import { usersWithInteractions } from "../lib/sampling/sampler.ts";
 import {
-  budgetsFor, buildSamplers, type FigureContext, isEntry, main, MODEL_LABELS, modelSpec, parseFigureArgs, samplerLabel, writeFigure,
+  budgetsFor, buildSamplers, type FigureContext, isEntry, main, MODEL_LABELS, modelSpec, parseFigureArgs, readFigureJson, samplerBudgets, samplerLabel, writeFigure,
 } from "./figures-common.ts";
 
 /** Rows of a metric-vs-users chart: lines for samples, reference rules for "full". */
@@ -41,7 +41,8 @@ export async function runUserSweepFigure(ctx: FigureContext, model: string, titl
   const started = performance.now();
   const runs: SampledRun[] = [];
   const output = () => ({ runs, chart: null });
-  for (const name of ctx.datasets) {
+  if (ctx.replot) runs.push(...readFigureJson(ctx).runs);
+  else for (const name of ctx.datasets) {
     ctx.log(`${ctx.name}: ${name} …`);
     const ds = await loadDataset(name, { dataDir: ctx.dataDir });
     const budgets = budgetsFor(ctx, usersWithInteractions(ds.train).length);
@@ -49,6 +50,7 @@ export async function runUserSweepFigure(ctx: FigureContext, model: string, titl
       dataset: ds,
       samplers: buildSamplers(ctx, ds),
       budgets,
+      samplerBudgets: samplerBudgets(ctx),
       models: [modelSpec(ctx, model)],
       samplerSeed: ctx.seed,
       seed: ctx.seed,

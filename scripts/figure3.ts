@@ -17,7 +17,7 @@ import { fitOnSample, type SampledRun, samplingSweep } from "../lib/sampling/exp
 import { noisyDataset } from "../lib/sampling/noise.ts";
 import { usersWithInteractions } from "../lib/sampling/sampler.ts";
 import {
-  budgetsFor, buildSamplers, type FigureContext, isEntry, main, modelSpec, parseFigureArgs, samplerLabel, writeFigure,
+  budgetsFor, buildSamplers, type FigureContext, isEntry, main, modelSpec, parseFigureArgs, readFigureJson, samplerBudgets, samplerLabel, writeFigure,
 } from "./figures-common.ts";
 
 /** 100 · (reference − value) / reference. */
@@ -34,7 +34,12 @@ export async function runFigure3(ctx: FigureContext): Promise<SampledRun[]> {
   const extraColumns = (r: SampledRun): Record<string, number | string> => ({ hr10_drop_pct: cleanHr10.has(r.dataset) ? drop(r) : "" });
   const notes = () => ({ cleanFullHr10: Object.fromEntries(cleanHr10), metric: "HR@10 drop relative to EASE on the clean full data" });
   const ease = modelSpec(ctx, "ease");
-  for (const name of ctx.datasets) {
+  if (ctx.replot) {
+    const earlier = readFigureJson(ctx);
+    runs.push(...earlier.runs);
+    const saved = (earlier.notes.cleanFullHr10 ?? {}) as Record<string, number>;
+    for (const name of ctx.datasets) if (typeof saved[name] === "number") cleanHr10.set(name, saved[name]);
+  } else for (const name of ctx.datasets) {
     const clean = await loadDataset(name, { dataDir: ctx.dataDir });
     if (!ctx.noise.includes(0)) {
       ctx.log(`figure3: ${name} clean reference …`);
@@ -50,6 +55,7 @@ export async function runFigure3(ctx: FigureContext): Promise<SampledRun[]> {
         noise: level,
         samplers: buildSamplers(ctx, ds),
         budgets,
+        samplerBudgets: samplerBudgets(ctx),
         models: [ease],
         samplerSeed: ctx.seed,
         seed: ctx.seed,

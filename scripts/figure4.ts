@@ -14,14 +14,15 @@ import { type SampledRun, samplingSweep } from "../lib/sampling/experiment.ts";
 import { noisyDataset } from "../lib/sampling/noise.ts";
 import { usersWithInteractions } from "../lib/sampling/sampler.ts";
 import {
-  budgetsFor, buildSamplers, type FigureContext, isEntry, main, MODEL_LABELS, modelSpec, parseFigureArgs, samplerLabel, writeFigure,
+  budgetsFor, buildSamplers, type FigureContext, isEntry, main, MODEL_LABELS, modelSpec, parseFigureArgs, readFigureJson, samplerBudgets, samplerLabel, writeFigure,
 } from "./figures-common.ts";
 
 export async function runFigure4(ctx: FigureContext): Promise<SampledRun[]> {
   const started = performance.now();
   const runs: SampledRun[] = [];
   const models = [modelSpec(ctx, "inf-ae"), modelSpec(ctx, "ease")];
-  for (const name of ctx.datasets) {
+  if (ctx.replot) runs.push(...readFigureJson(ctx).runs);
+  else for (const name of ctx.datasets) {
     const clean = await loadDataset(name, { dataDir: ctx.dataDir });
     const budgets = budgetsFor(ctx, usersWithInteractions(clean.train).length);
     for (const level of ctx.noise) {
@@ -33,6 +34,7 @@ export async function runFigure4(ctx: FigureContext): Promise<SampledRun[]> {
         noise: level,
         samplers: buildSamplers(ctx, ds),
         budgets,
+        samplerBudgets: samplerBudgets(ctx),
         models,
         samplerSeed: ctx.seed,
         seed: ctx.seed,

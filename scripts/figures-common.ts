@@ -6,17 +6,20 @@
  *   --datasets a,b      datasets (figure default; --quick: magazine)
  *   --samplers a,b      sampler names (lib/sampling/registry.ts)
  *   --budgets 50,200    user budgets, the x axis (default 25 … 20000 below the user count)
+ *   --distill-budgets 25,500  DISTILL-CF only at these budgets (default: all of --budgets); its
+ *                       cost grows with μ, so large budgets can be left to the cheap samplers
  *   --noise 0,1,2,5     noise levels in percent (figures 3 and 4)
  *   --quick             a smoke run: Magazine, 2 budgets, 2 samplers, small λ grids, short DISTILL-CF
  *   --out results       output folder; --quick writes <name>-quick.* so it never overwrites a full run
  *   --seed 42           seed of the samplers, the noise and DISTILL-CF
  *   --distill-steps/--distill-gamma/--distill-tau/--distill-workers  DISTILL-CF settings
+ *   --replot            redraw the SVG + PNG from the JSON of an earlier run in --out (nothing is computed)
  *   --distill-cache DIR keep DISTILL-CF summaries in DIR and reuse them (figures 1, 2 and 4
  *                       distil the same budgets; a rerun skips what is there)
  *   --data-dir DIR  --device cpu  --quiet
  */
 import { cac } from "cac";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { parseDevice } from "../lib/cli/common.ts";
@@ -56,12 +59,16 @@ export interface FigureContext {
   datasets: string[];
   samplerNames: SamplerName[];
   budgets: number[] | null;
+  /** DISTILL-CF's budgets where --distill-budgets narrows them, else null (the common budgets). */
+  distillBudgets: number[] | null;
   noise: number[];
   seed: number;
   device: DeviceRequest;
   dataDir?: string;
   out: string;
   distill: Partial<Omit<RunDistillOptions, "mu" | "seed">>;
+  /** Redraw the chart from the JSON an earlier run left in `out` (--replot). */
+  replot: boolean;
   /** Folder of reusable DISTILL-CF summaries (--distill-cache), or undefined. */
   distillCache?: string;
   log: (line: string) => void;
@@ -93,6 +100,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     .option("--datasets <list>", `Datasets (default ${defaults.datasets.join(",")})`)
     .option("--samplers <list>", `Samplers: ${SAMPLER_NAMES.join(", ")} (default ${defaults.samplers.join(",")})`)
     .option("--budgets <list>", "User budgets (x axis)")
+    .option("--distill-budgets <list>", "DISTILL-CF only at these user budgets (default: all budgets)")
     .option("--noise <list>", "Noise levels in percent")
     .option("--quick", "Smoke run: Magazine, 2 budgets, 2 samplers, small grids, short DISTILL-CF")
     .option("--out <dir>", "Output folder", { default: "results" })
@@ -104,6 +112,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     .option("--distill-tau <t>", "DISTILL-CF temperature (default 10)")
     .option("--distill-workers <n>", "DISTILL-CF sampling worker threads (default 2; --quick 0)")
     .option("--distill-cache <dir>", "Keep DISTILL-CF summaries here and reuse them across runs and figures")
+    .option("--replot", "Redraw the SVG and PNG from the JSON of an earlier run in --out; compute nothing")
     .option("--quiet", "No progress lines on stderr")
     .help();
   const { options } = cli.parse(argv);
@@ -112,6 +121,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
   const samplerNames = (list(options.samplers).length ? list(options.samplers) : quick ? defaults.quickSamplers : defaults.samplers) as string[];
   for (const s of samplerNames) if (!(SAMPLER_NAMES as readonly string[]).includes(s)) throw new Error(`--samplers: unknown sampler '${s}' (known: ${SAMPLER_NAMES.join(", ")})`);
   const budgets = numbers("budgets", options.budgets, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
+  const distillBudgets = numbers("distill-budgets", options.distillBudgets, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
   const noise = numbers("noise", options.noise, (x) => x >= 0 && x <= 100, "a percentage in [0, 100]");
   const seed = optionalNumber("seed", options.seed, (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, "an integer in [0, 2^32)") ?? 42;
   const distill: Partial<RunDistillOptions> = quick ? { ...QUICK_DISTILL_OPTIONS } : {};
@@ -132,12 +142,14 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     datasets,
     samplerNames: samplerNames as SamplerName[],
     budgets: budgets.length ? budgets : quick ? QUICK_BUDGETS : null,
+    distillBudgets: distillBudgets.length ? distillBudgets : null,
     noise: noise.length ? noise : quick ? (defaults.quickNoise ?? defaults.noise ?? [0]) : (defaults.noise ?? [0]),
     seed,
     device,
     dataDir: options.dataDir,
     out: String(options.out),
     distill,
+    replot: Boolean(options.replot),
     distillCache: options.distillCache === undefined ? undefined : String(options.distillCache),
     log: options.quiet ? () => {} : (line: string) => process.stderr.write(line + "\n"),
   };
@@ -146,6 +158,11 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
 /** The budgets to sweep on a dataset with `users` users (explicit budgets are kept as given). */
 export function budgetsFor(ctx: FigureContext, users: number): number[] {
   return ctx.budgets ?? DEFAULT_BUDGETS.filter((n) => n < users);
+}
+
+/** The per-sampler budgets to hand to samplingSweep (DISTILL-CF's narrowed by --distill-budgets). */
+export function samplerBudgets(ctx: FigureContext): Partial<Record<string, number[]>> | undefined {
+  return ctx.distillBudgets ? { "distill-cf": ctx.distillBudgets } : undefined;
 }
 
 /** A model with the figure's λ grid (the registry's, or the small one for --quick). */
@@ -229,18 +246,42 @@ export async function writeFigure(ctx: FigureContext, output: FigureOutput, star
   const json = {
     figure: ctx.name,
     quick: ctx.quick,
-    settings: { datasets: ctx.datasets, samplers: ctx.samplerNames, budgets: ctx.budgets ?? "default", noise: ctx.noise, seed: ctx.seed, device: ctx.device, distill: ctx.distill },
+    settings: {
+      datasets: ctx.datasets, samplers: ctx.samplerNames, budgets: ctx.budgets ?? "default", distillBudgets: ctx.distillBudgets ?? "all",
+      noise: ctx.noise, seed: ctx.seed, device: ctx.device, distill: ctx.distill,
+    },
     seconds: (performance.now() - started) / 1000,
     ...(output.notes ? { notes: output.notes } : {}),
     runs: output.runs,
   };
-  writeFileAtomic(paths.json, JSON.stringify(json, null, 2) + "\n");
-  writeFileAtomic(paths.csv, runsToCsv(output.runs, output.extraColumns));
+  // A replot keeps the run's own JSON and CSV.
+  if (!ctx.replot) {
+    writeFileAtomic(paths.json, JSON.stringify(json, null, 2) + "\n");
+    writeFileAtomic(paths.csv, runsToCsv(output.runs, output.extraColumns));
+  }
   if (output.chart) {
     const svg = await renderSvg(lineChartSpec(output.chart));
     writeFileAtomic(paths.svg, svg);
     writeFileAtomic(paths.png, svgToPng(svg));
   }
+}
+
+/** The runs and notes of an earlier run of this figure (for --replot). */
+export function readFigureJson(ctx: FigureContext): { runs: SampledRun[]; notes: Record<string, unknown> } {
+  const path = outputPaths(ctx).json;
+  if (!existsSync(path)) throw new Error(`--replot: ${path} does not exist; run ${ctx.name} without --replot first`);
+  let json: { figure?: unknown; runs?: unknown; notes?: Record<string, unknown> };
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`--replot: ${path} is not valid JSON (${(e as Error).message})`);
+  }
+  if (json.figure !== ctx.name || !Array.isArray(json.runs)) throw new Error(`--replot: ${path} is not the output of ${ctx.name} (figure '${String(json.figure)}')`);
+  const runs = json.runs as SampledRun[];
+  const datasets = new Set(runs.map((r) => r.dataset));
+  const missing = ctx.datasets.filter((d) => !datasets.has(d));
+  if (missing.length) throw new Error(`--replot: ${path} has no runs for ${missing.join(", ")} (it has ${[...datasets].join(", ") || "none"}); pass --datasets`);
+  return { runs: runs.filter((r) => ctx.datasets.includes(r.dataset)), notes: json.notes ?? {} };
 }
 
 /** Runs a figure's main with one-line errors and a non-zero exit code. */

@@ -56,11 +56,24 @@ function checkFields(o: LineChartOptions): void {
   }
 }
 
+/**
+ * A log x scale padded around the data, ticked and labelled at the data's own
+ * x values (e.g. the budgets): Vega's default log ticks label only some
+ * powers of ten and leave the last point unlabelled when the domain ends on it.
+ */
+function logAxis(o: LineChartOptions): { scale: { type: "log"; domain: [number, number] }; axis: { values: number[]; format: string; labelOverlap: boolean } } {
+  const xs = [...new Set(o.rows.filter((r) => r[KIND_FIELD] !== "reference").map((r) => r[o.x.field] as number))].sort((a, b) => a - b);
+  // Labels closer than a factor 1.5 collide (e.g. a budget of 5000 beside 6040 users): keep the first.
+  const values: number[] = [];
+  for (const v of xs) if (values.length === 0 || v >= values[values.length - 1] * 1.5) values.push(v);
+  return { scale: { type: "log", domain: [xs[0] / 1.3, xs[xs.length - 1] * 1.3] }, axis: { values, format: "~s", labelOverlap: true } };
+}
+
 /** The Vega-Lite spec of a (faceted) line chart. */
 export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
   checkFields(o);
   const order = o.seriesOrder ?? [...new Set(o.rows.filter((r) => r[KIND_FIELD] !== "reference").map((r) => String(r[o.series.field])))];
-  const x = { field: o.x.field, type: "quantitative" as const, title: o.x.title, scale: o.x.log ? { type: "log" as const } : { zero: false } };
+  const x = { field: o.x.field, type: "quantitative" as const, title: o.x.title, ...(o.x.log ? logAxis(o) : { scale: { zero: false } }) };
   const y = { field: o.y.field, type: "quantitative" as const, title: o.y.title, scale: { zero: o.y.zero ?? false } };
   const color = { field: o.series.field, type: "nominal" as const, title: o.series.title, scale: { domain: order } };
   const lines = {

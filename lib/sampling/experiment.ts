@@ -87,6 +87,8 @@ export interface SweepOptions extends FitOnSampleOptions {
   samplers: Sampler[];
   /** User budgets (the x axis). */
   budgets: number[];
+  /** Budgets for particular samplers (by name) in place of `budgets`, e.g. DISTILL-CF only where it is affordable. */
+  samplerBudgets?: Partial<Record<string, number[]>>;
   models: ModelSpec[];
   /** Also fit on the whole training matrix (sampler "full"). Default true. */
   full?: boolean;
@@ -136,7 +138,7 @@ export async function samplingSweep(o: SweepOptions): Promise<SampledRun[]> {
     await record("full", available, full, 0);
   }
   for (const sampler of o.samplers) {
-    for (const n of o.budgets) {
+    for (const n of o.samplerBudgets?.[sampler.name] ?? o.budgets) {
       if (n > available) {
         log(`  ${label}: budget ${n} exceeds the ${available} users with training data; skipped`);
         continue;

@@ -28,7 +28,7 @@ const options = {
 test("spec: faceted layers with a log x scale, independent y, reference rules and the legend order", () => {
   const spec = lineChartSpec({ ...options, seriesOrder: ["Head user", "User RNS"] }) as unknown as {
     facet: { column: { field: string } };
-    spec: { layer: { mark: { type: string }; encoding: { x?: { scale: { type?: string } }; color?: { scale: { domain: string[] } } } }[] };
+    spec: { layer: { mark: { type: string }; encoding: { x?: { scale: { type?: string; domain?: number[] }; axis?: { values: number[] } }; color?: { scale: { domain: string[] } } } }[] };
     resolve: { scale: { y: string } };
     data: { values: ChartRow[] };
   };
@@ -37,6 +37,9 @@ test("spec: faceted layers with a log x scale, independent y, reference rules an
   const [lines, rules] = spec.spec.layer;
   assert.equal(lines.mark.type, "line");
   assert.equal(lines.encoding.x?.scale.type, "log");
+  // Ticks at the data's x values, the domain padded so the last point is not on the edge.
+  assert.deepEqual(lines.encoding.x?.axis?.values, [10, 100, 1000]);
+  assert.deepEqual(lines.encoding.x?.scale.domain, [10 / 1.3, 1000 * 1.3]);
   assert.deepEqual(lines.encoding.color?.scale.domain, ["Head user", "User RNS"]);
   assert.equal(rules.mark.type, "rule");
   assert.equal(spec.data.values.length, rows.length);
@@ -52,6 +55,8 @@ test("renders an SVG with title, axis titles and legend labels, and a PNG", asyn
   for (const text of ["Sampling test chart", "dashed: all users", "Training users (log scale)", "Test metric", "Sampler", "User RNS", "Head user", "HR@10", "PSP@10"]) {
     assert.ok(svg.includes(text), `SVG lacks '${text}'`);
   }
+  // Every x value is a labelled tick ("~s": 1000 reads 1k).
+  for (const label of [">10<", ">100<", ">1k<"]) assert.ok(svg.includes(label), `SVG lacks the tick label ${label}`);
   // Two panels × two series of three points each: 12 point symbols at least.
   assert.ok((svg.match(/<path/g) ?? []).length >= 12);
   const png = svgToPng(svg);

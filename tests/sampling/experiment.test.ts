@@ -3,13 +3,17 @@
  * small planted dataset, and the figure scripts' shared flag parsing and CSV
  * (scripts/figures-common.ts).
  */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { evaluate } from "../../lib/eval/evaluate.ts";
 import { EASE } from "../../lib/models/ease.ts";
 import { fitOnSample, samplingSweep } from "../../lib/sampling/experiment.ts";
 import { HeadUserSampler, InteractionRandomSampler, UserRandomSampler } from "../../lib/sampling/heuristic.ts";
-import { parseFigureArgs, runsToCsv, budgetsFor } from "../../scripts/figures-common.ts";
+import { runUserSweepFigure } from "../../scripts/figure1.ts";
+import { budgetsFor, parseFigureArgs, runsToCsv, samplerBudgets } from "../../scripts/figures-common.ts";
 import { plantedDataset } from "../models/synthetic.ts";
 
 const ds = plantedDataset(80, 24, 4, 10, 3);
@@ -45,6 +49,18 @@ test("sweep: a full-data point, then every (sampler, budget); budgets above the 
   assert.ok(head.metrics["HR@10"] > 30, `HR@10 ${head.metrics["HR@10"]}`);
 });
 
+test("sweep: per-sampler budgets replace the common ones for that sampler only", async () => {
+  const runs = await samplingSweep({
+    dataset: ds,
+    samplers: [new UserRandomSampler(), new HeadUserSampler()],
+    budgets: [10, 40],
+    samplerBudgets: { "head-user": [20] },
+    models: [ease],
+    full: false,
+  });
+  assert.deepEqual(runs.map((r) => `${r.sampler}:${r.budgetUsers}:${r.trainRows}`), ["user-random:10:10", "user-random:40:40", "head-user:20:20"]);
+});
+
 test("figure flags: --quick defaults, explicit lists, and errors naming the flag", () => {
   const argv = (...a: string[]) => ["node", "figure", ...a];
   const defaults = { datasets: ["ml-1m"], samplers: ["user-random" as const, "head-user" as const], noise: [0, 1, 2, 5], quickSamplers: ["user-random" as const], quickNoise: [2] };
@@ -53,6 +69,11 @@ test("figure flags: --quick defaults, explicit lists, and errors naming the flag
   assert.equal(quick.distill.steps, 26);
   const full = parseFigureArgs("figureX", defaults, argv("--datasets", "a,b", "--budgets", "5,10", "--noise", "0,5", "--distill-steps", "1000", "--quiet"))!;
   assert.deepEqual([full.datasets, full.samplerNames, full.budgets, full.noise, full.distill.steps], [["a", "b"], ["user-random", "head-user"], [5, 10], [0, 5], 1000]);
+  assert.equal(full.distillBudgets, null);
+  assert.equal(samplerBudgets(full), undefined);
+  const narrowed = parseFigureArgs("figureX", defaults, argv("--budgets", "5,10,50", "--distill-budgets", "5", "--quiet"))!;
+  assert.deepEqual(samplerBudgets(narrowed), { "distill-cf": [5] });
+  assert.throws(() => parseFigureArgs("figureX", defaults, argv("--distill-budgets", "0")), /--distill-budgets: '0' is not a positive integer/);
   const dflt = parseFigureArgs("figureX", defaults, argv("--quiet"))!;
   assert.deepEqual(budgetsFor(dflt, 3092), [25, 50, 100, 200, 500, 1000, 2000]);
   assert.throws(() => parseFigureArgs("figureX", defaults, argv("--samplers", "coreset")), /--samplers: unknown sampler 'coreset'/);
@@ -69,4 +90,25 @@ test("runs → CSV: one line per run, metrics in the paper's order, quoted hyper
   const [header, line] = csv.trim().split("\n");
   assert.equal(header, "dataset,noise_pct,sampler,budget_users,train_rows,kept_interactions,model,hyper_parameters,AUC,HR@10,PSP@10,validation_score,extra,sample_seconds,fit_seconds");
   assert.equal(line, 'd,2,user-random,10,10,55,ease,"{""lambda"":10}",0.9,20.123457,1.5,30,20,0.5,1');
+});
+
+test("--replot redraws the chart from an earlier run's JSON, leaves the JSON alone, and names what is missing", async () => {
+  const out = mkdtempSync(join(tmpdir(), "infrec-replot-"));
+  const argv = (...a: string[]) => ["node", "figure1", "--out", out, "--quiet", ...a];
+  const defaults = { datasets: ["planted"], samplers: ["user-random" as const, "head-user" as const], quickSamplers: ["user-random" as const] };
+  const noJson = parseFigureArgs("figure1", defaults, argv("--replot"))!;
+  await assert.rejects(runUserSweepFigure(noJson, "ease", "t"), /--replot: .*figure1\.json does not exist/);
+  const runs = await samplingSweep({ dataset: ds, datasetLabel: "planted", samplers: [new UserRandomSampler(), new HeadUserSampler()], budgets: [10, 40], models: [ease] });
+  const json = JSON.stringify({ figure: "figure1", runs }) + "\n";
+  writeFileSync(join(out, "figure1.json"), json);
+  const ctx = parseFigureArgs("figure1", defaults, argv("--replot"))!;
+  const replotted = await runUserSweepFigure(ctx, "ease", "Replot test");
+  assert.equal(replotted.length, runs.length);
+  assert.equal(readFileSync(join(out, "figure1.json"), "utf8"), json);
+  assert.ok(readFileSync(join(out, "figure1.svg"), "utf8").includes("Replot test"));
+  assert.ok(existsSync(join(out, "figure1.png")));
+  const other = parseFigureArgs("figure1", defaults, argv("--replot", "--datasets", "planted,ml-1m"))!;
+  await assert.rejects(runUserSweepFigure(other, "ease", "t"), /has no runs for ml-1m \(it has planted\)/);
+  writeFileSync(join(out, "figure1.json"), "{");
+  await assert.rejects(runUserSweepFigure(ctx, "ease", "t"), /is not valid JSON/);
 });
