@@ -51,6 +51,7 @@ export async function runUserSweepFigure(ctx: FigureContext, model: string, titl
       samplers: buildSamplers(ctx, ds),
       budgets,
       samplerBudgets: samplerBudgets(ctx),
+      reuse: ctx.reuse,
       models: [modelSpec(ctx, model)],
       samplerSeed: ctx.seed,
       seed: ctx.seed,

@@ -56,6 +56,7 @@ export async function runFigure3(ctx: FigureContext): Promise<SampledRun[]> {
         samplers: buildSamplers(ctx, ds),
         budgets,
         samplerBudgets: samplerBudgets(ctx),
+        reuse: ctx.reuse,
         models: [ease],
         samplerSeed: ctx.seed,
         seed: ctx.seed,

@@ -35,6 +35,7 @@ export async function runFigure4(ctx: FigureContext): Promise<SampledRun[]> {
         samplers: buildSamplers(ctx, ds),
         budgets,
         samplerBudgets: samplerBudgets(ctx),
+        reuse: ctx.reuse,
         models,
         samplerSeed: ctx.seed,
         seed: ctx.seed,

@@ -13,6 +13,9 @@
  *   --out results       output folder; --quick writes <name>-quick.* so it never overwrites a full run
  *   --seed 42           seed of the samplers, the noise and DISTILL-CF
  *   --distill-steps/--distill-gamma/--distill-tau/--distill-workers  DISTILL-CF settings
+ *   --resume            keep the points an earlier run left in --out's JSON; compute only the rest
+ *   --reuse a.json,…    also take finished points from other figures' JSONs (e.g. figure 4's EASE
+ *                       points from figure 3's); only files made with the same seed and settings
  *   --replot            redraw the SVG + PNG from the JSON of an earlier run in --out (nothing is computed)
  *   --distill-cache DIR keep DISTILL-CF summaries in DIR and reuse them (figures 1, 2 and 4
  *                       distil the same budgets; a rerun skips what is there)
@@ -28,7 +31,7 @@ import { writeFileAtomic } from "../lib/models/artifact-file.ts";
 import type { ModelParams } from "../lib/models/registry.ts";
 import type { DeviceRequest } from "../lib/onnx/backend.ts";
 import { type LineChartOptions, lineChartSpec, renderSvg, svgToPng } from "../lib/plot/chart.ts";
-import type { ModelSpec, SampledRun } from "../lib/sampling/experiment.ts";
+import { type ModelSpec, runKey, type SampledRun } from "../lib/sampling/experiment.ts";
 import { makeSampler, SAMPLER_LABELS, SAMPLER_NAMES, type SamplerName } from "../lib/sampling/registry.ts";
 import type { Sampler } from "../lib/sampling/sampler.ts";
 
@@ -67,6 +70,8 @@ export interface FigureContext {
   dataDir?: string;
   out: string;
   distill: Partial<Omit<RunDistillOptions, "mu" | "seed">>;
+  /** Finished points taken from earlier runs (--resume, --reuse), by runKey. */
+  reuse: Map<string, SampledRun>;
   /** Redraw the chart from the JSON an earlier run left in `out` (--replot). */
   replot: boolean;
   /** Folder of reusable DISTILL-CF summaries (--distill-cache), or undefined. */
@@ -112,6 +117,8 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     .option("--distill-tau <t>", "DISTILL-CF temperature (default 10)")
     .option("--distill-workers <n>", "DISTILL-CF sampling worker threads (default 2; --quick 0)")
     .option("--distill-cache <dir>", "Keep DISTILL-CF summaries here and reuse them across runs and figures")
+    .option("--resume", "Keep the points of an earlier run in --out and compute only the rest")
+    .option("--reuse <files>", "Also take finished points from these figure JSONs (same seed and settings)")
     .option("--replot", "Redraw the SVG and PNG from the JSON of an earlier run in --out; compute nothing")
     .option("--quiet", "No progress lines on stderr")
     .help();
@@ -136,7 +143,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
   const device = parseDevice(options.device === undefined ? undefined : String(options.device));
   distill.device = device;
   const datasets = list(options.datasets).length ? list(options.datasets) : quick ? (defaults.quickDatasets ?? ["magazine"]) : defaults.datasets;
-  return {
+  const ctx: FigureContext = {
     name,
     quick,
     datasets,
@@ -150,9 +157,38 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     out: String(options.out),
     distill,
     replot: Boolean(options.replot),
+    reuse: new Map(),
     distillCache: options.distillCache === undefined ? undefined : String(options.distillCache),
     log: options.quiet ? () => {} : (line: string) => process.stderr.write(line + "\n"),
   };
+  const sources = list(options.reuse);
+  if (options.resume && existsSync(outputPaths(ctx).json)) sources.unshift(outputPaths(ctx).json);
+  for (const file of sources) {
+    const runs = reusableRuns(ctx, file);
+    for (const r of runs) ctx.reuse.set(runKey(r), r);
+    ctx.log(`${name}: ${runs.length} finished points from ${file}`);
+  }
+  return ctx;
+}
+
+/** The runs of a figure JSON, checked to come from the same seed, mode and DISTILL-CF settings. */
+function reusableRuns(ctx: FigureContext, file: string): SampledRun[] {
+  if (!existsSync(file)) throw new Error(`--reuse: ${file} does not exist`);
+  let json: { runs?: unknown; quick?: unknown; settings?: { seed?: unknown; distill?: unknown } };
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`--reuse: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(json.runs) || !json.settings) throw new Error(`--reuse: ${file} is not a figure's JSON (no runs or settings)`);
+  const differs: string[] = [];
+  if (json.settings.seed !== ctx.seed) differs.push(`seed ${String(json.settings.seed)} ≠ ${ctx.seed}`);
+  if (Boolean(json.quick) !== ctx.quick) differs.push(`--quick ${Boolean(json.quick)} ≠ ${ctx.quick}`);
+  if (JSON.stringify(json.settings.distill) !== JSON.stringify(ctx.distill)) {
+    differs.push(`DISTILL-CF settings ${JSON.stringify(json.settings.distill)} ≠ ${JSON.stringify(ctx.distill)}`);
+  }
+  if (differs.length) throw new Error(`--reuse: ${file} was made with other settings (${differs.join("; ")})`);
+  return json.runs as SampledRun[];
 }
 
 /** The budgets to sweep on a dataset with `users` users (explicit budgets are kept as given). */

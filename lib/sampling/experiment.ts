@@ -94,8 +94,19 @@ export interface SweepOptions extends FitOnSampleOptions {
   full?: boolean;
   /** Seed of every sampler (default 42). */
   samplerSeed?: number;
+  /**
+   * Finished points to take as they are instead of sampling and fitting again
+   * (e.g. from an interrupted run's JSON); looked up by runKey. The caller
+   * vouches that they were made with the same seed and settings.
+   */
+  reuse?: ReadonlyMap<string, SampledRun>;
   /** Told about each finished point (e.g. to write partial results); awaited. */
   onRun?: (run: SampledRun) => void | Promise<void>;
+}
+
+/** What identifies a point of a sweep: dataset label, noise, sampler, budget and model. */
+export function runKey(r: Pick<SampledRun, "dataset" | "noise" | "sampler" | "budgetUsers" | "model">): string {
+  return JSON.stringify([r.dataset, r.noise, r.sampler, r.budgetUsers, r.model]);
 }
 
 /** Samples, fits and evaluates every (sampler, budget, model); budgets above the users available are skipped. */
@@ -105,8 +116,27 @@ export async function samplingSweep(o: SweepOptions): Promise<SampledRun[]> {
   const available = usersWithInteractions(ds.train).length;
   const runs: SampledRun[] = [];
   const log = o.log ?? (() => {});
+  const takeRun = async (run: SampledRun): Promise<void> => {
+    runs.push(run);
+    log(`  ${label} noise ${run.noise}% ${run.sampler} ${run.budgetUsers} users → ${run.model} HR@10 ${run.metrics["HR@10"].toFixed(2)} (reused)`);
+    await o.onRun?.(run);
+  };
+  const reused = (sampler: string, budgetUsers: number) =>
+    o.models.map((m) => o.reuse?.get(runKey({ dataset: label, noise: o.noise ?? 0, sampler, budgetUsers, model: m.name })));
+  // True when every model's point is reused: the sample itself is not needed then.
+  const takeReused = async (sampler: string, budgetUsers: number): Promise<boolean> => {
+    const found = reused(sampler, budgetUsers);
+    if (!found.every((r) => r !== undefined)) return false;
+    for (const run of found as SampledRun[]) await takeRun(run);
+    return true;
+  };
   const record = async (sampler: string, budgetUsers: number, sample: SampleResult, sampleSeconds: number): Promise<void> => {
-    for (const model of o.models) {
+    const found = reused(sampler, budgetUsers);
+    for (const [k, model] of o.models.entries()) {
+      if (found[k]) {
+        await takeRun(found[k]);
+        continue;
+      }
       const t0 = performance.now();
       // ∞-AE on a DISTILL-CF summary picks λ from the distillation grid (PROTOCOL.md §4), unless a grid is given.
       const spec = sample.synthetic && model.name === "inf-ae" && !model.grid ? { ...model, grid: DISTILL_LAMBDA_GRID.map((lambda) => ({ lambda, depth: 1 })) } : model;
@@ -133,7 +163,7 @@ export async function samplingSweep(o: SweepOptions): Promise<SampledRun[]> {
       await o.onRun?.(run);
     }
   };
-  if (o.full ?? true) {
+  if ((o.full ?? true) && !(await takeReused("full", available))) {
     const full: SampleResult = { train: ds.train, keptUsers: usersWithInteractions(ds.train), keptInteractions: ds.train.nnz, synthetic: false };
     await record("full", available, full, 0);
   }
@@ -143,6 +173,7 @@ export async function samplingSweep(o: SweepOptions): Promise<SampledRun[]> {
         log(`  ${label}: budget ${n} exceeds the ${available} users with training data; skipped`);
         continue;
       }
+      if (await takeReused(sampler.name, n)) continue;
       const t0 = performance.now();
       const sample = await sampler.sample(ds.train, { users: n }, o.samplerSeed ?? 42);
       await record(sampler.name, n, sample, (performance.now() - t0) / 1000);

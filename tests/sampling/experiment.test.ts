@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { evaluate } from "../../lib/eval/evaluate.ts";
 import { EASE } from "../../lib/models/ease.ts";
-import { fitOnSample, samplingSweep } from "../../lib/sampling/experiment.ts";
+import { fitOnSample, runKey, samplingSweep } from "../../lib/sampling/experiment.ts";
 import { HeadUserSampler, InteractionRandomSampler, UserRandomSampler } from "../../lib/sampling/heuristic.ts";
 import { runUserSweepFigure } from "../../scripts/figure1.ts";
 import { budgetsFor, parseFigureArgs, runsToCsv, samplerBudgets } from "../../scripts/figures-common.ts";
@@ -111,4 +111,36 @@ test("--replot redraws the chart from an earlier run's JSON, leaves the JSON alo
   await assert.rejects(runUserSweepFigure(other, "ease", "t"), /has no runs for ml-1m \(it has planted\)/);
   writeFileSync(join(out, "figure1.json"), "{");
   await assert.rejects(runUserSweepFigure(ctx, "ease", "t"), /is not valid JSON/);
+});
+
+test("reuse: finished points are taken as they are; only the missing ones are sampled and fitted", async () => {
+  const first = await samplingSweep({ dataset: ds, samplers: [new UserRandomSampler()], budgets: [10], models: [ease] });
+  const reuse = new Map(first.map((r) => [runKey(r), r] as const));
+  let sampled = 0;
+  const counting = new UserRandomSampler();
+  const sample = counting.sample.bind(counting);
+  counting.sample = (...a) => (sampled++, sample(...a));
+  const lines: string[] = [];
+  const runs = await samplingSweep({ dataset: ds, samplers: [counting], budgets: [10, 40], models: [ease], reuse, log: (l) => lines.push(l) });
+  assert.deepEqual(runs.map((r) => `${r.sampler}:${r.budgetUsers}`), ["full:80", "user-random:10", "user-random:40"]);
+  assert.equal(runs[0], first[0]);
+  assert.equal(runs[1], first[1]);
+  assert.equal(sampled, 1, "only the 40-user point is sampled");
+  assert.equal(lines.filter((l) => l.endsWith("(reused)")).length, 2);
+});
+
+test("--resume / --reuse read points from figure JSONs made with the same settings, and refuse others", () => {
+  const out = mkdtempSync(join(tmpdir(), "infrec-reuse-"));
+  const defaults = { datasets: ["planted"], samplers: ["user-random" as const], quickSamplers: ["user-random" as const] };
+  const argv = (...a: string[]) => ["node", "figure3", "--out", out, "--quiet", ...a];
+  const run = { dataset: "planted", noise: 2, sampler: "user-random", budgetUsers: 10, model: "ease", metrics: { "HR@10": 1 } };
+  const file = join(out, "figure3.json");
+  writeFileSync(file, JSON.stringify({ figure: "figure3", quick: false, settings: { seed: 42, distill: { device: "cpu" } }, runs: [run] }));
+  assert.equal(parseFigureArgs("figure3", defaults, argv())!.reuse.size, 0);
+  const resumed = parseFigureArgs("figure3", defaults, argv("--resume"))!;
+  assert.deepEqual(resumed.reuse.get(runKey(run as never)), run);
+  assert.equal(parseFigureArgs("figure3", defaults, argv("--reuse", file))!.reuse.size, 1);
+  assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", file, "--seed", "7")), /made with other settings \(seed 42 ≠ 7\)/);
+  assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", file, "--distill-steps", "10")), /DISTILL-CF settings/);
+  assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", join(out, "nope.json"))), /nope\.json does not exist/);
 });
