@@ -184,11 +184,12 @@ function reusableRuns(ctx: FigureContext, file: string): SampledRun[] {
   const differs: string[] = [];
   if (json.settings.seed !== ctx.seed) differs.push(`seed ${String(json.settings.seed)} ≠ ${ctx.seed}`);
   if (Boolean(json.quick) !== ctx.quick) differs.push(`--quick ${Boolean(json.quick)} ≠ ${ctx.quick}`);
-  if (JSON.stringify(json.settings.distill) !== JSON.stringify(ctx.distill)) {
-    differs.push(`DISTILL-CF settings ${JSON.stringify(json.settings.distill)} ≠ ${JSON.stringify(ctx.distill)}`);
-  }
   if (differs.length) throw new Error(`--reuse: ${file} was made with other settings (${differs.join("; ")})`);
-  return json.runs as SampledRun[];
+  const runs = json.runs as SampledRun[];
+  // Other DISTILL-CF settings change only the DISTILL-CF points.
+  if (JSON.stringify(json.settings.distill) === JSON.stringify(ctx.distill)) return runs;
+  ctx.log(`${ctx.name}: ${file} has other DISTILL-CF settings (${JSON.stringify(json.settings.distill)}); its DISTILL-CF points are not reused`);
+  return runs.filter((r) => r.sampler !== "distill-cf");
 }
 
 /** The budgets to sweep on a dataset with `users` users (explicit budgets are kept as given). */

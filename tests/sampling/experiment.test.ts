@@ -141,6 +141,11 @@ test("--resume / --reuse read points from figure JSONs made with the same settin
   assert.deepEqual(resumed.reuse.get(runKey(run as never)), run);
   assert.equal(parseFigureArgs("figure3", defaults, argv("--reuse", file))!.reuse.size, 1);
   assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", file, "--seed", "7")), /made with other settings \(seed 42 ≠ 7\)/);
-  assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", file, "--distill-steps", "10")), /DISTILL-CF settings/);
+  // Other DISTILL-CF settings: every point but DISTILL-CF's is still good.
+  const distilled = { ...run, sampler: "distill-cf" };
+  writeFileSync(file, JSON.stringify({ figure: "figure3", quick: false, settings: { seed: 42, distill: { device: "cpu" } }, runs: [run, distilled] }));
+  assert.equal(parseFigureArgs("figure3", defaults, argv("--reuse", file))!.reuse.size, 2);
+  const otherDistill = parseFigureArgs("figure3", defaults, argv("--reuse", file, "--distill-steps", "10"))!;
+  assert.deepEqual([...otherDistill.reuse.values()], [run]);
   assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", join(out, "nope.json"))), /nope\.json does not exist/);
 });
