@@ -171,15 +171,19 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
   return ctx;
 }
 
+/** A parsed JSON file; errors name the flag that asked for it. */
+function readJsonFile(flag: string, file: string): unknown {
+  if (!existsSync(file)) throw new Error(`${flag}: ${file} does not exist`);
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${flag}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** The runs of a figure JSON, checked to come from the same seed, mode and DISTILL-CF settings. */
 function reusableRuns(ctx: FigureContext, file: string): SampledRun[] {
-  if (!existsSync(file)) throw new Error(`--reuse: ${file} does not exist`);
-  let json: { runs?: unknown; quick?: unknown; settings?: { seed?: unknown; distill?: unknown } };
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`--reuse: ${file} is not valid JSON (${(e as Error).message})`);
-  }
+  const json = readJsonFile("--reuse", file) as { runs?: unknown; quick?: unknown; settings?: { seed?: unknown; distill?: unknown } };
   if (!Array.isArray(json.runs) || !json.settings) throw new Error(`--reuse: ${file} is not a figure's JSON (no runs or settings)`);
   const differs: string[] = [];
   if (json.settings.seed !== ctx.seed) differs.push(`seed ${String(json.settings.seed)} ≠ ${ctx.seed}`);
@@ -307,12 +311,7 @@ export async function writeFigure(ctx: FigureContext, output: FigureOutput, star
 export function readFigureJson(ctx: FigureContext): { runs: SampledRun[]; notes: Record<string, unknown> } {
   const path = outputPaths(ctx).json;
   if (!existsSync(path)) throw new Error(`--replot: ${path} does not exist; run ${ctx.name} without --replot first`);
-  let json: { figure?: unknown; runs?: unknown; notes?: Record<string, unknown> };
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`--replot: ${path} is not valid JSON (${(e as Error).message})`);
-  }
+  const json = readJsonFile("--replot", path) as { figure?: unknown; runs?: unknown; notes?: Record<string, unknown> };
   if (json.figure !== ctx.name || !Array.isArray(json.runs)) throw new Error(`--replot: ${path} is not the output of ${ctx.name} (figure '${String(json.figure)}')`);
   const runs = json.runs as SampledRun[];
   const datasets = new Set(runs.map((r) => r.dataset));

@@ -61,8 +61,9 @@ function checkFields(o: LineChartOptions): void {
  * x values (e.g. the budgets), as plain integers: Vega's default log ticks label only some
  * powers of ten and leave the last point unlabelled when the domain ends on it.
  */
-function logAxis(o: LineChartOptions): { scale: { type: "log"; domain: [number, number] }; axis: { values: number[]; format: string; labelOverlap: boolean; labelFontSize: number } } {
+function logAxis(o: LineChartOptions): { scale: { type: "log"; domain?: [number, number] }; axis?: { values: number[]; format: string; labelOverlap: boolean; labelFontSize: number } } {
   const xs = [...new Set(o.rows.filter((r) => r[KIND_FIELD] !== "reference").map((r) => r[o.x.field] as number))].sort((a, b) => a - b);
+  if (xs.length === 0) return { scale: { type: "log" } }; // only reference rules: no x values to tick
   // Labels closer than a factor 1.5 collide (e.g. a budget of 5000 beside 6040 users): keep the first.
   const values: number[] = [];
   for (const v of xs) if (values.length === 0 || v >= values[values.length - 1] * 1.5) values.push(v);
