@@ -11,7 +11,7 @@ import { cac } from "cac";
 import { loadDataset } from "../lib/data/registry.ts";
 import { gridSearch } from "../lib/eval/grid.ts";
 import { EASE } from "../lib/models/ease.ts";
-import { InfiniteAE } from "../lib/models/infinite-ae.ts";
+import { InfiniteAE } from "../lib/models/infinite-ae/model.ts";
 import { EASE_LAMBDAS, INFINITE_AE_LAMBDAS } from "../lib/models/registry.ts";
 import type { Timings } from "../lib/models/timings.ts";
 import { getBackend } from "../lib/onnx/backend.ts";

@@ -13,8 +13,11 @@
  * relative residual.
  */
 import { getBackend } from "../lib/onnx/backend.ts";
-import { OrtCholeskyKernels, relativeResidual, ridgeShift, SpdSolver } from "../lib/onnx/solve.ts";
-import type { CholeskyKernels, CholeskyVariant } from "../lib/onnx/cholesky.ts";
+import { ntkGraph } from "../lib/ntk/gram-graph.ts";
+import { OrtCholeskyKernels } from "../lib/linalg/ort-kernels.ts";
+import { relativeResidual, SpdSolver } from "../lib/linalg/spd-solver.ts";
+import { ridgeShift } from "../lib/models/infinite-ae/duals.ts";
+import type { CholeskyKernels, CholeskyVariant } from "../lib/linalg/cholesky.ts";
 import { loadDataset } from "../lib/data/registry.ts";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
@@ -57,7 +60,7 @@ async function problem(): Promise<{ k: Float32Array; x: Float32Array; n: number;
       }
       const k = new Float32Array(n * n);
       const t0 = performance.now();
-      const s = await be.session("ntk_gram_d1");
+      const s = await be.session(ntkGraph("gram", 1));
       await be.run(s, { A: { data: x, dims: [n, m] }, B: { data: x, dims: [n, m] } }, { K: { data: k, dims: [n, n] } });
       mkdirSync("tmp", { recursive: true });
       writeFileSync(`${cache}.part`, new Uint8Array(k.buffer));

@@ -9,8 +9,8 @@ import { cac } from "cac";
 import { readFileSync } from "node:fs";
 import { loadDataset } from "../lib/data/registry.ts";
 import { EdgeRecommender } from "../lib/edge/mod.ts";
-import { decodeDuals } from "../lib/models/artifact.ts";
-import { DualsScorer } from "../lib/models/duals-scorer.ts";
+import { decodeDuals } from "../lib/models/infinite-ae/artifact.ts";
+import { DualsScorer } from "../lib/models/infinite-ae/duals-scorer.ts";
 import { getBackend } from "../lib/onnx/backend.ts";
 import { Rng } from "../lib/random.ts";
 

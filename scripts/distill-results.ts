@@ -21,8 +21,8 @@ import { loadDataset } from "../lib/data/registry.ts";
 import { gridSearch } from "../lib/eval/grid.ts";
 import { DISTILL_LAMBDA_GRID, type DistillLogEntry, runDistill } from "../lib/distill/run.ts";
 import { loadSummary, saveSummary, summaryToMatrix, writeFileAtomic } from "../lib/distill/summary.ts";
-import { InfiniteAE } from "../lib/models/infinite-ae.ts";
-import { InfiniteAEFloat64 } from "../lib/models/infinite-ae-f64.ts";
+import { InfiniteAE } from "../lib/models/infinite-ae/model.ts";
+import { InfiniteAEFloat64 } from "../lib/models/infinite-ae/float64.ts";
 import type { Recommender } from "../lib/models/model.ts";
 import { getBackend } from "../lib/onnx/backend.ts";
 

@@ -27,7 +27,7 @@ import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { parseDevice } from "../lib/cli/common.ts";
 import { QUICK_DISTILL_OPTIONS, type RunDistillOptions } from "../lib/distill/run.ts";
-import { writeFileAtomic } from "../lib/models/artifact-file.ts";
+import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
 import type { ModelParams } from "../lib/models/registry.ts";
 import type { DeviceRequest } from "../lib/onnx/backend.ts";
 import { type LineChartOptions, lineChartSpec, renderSvg, svgToPng } from "../lib/plot/chart.ts";

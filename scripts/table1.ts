@@ -23,14 +23,14 @@ import { loadDataset } from "../lib/data/registry.ts";
 import { gridSearch } from "../lib/eval/grid.ts";
 import { PAPER_TABLE1, TABLE1_METRICS, TABLE1_MODELS } from "../lib/eval/paper-results.ts";
 import { Progress } from "../lib/cli/output.ts";
-import { writeFileAtomic } from "../lib/models/artifact-file.ts";
+import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
 import { type HyperParameters } from "../lib/models/model.ts";
 import { MODELS, summaryGrid } from "../lib/models/registry.ts";
 import { getBackend, type DeviceRequest } from "../lib/onnx/backend.ts";
 import type { TieRule } from "../lib/eval/evaluate.ts";
 import { QUICK_DISTILL_OPTIONS, runDistill, type RunDistillOptions } from "../lib/distill/run.ts";
 import { loadSummary, saveSummary, summaryToMatrix, type Summary } from "../lib/distill/summary.ts";
-import { InfiniteAE } from "../lib/models/infinite-ae.ts";
+import { InfiniteAE } from "../lib/models/infinite-ae/model.ts";
 
 export interface Cell {
   dataset: string;

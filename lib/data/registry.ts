@@ -10,7 +10,7 @@ import type { Dataset } from "./dataset.ts";
 import type { DuplicatePolicy } from "./matrix.ts";
 import { loadPaperDataset } from "./paper.ts";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export function dataDirectories(dataDir?: string): string[] {
   const dirs: string[] = [];

@@ -10,7 +10,7 @@
  * - the μ-sized inner solve stays float64: K(X̂, X̂)'s dots, A⁻¹ (Cholesky in
  *   TS, explicit inverse), α = A⁻¹X̂ and the solve backward (W = A⁻¹dα,
  *   dA = −Wαᵀ, (G_SS + G_SSᵀ)·X̂) as float64 ORT Gemms;
- * - per-entry NTK values and partials (ntk-grad.ts's `ntkDotsWithGrad`) and the
+ * - per-entry NTK values and partials (ntk-grad.ts's `ntkGramPartials`) and the
  *   softmax loss in TS (float64 arithmetic on float32 storage);
  * - Gumbel sampling in fast-sample.ts (float64, table-based noise).
  *
@@ -18,9 +18,9 @@
  * norms of X̂ are taken from the same Gemm's diagonal, not summed separately.
  */
 import type { Backend, Session } from "../onnx/backend.ts";
-import { gemmGraph, gemmKey, type GemmDType } from "../onnx/graphs/distill.ts";
-import { ntkDotsWithGrad } from "../kernel/ntk-grad.ts";
-import { choleskyFactor, choleskySolve } from "./linalg.ts";
+import { gemmKey, gemmSpec, type GemmDType } from "../onnx/graphs/gemm.ts";
+import { ntkGramPartials } from "../ntk/ntk-grad.ts";
+import { spdInverse } from "../linalg/cholesky.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
@@ -82,47 +82,6 @@ export interface FastStepResult {
   timings: StepTimings;
 }
 
-/** Per-entry NTK values and partials of a Gram block. */
-interface GramPartials {
-  k: Float64Array | Float32Array;
-  fxy: Float64Array | Float32Array;
-  fxx: Float64Array | Float32Array | null;
-  fyy: Float64Array | Float32Array;
-}
-
-function ntkFromDots(
-  dots: Float64Array | Float32Array,
-  na: number,
-  nb: number,
-  normsA: ArrayLike<number>,
-  normsB: ArrayLike<number>,
-  d: number,
-  depth: number,
-  f64: boolean,
-  wantFxx: boolean,
-): GramPartials {
-  const n = na * nb;
-  const make = (): Float64Array | Float32Array => (f64 ? new Float64Array(n) : new Float32Array(n));
-  const k = make();
-  const fxy = make();
-  const fyy = make();
-  const fxx = wantFxx ? make() : null;
-  const res = new Float64Array(4);
-  const tape = new Float64Array(4 * depth);
-  for (let i = 0; i < na; i++) {
-    const sa = normsA[i];
-    for (let j = 0; j < nb; j++) {
-      const p = i * nb + j;
-      ntkDotsWithGrad(dots[p], sa, normsB[j], d, depth, res, tape);
-      k[p] = res[0];
-      fxy[p] = res[1];
-      if (fxx) fxx[p] = res[2];
-      fyy[p] = res[3];
-    }
-  }
-  return { k, fxy, fxx, fyy };
-}
-
 /**
  * The "softmax" loss of loss.ts on float32 scores, Σ_rows (lse(P_u)·Σ_i X_ui −
  * Σ_i X_ui P_ui) / normaliser, accumulated in float64; with `writeGradient`
@@ -163,12 +122,9 @@ export function softmaxLossInPlace(
   return total * inv;
 }
 
-/** Inverse of an SPD matrix (n × n) through its Cholesky factor, float64. */
-function spdInverse(a: Float64Array, n: number): Float64Array {
-  const factor = choleskyFactor(a, n);
-  const eye = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-  const inv = choleskySolve(factor, n, eye, n);
+/** Inverse of an SPD matrix (n × n), float64, made exactly symmetric. */
+function symmetricInverse(a: Float64Array, n: number): Float64Array {
+  const inv = spdInverse(a, n);
   // Symmetrise away rounding so α = A⁻¹X̂ sees an exactly symmetric operator.
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
@@ -227,7 +183,7 @@ export class FastDistillEngine {
     const key = gemmKey(dtype, transA, transB);
     let s = this.sessions.get(key);
     if (!s) {
-      s = this.backend.session(gemmGraph(dtype, transA, transB), key);
+      s = this.backend.session(gemmSpec(dtype, transA, transB));
       this.sessions.set(key, s);
     }
     const m = transA ? aDims[1] : aDims[0];
@@ -264,7 +220,7 @@ export class FastDistillEngine {
     const dotsSS = await this.gemm("float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
     const normsS = new Float64Array(mu);
     for (let i = 0; i < mu; i++) normsS[i] = dotsSS[i * mu + i];
-    const ss = ntkFromDots(dotsSS, mu, mu, normsS, normsS, items, depth, true, wantGradient);
+    const ss = ntkGramPartials(dotsSS, mu, mu, normsS, normsS, items, depth, true, wantGradient);
     const kSS = ss.k as Float64Array;
     timings.gram += lap();
 
@@ -277,7 +233,7 @@ export class FastDistillEngine {
       for (let j = 0; j < mu; j++) a[i * mu + j] = 0.5 * (kSS[i * mu + j] + kSS[j * mu + i]);
       a[i * mu + i] += ridge;
     }
-    const aInv = spdInverse(a, mu);
+    const aInv = symmetricInverse(a, mu);
     const alpha = await this.gemm("float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
     const alpha32 = toF32(alpha);
     const support32 = toF32(support);
@@ -296,7 +252,7 @@ export class FastDistillEngine {
       const rows = end - start;
       const xB = batch.data.subarray(start * items, end * items);
       const dotsBS = await this.gemm("float32", xB, [rows, items], false, support32, [mu, items], true, new Float32Array(rows * mu));
-      const bs = ntkFromDots(dotsBS, rows, mu, batch.norms.subarray(start, end), normsS, items, depth, false, false);
+      const bs = ntkGramPartials(dotsBS, rows, mu, batch.norms.subarray(start, end), normsS, items, depth, false, false);
       const kBS = bs.k as Float32Array;
       timings.gram += lap();
       const p = scores.subarray(0, rows * items);

@@ -10,7 +10,7 @@
  * (nb × d), each only when asked for (null otherwise). For K(X, X) the caller
  * passes X twice and adds both.
  */
-import { ntkGramF64, ntkGramBackward, type GramGradients } from "../kernel/ntk-grad.ts";
+import { ntkGramF64, ntkGramBackward, type GramGradients } from "../ntk/ntk-grad.ts";
 
 export type { GramGradients };
 

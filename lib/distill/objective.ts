@@ -15,7 +15,7 @@
  * Gram backward of K(X̂, X̂) adds both arguments' terms, the penalty adds a
  * constant, and the sample backward maps dX̂ to dL.
  */
-import { addMatmulTransA, matmul, matmulTransB } from "./linalg.ts";
+import { addMatmulTransA, matmul, matmulTransB } from "../linalg/dense.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import { sampleSupport, sampleSupportBackward, type GumbelSource, type SampleConfig } from "./sample.ts";
 import { krrSolve, krrSolveBackward } from "./solve.ts";

@@ -17,7 +17,7 @@
 import { SUMMARY_INFINITE_AE_LAMBDAS } from "../models/registry.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { gridSearch } from "../eval/grid.ts";
-import { InfiniteAE } from "../models/infinite-ae.ts";
+import { InfiniteAE } from "../models/infinite-ae/model.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { Adam } from "./adam.ts";
 import { isValidationStep } from "./distill.ts";

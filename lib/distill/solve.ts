@@ -11,7 +11,8 @@
  *   dK = sym(dA) + (λ/μ)·tr(dA)·I.
  * dK then goes to the Gram backward with X̂ in both arguments.
  */
-import { choleskyFactor, choleskySolve, matmulTransB } from "./linalg.ts";
+import { choleskyFactor, choleskySolve } from "../linalg/cholesky.ts";
+import { matmulTransB } from "../linalg/dense.ts";
 
 export interface KrrSolution {
   /** α = A⁻¹ X̂, μ × I. */

@@ -6,8 +6,8 @@
  *   const rec = await EdgeRecommender.fromBytes(bytes);
  *   const [{ items }] = await rec.recommend([["12", "55", "301"]], 10);
  */
-import { decodeDuals } from "../models/artifact.ts";
-import { DualsScorer, type RecommendResult } from "../models/duals-scorer.ts";
+import { decodeDuals } from "../models/infinite-ae/artifact.ts";
+import { DualsScorer, type RecommendResult } from "../models/infinite-ae/duals-scorer.ts";
 import { getBackend } from "../onnx/backend.ts";
 
 export interface EdgeOptions {

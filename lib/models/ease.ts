@@ -5,8 +5,8 @@
  */
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
-import { SpdSolver } from "../onnx/solve.ts";
-import { MAX_RESIDUAL } from "./infinite-ae.ts";
+import { SpdSolver } from "../linalg/spd-solver.ts";
+import { MAX_RESIDUAL } from "./infinite-ae/model.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
 import { timed, type Timings } from "./timings.ts";
 

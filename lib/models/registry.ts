@@ -7,7 +7,7 @@ import { evaluate } from "../eval/evaluate.ts";
 import type { DeviceRequest } from "../onnx/backend.ts";
 import { EASE } from "./ease.ts";
 import { type AnyBaselineConfig, BASELINE_NAMES, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan } from "./grids.ts";
-import { InfiniteAE } from "./infinite-ae.ts";
+import { InfiniteAE } from "./infinite-ae/model.ts";
 import type { HyperValue, Recommender } from "./model.ts";
 import { PopRec } from "./pop.ts";
 

@@ -12,12 +12,12 @@
  *   // C − A·Bᵀ (Cholesky trailing update); `out` may be C's own storage (in place).
  *   await be.gemmUpdate(c, [m, n], a, [m, k], b, [n, k], { out: c });
  *   // Scores K·α are a plain matmul (K block m×n, α n×I).
- *   // Any registered graph (lib/onnx/graphs/index.ts), or raw model bytes with a cache key:
- *   const s = await be.session("ntk_gram_d1");           // cached per (graph, backend)
- *   const s2 = await be.session(myGraphBytes, "solve:panel");
+ *   // Any registered graph (lib/onnx/graphs/index.ts), or a GraphSpec (key + bytes):
+ *   const s = await be.session("matmul");                 // cached per (graph, backend)
+ *   const s2 = await be.session(ntkGraph("gram", 1));      // lib/ntk/gram-graph.ts
  *   const { K } = await be.run(s, { A: { data: a, dims: [na, d] }, B: { data: b, dims: [nb, d] } },
  *                              { K: { data: kOut, dims: [na, nb] } });   // outputs optional
- *   // The NTK Gram in row blocks, into a caller's buffer: lib/onnx/graphs/gram.ts
+ *   // The NTK Gram in row blocks, into a caller's buffer: lib/ntk/gram.ts
  *   const k = await ntkGram(be, xs, n, xs, n, d, { depth: 1, out: kOut });
  *
  * Devices: "cpu" (onnxruntime-node, CPU EP; default), "cuda", "webgpu" (native EPs of
@@ -31,6 +31,7 @@
  * are written in place by onnxruntime-node instead of allocating fresh ones
  * (onnxruntime-web ignores pre-allocated CPU outputs, so on WASM they are copied in).
  */
+import type { GraphSpec } from "./builder.ts";
 import { graphBytes, isGraphName, type GraphName } from "./graphs/index.ts";
 
 /** The ORT API (onnxruntime-common's, re-exported identically by the node and web packages). */
@@ -77,8 +78,8 @@ export interface Backend {
   /** One line: what was asked, what was picked and why. */
   readonly message: string;
   readonly threads: number;
-  /** A session for a registered graph or raw model bytes (cached by name or by `key`). */
-  session(graph: GraphName | Uint8Array, key?: string): Promise<Session>;
+  /** A session for a registered graph (lib/onnx/graphs) or a GraphSpec, cached by its name or key. */
+  session(graph: GraphName | GraphSpec): Promise<Session>;
   /** Runs a session. Outputs given in `outputs` are written in place; the rest are fresh. */
   run(
     session: Session,
@@ -192,15 +193,14 @@ class OrtBackend implements Backend {
     return this.device === "wasm" ? ["wasm"] : [this.device];
   }
 
-  async session(graph: GraphName | Uint8Array, key?: string): Promise<Session> {
-    const k = typeof graph === "string" ? graph : key;
-    if (k === undefined) throw new Error("backend.session: model bytes need a cache key");
+  async session(graph: GraphName | GraphSpec): Promise<Session> {
+    const k = typeof graph === "string" ? graph : graph.key;
     if (typeof graph !== "string" && isGraphName(k)) {
-      throw new Error(`backend.session: cache key "${k}" is the name of a registered graph; pick another key`);
+      throw new Error(`backend.session: graph key "${k}" is the name of a registered graph; pick another key`);
     }
     let p = this.sessionPromises.get(k);
     if (p === undefined) {
-      p = this.create(k, typeof graph === "string" ? graphBytes(graph) : graph);
+      p = this.create(k, typeof graph === "string" ? graphBytes(graph) : graph.bytes());
       this.sessionPromises.set(k, p);
       p.catch(() => this.sessionPromises.delete(k));
     }

@@ -273,3 +273,19 @@ export class GraphBuilder {
 export function decodeModel(bytes: Uint8Array): proto.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
+
+/**
+ * A graph as the backend loads it: a stable key (the session cache key and,
+ * for exported graphs, the models/<key>.onnx file name) and its bytes, built
+ * on first use. Domain folders (lib/ntk, lib/linalg) define their own specs.
+ */
+export interface GraphSpec {
+  readonly key: string;
+  bytes(): Uint8Array;
+}
+
+/** A GraphSpec whose builder runs once. */
+export function graphSpec(key: string, build: () => Uint8Array): GraphSpec {
+  let cached: Uint8Array | undefined;
+  return { key, bytes: () => (cached ??= build()) };
+}

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ntkGramF64 } from "../../lib/kernel/ntk-grad.ts";
+import { ntkGramF64 } from "../../lib/ntk/ntk-grad.ts";
 import { float64GramEngine } from "../../lib/distill/gram-engine.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "../../lib/distill/loss.ts";
 import {
@@ -206,7 +206,7 @@ test("stage inputs are checked", async () => {
   const users = denseUserBatch(batch, BATCH, ITEMS);
   await assert.rejects(supportObjective(support.subarray(1), MU, ITEMS, users, config(1, "softmax", 10)), /support has/);
   await assert.rejects(supportObjective(support, MU, ITEMS, users, { ...config(1, "softmax", 10), batchBlock: 0 }), /batchBlock/);
-  assert.throws(() => krrSolve(new Float64Array(MU * MU), MU, support, ITEMS, 0), /not positive definite/);
+  assert.throws(() => krrSolve(new Float64Array(MU * MU), MU, support, ITEMS, 0), /not numerically positive definite/);
   assert.throws(() => reconstructionLoss(new Float64Array(2), new Float64Array(2), 1, 2, "hinge" as ReconstructionLoss, 1), /unknown loss/);
   assert.throws(() => sampleSupport(new Float64Array(MU * ITEMS), MU, ITEMS, { gamma: 0, tau: 1 }, stepNoise(1, 1)), /gamma/);
 });

@@ -1,8 +1,8 @@
 // Run with: npx deno test -A tests/edge/edge.deno.ts (called by .ci/run).
 // The edge module under Deno: onnxruntime-web (WASM) only.
 import { EdgeRecommender } from "../../lib/edge/mod.ts";
-import { encodeDuals } from "../../lib/models/artifact.ts";
-import { InfiniteAE } from "../../lib/models/infinite-ae.ts";
+import { encodeDuals } from "../../lib/models/infinite-ae/artifact.ts";
+import { InfiniteAE } from "../../lib/models/infinite-ae/model.ts";
 import { plantedDataset } from "../models/synthetic.ts";
 
 Deno.test("edge recommender runs under Deno and agrees with the fitted model's ranking", async () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { EdgeRecommender } from "../../lib/edge/mod.ts";
-import { encodeDuals } from "../../lib/models/artifact.ts";
-import { DualsScorer } from "../../lib/models/duals-scorer.ts";
-import { InfiniteAE } from "../../lib/models/infinite-ae.ts";
+import { encodeDuals } from "../../lib/models/infinite-ae/artifact.ts";
+import { DualsScorer } from "../../lib/models/infinite-ae/duals-scorer.ts";
+import { InfiniteAE } from "../../lib/models/infinite-ae/model.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
 import { Rng } from "../../lib/random.ts";
 import { plantedDataset } from "../models/synthetic.ts";
@@ -14,7 +14,7 @@ test("the edge module (onnxruntime-web) gives the native path's top-10 for 20 ra
   await model.fit(ds.train);
   const bytes = encodeDuals(model.toArtifact({ itemIds: ds.itemIds }));
   const edge = await EdgeRecommender.fromBytes(bytes);
-  const native = new DualsScorer((await import("../../lib/models/artifact.ts")).decodeDuals(bytes), await getBackend({ device: "cpu" }));
+  const native = new DualsScorer((await import("../../lib/models/infinite-ae/artifact.ts")).decodeDuals(bytes), await getBackend({ device: "cpu" }));
   const rng = new Rng(11);
   const users = Array.from({ length: 20 }, () => {
     const u = rng.int(ds.train.numUsers);

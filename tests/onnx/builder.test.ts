@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attr, decodeModel, GraphBuilder, PRODUCER_NAME, PRODUCER_VERSION } from "../../lib/onnx/builder.ts";
+import { attr, decodeModel, GraphBuilder, graphSpec, PRODUCER_NAME, PRODUCER_VERSION } from "../../lib/onnx/builder.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
 
 function addGraph(): Uint8Array {
@@ -14,7 +14,7 @@ function addGraph(): Uint8Array {
 
 test("a tiny Add graph runs on ORT and gives (x + y)·2", async () => {
   const be = await getBackend({ device: "cpu" });
-  const s = await be.session(addGraph(), "test:tiny_add");
+  const s = await be.session(graphSpec("test:tiny_add", addGraph));
   const { Z } = await be.run(s, {
     X: { data: new Float32Array([1, 2, 3]), dims: [3] },
     Y: { data: new Float32Array([0.5, -2, 10]), dims: [3] },
@@ -52,7 +52,7 @@ test("attributes, int64 constants and initializers round-trip", async () => {
   assert.deepEqual(gemm.attribute!.map((a) => a.name), ["alpha", "transB"]); // sorted
   assert.equal(gemm.attribute![0].f, 0.5);
   const be = await getBackend({ device: "cpu" });
-  const s = await be.session(g.toBytes(), "test:attrs");
+  const s = await be.session(graphSpec("test:attrs", () => g.toBytes()));
   const { S } = await be.run(s, { X: { data: new Float32Array([1, 2, 3, 4, 5, 6]), dims: [2, 3] } });
   // X·W = [[4, 5], [10, 11]], times 0.5, summed: 15
   assert.equal((S.data as Float32Array)[0], 15);

@@ -9,6 +9,7 @@
  * treats fractional (distilled) weights as confidences.
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
+import { choleskyFactor, choleskySolve } from "../../linalg/cholesky.ts";
 import type { Vec } from "./math.ts";
 
 /** How a model represents the users of a scoring context. */
@@ -47,32 +48,6 @@ export function itemGram(p: Vec, offset: number, numItems: number, dim: number):
   return g;
 }
 
-/** Solves A x = b in place for a symmetric positive-definite A (Cholesky); b becomes x. */
-export function choleskySolve(a: Float64Array, b: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 0)) throw new Error(`choleskySolve: matrix is not positive definite (pivot ${j} = ${d})`);
-    d = Math.sqrt(d);
-    a[j * n + j] = d;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = s / d;
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= a[i * n + k] * b[k];
-    b[i] = s / a[i * n + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = b[i];
-    for (let k = i + 1; k < n; k++) s -= a[k * n + i] * b[k];
-    b[i] = s / a[i * n + i];
-  }
-}
-
 export interface RidgeFoldInOptions {
   /** α: weight of the zero target on every item. */
   unobservedWeight: number;
@@ -104,6 +79,6 @@ export function ridgeFoldIn(
       for (let y = 0; y < dim; y++) a[x * dim + y] += wx * p[o + y];
     }
   }
-  choleskySolve(a, rhs, dim);
-  for (let k = 0; k < dim; k++) out[k] = rhs[k];
+  const x = choleskySolve(choleskyFactor(a, dim), dim, rhs, 1);
+  for (let k = 0; k < dim; k++) out[k] = x[k];
 }

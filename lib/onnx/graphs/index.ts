@@ -1,9 +1,10 @@
 /**
- * Registry of every ONNX graph infrec runs: name → builder. The backend builds
- * sessions from here (no file I/O, so bundles and browsers work);
- * scripts/export-models.ts writes the same bytes to models/<name>.onnx.
+ * The engine's own graphs: name → builder (generic products and the blocked
+ * Cholesky steps; pure builders, no session code). The backend builds
+ * sessions from here (no file I/O, so bundles and browsers work). Domain
+ * folders bring their own GraphSpecs (lib/ntk/gram-graph.ts);
+ * scripts/export-models.ts writes both to models/<name>.onnx.
  */
-import { ntkDiagGraph, ntkGramGraph, ntkGramNormsGraph, rowSumSqGraph } from "./gram.ts";
 import { gemmUpdateGraph, matmulBtGraph, matmulGraph, probeAddGraph } from "./linalg.ts";
 import {
   backwardStepGraph,
@@ -12,20 +13,13 @@ import {
   forwardStepGraph,
   forwardUnitStepGraph,
   matmulAtGraph,
-} from "./solve-graphs.ts";
+} from "./cholesky.ts";
 
 export const GRAPHS = {
   probe_add: probeAddGraph,
   matmul: matmulGraph,
   matmul_bt: matmulBtGraph,
   gemm_update: gemmUpdateGraph,
-  row_sumsq: rowSumSqGraph,
-  ntk_gram_d1: () => ntkGramGraph(1),
-  ntk_gram_d2: () => ntkGramGraph(2),
-  ntk_gram_norms_d1: () => ntkGramNormsGraph(1),
-  ntk_gram_norms_d2: () => ntkGramNormsGraph(2),
-  ntk_diag_d1: () => ntkDiagGraph(1),
-  ntk_diag_d2: () => ntkDiagGraph(2),
   matmul_at: matmulAtGraph,
   cholesky_panel: choleskyPanelGraph,
   cholesky_forward_step: forwardStepGraph,

@@ -5,10 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ntkGramReference } from "../../lib/kernel/ntk.ts";
+import { ntkGramReference } from "../../lib/ntk/ntk.ts";
 import { getBackend, type Backend, type Device } from "../../lib/onnx/backend.ts";
-import { ntkDiag, ntkGram, rowSumSq } from "../../lib/onnx/graphs/gram.ts";
-import { binaryRows, maxRelError, weightedRows } from "./helpers.ts";
+import { ntkDiag, ntkGram, rowSumSq } from "../../lib/ntk/gram.ts";
+import { ntkGraph } from "../../lib/ntk/gram-graph.ts";
+import { binaryRows, maxRelError, weightedRows } from "../onnx/helpers.ts";
 
 const TOL = 1e-5;
 const na = 23;
@@ -25,7 +26,7 @@ function diagReference(a: Float32Array, n: number, depth: number): Float64Array 
 }
 
 async function gramGraph(be: Backend, depth: number, a: Float32Array, m: number, b: Float32Array, n: number): Promise<Float32Array> {
-  const s = await be.session(depth === 1 ? "ntk_gram_d1" : "ntk_gram_d2");
+  const s = await be.session(ntkGraph("gram", depth));
   const { K } = await be.run(s, { A: { data: a, dims: [m, d] }, B: { data: b, dims: [n, d] } });
   assert.deepEqual(K.dims, [m, n]);
   return K.data as Float32Array;

@@ -1,12 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  choleskyReference,
-  relativeResidualReference,
-  ridgeShift,
-  SingularKernelError,
-  solveReference,
-} from "../../lib/kernel/solve-reference.ts";
+import { choleskyFactor, SingularKernelError } from "../../lib/linalg/cholesky.ts";
+import { relativeResidualReference, solveReference } from "../../lib/linalg/reference.ts";
+import { ridgeShift } from "../../lib/models/infinite-ae/duals.ts";
 
 /** Deterministic uniform [0, 1) generator (LCG), so failures reproduce. */
 function rng(seed: number): () => number {
@@ -30,11 +26,11 @@ function gram(n: number, d: number, seed: number, duplicateRow?: [number, number
   return k;
 }
 
-test("choleskyReference: L·Lᵀ = K + c·I to 1e-12 relative, L lower triangular", () => {
+test("choleskyFactor: L·Lᵀ = K + c·I to 1e-12 relative, L lower triangular", () => {
   const n = 40;
   const k = gram(n, 60, 1);
   const c = 0.3;
-  const l = choleskyReference(k, n, c);
+  const l = choleskyFactor(k, n, { shift: c, minPivotRatio: 1e-5 });
   let err = 0;
   let norm = 0;
   for (let i = 0; i < n; i++) {
@@ -80,10 +76,10 @@ test("duplicate users with shift 0 throw SingularKernelError; a shift makes it s
   const n = 30;
   const k = gram(n, 40, 4, [3, 17]);
   assert.throws(
-    () => choleskyReference(k, n, 0),
+    () => choleskyFactor(k, n, { shift: 0, minPivotRatio: 1e-5 }),
     (e: unknown) => e instanceof SingularKernelError && e.name === "SingularKernelError" && e.detail.kind === "pivot" && e.detail.index === 17,
   );
-  const l = choleskyReference(k, n, ridgeShift(k, n, 1));
+  const l = choleskyFactor(k, n, { shift: ridgeShift(k, n, 1), minPivotRatio: 1e-5 });
   assert.ok(l[17 * n + 17] > 0);
 });
 

@@ -4,9 +4,9 @@
  * its own items excluded. Runtime-agnostic: it takes any Backend, so the edge
  * module runs it on onnxruntime-web and the CLI on onnxruntime-node.
  */
-import { ntkGram, sparseRowSumSq } from "../kernel/gram.ts";
-import { topK } from "../eval/metrics.ts";
-import type { Backend } from "../onnx/backend.ts";
+import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
+import { topK } from "../../eval/metrics.ts";
+import type { Backend } from "../../onnx/backend.ts";
 import type { DualsArtifact } from "./artifact.ts";
 
 export interface Recommendation {

@@ -1,14 +1,14 @@
 /**
- * Graphs for DISTILL-CF's fast step (lib/distill/fast-step.ts). Not in the
- * registry (index.ts): the fast step passes these bytes to `backend.session`
- * under the keys below.
+ * General Gemm graphs in float32 and float64, used by DISTILL-CF's fast step
+ * (lib/distill/fast-step.ts) and ∞-AE's float64 path. Built on demand (not
+ * exported to models/): `gemmSpec` gives the backend key and bytes.
  *
  * - `gemm(dtype, transA, transB)`: Y = op(A)·op(B), dynamic shapes. The float64
  *   variants keep the μ-sized products of the inner solve (α = A⁻¹X̂, its
  *   backward, K(X̂, X̂)'s dots) in double precision; the float32 ones carry the
  *   batch-sized products (K_BSᵀ·dP, Gᵀ·X_B) without transposed copies.
  */
-import { attr, GraphBuilder } from "../builder.ts";
+import { attr, GraphBuilder, type GraphSpec, graphSpec } from "../builder.ts";
 
 export type GemmDType = "float32" | "float64";
 
@@ -25,4 +25,17 @@ export function gemmGraph(dtype: GemmDType, transA: boolean, transB: boolean): U
   const y = g.op("Gemm", [a, b], { transA: attr.int(transA ? 1 : 0), transB: attr.int(transB ? 1 : 0) }, { outputs: ["Y"] });
   g.output(y, "Y", dtype, ["m", "n"]);
   return g.toBytes();
+}
+
+const gemmSpecs = new Map<string, GraphSpec>();
+
+/** The backend's handle on gemmGraph(dtype, transA, transB). */
+export function gemmSpec(dtype: GemmDType, transA: boolean, transB: boolean): GraphSpec {
+  const key = gemmKey(dtype, transA, transB);
+  let spec = gemmSpecs.get(key);
+  if (spec === undefined) {
+    spec = graphSpec(key, () => gemmGraph(dtype, transA, transB));
+    gemmSpecs.set(key, spec);
+  }
+  return spec;
 }

@@ -1,5 +1,5 @@
 /**
- * The ∞-AE kernel (PROTOCOL.md §1, float64 reference in lib/kernel/ntk.ts) as
+ * The ∞-AE kernel (docs/protocol.md §1, float64 reference in lib/ntk/ntk.ts) as
  * float32 ONNX graphs on blocks of users:
  *
  *   ntk_gram_d{L}        A (na×d), B (nb×d)                 → K (na×nb)
@@ -27,10 +27,8 @@
  * `ntkGram` overwrites that diagonal from ntk_diag_d{L}. Distinct rows are
  * accurate to ≈ 3e-7 (relative, vs float64).
  */
-import { B_STD2, W_STD2 } from "../../kernel/ntk.ts";
-import type { Backend } from "../backend.ts";
-import { attr, GraphBuilder, type Value } from "../builder.ts";
-import type { GraphName } from "./index.ts";
+import { attr, GraphBuilder, type GraphSpec, graphSpec, type Value } from "../onnx/builder.ts";
+import { B_STD2, W_STD2 } from "./ntk.ts";
 
 const INV_2PI = 1 / (2 * Math.PI);
 const INV_PI = 1 / Math.PI;
@@ -57,7 +55,7 @@ function scales(g: GraphBuilder, x: Value): { a: Value; h: Value } {
 
 /**
  * The kernel from the raw inner products: xy (na×nb), sa (na×1), sb (nb) are
- * ⟨x,y⟩, Σx², Σy². Mirrors ntkFromDots layer by layer.
+ * ⟨x,y⟩, Σx², Σy². Mirrors ntk.ts's ntkFromDots layer by layer.
  *
  * The first layer works on Q = ⟨x,y⟩ + h, N = √((Σx²+h)(Σy²+h)), i.e. q and its
  * norm divided by a, which saves full-size passes (each elementwise pass over
@@ -65,7 +63,7 @@ function scales(g: GraphBuilder, x: Value): { a: Value; h: Value } {
  * last ReLU is fused with the read-out: K = u + (‖·‖ sin t − u t)/π + b, u = q + Θ.
  * Depth 1 costs 12 elementwise passes over na×nb after the MatMul.
  */
-function ntkFromDots(g: GraphBuilder, xy: Value, sa: Value, sb: Value, sc: { a: Value; h: Value }, depth: number, out: string): Value {
+function kernelNodes(g: GraphBuilder, xy: Value, sa: Value, sb: Value, sc: { a: Value; h: Value }, depth: number, out: string): Value {
   checkDepth(depth);
   const pi = g.constFloat(Math.PI);
   // Created on first use: depth 1 needs neither (an unused initializer makes ORT warn).
@@ -138,7 +136,7 @@ export function ntkGramGraph(depth: number): Uint8Array {
   const a = g.input("A", "float32", ["na", "d"]);
   const b = g.input("B", "float32", ["nb", "d"]);
   const xy = g.op("Gemm", [a, b], { transB: attr.int(1) });
-  const k = ntkFromDots(g, xy, sumSqNode(g, a, true), sumSqNode(g, b, false), scales(g, a), depth, "K");
+  const k = kernelNodes(g, xy, sumSqNode(g, a, true), sumSqNode(g, b, false), scales(g, a), depth, "K");
   g.output(k, "K", "float32", ["na", "nb"]);
   return g.toBytes();
 }
@@ -152,7 +150,7 @@ export function ntkGramNormsGraph(depth: number): Uint8Array {
   const sb = g.input("SB", "float32", ["nb"]);
   const xy = g.op("Gemm", [a, b], { transB: attr.int(1) });
   const saCol = g.op("Unsqueeze", [sa, g.constInt64([1])]);
-  const k = ntkFromDots(g, xy, saCol, sb, scales(g, a), depth, "K");
+  const k = kernelNodes(g, xy, saCol, sb, scales(g, a), depth, "K");
   g.output(k, "K", "float32", ["na", "nb"]);
   return g.toBytes();
 }
@@ -205,102 +203,34 @@ export function rowSumSqGraph(): Uint8Array {
   return g.toBytes();
 }
 
-export interface NtkGramOptions {
-  /** Hidden layers (default 1). */
-  depth?: number;
-  /** Pre-allocated na·nb output (row-major); ORT writes into it. */
-  out?: Float32Array;
-  /** Σx² per row of B, if already known (e.g. the support set's, computed once). */
-  bSumSq?: Float32Array;
-  /**
-   * Rows of A per graph run (default 512). Blocks keep the elementwise tail's
-   * intermediates (rows·nb floats each) smaller; on the ML-1M Gram (2-core EPYC)
-   * 512 was ≈ 10% faster than one unblocked run and than blocks of 256.
-   */
-  rowBlock?: number;
-}
+export type NtkGraphKind = "gram" | "gram_norms" | "diag";
 
-/** Σx² per row of a row-major (n × d) matrix, via ORT. */
-export async function rowSumSq(be: Backend, x: Float32Array, n: number, d: number): Promise<Float32Array> {
-  if (x.length !== n * d) throw new Error(`rowSumSq: ${x.length} values for ${n}×${d}`);
-  const out = new Float32Array(n);
-  if (n === 0) return out;
-  if (d === 0) return out;
-  const s = await be.session("row_sumsq");
-  await be.run(s, { A: { data: x, dims: [n, d] } }, { S: { data: out, dims: [n] } });
-  return out;
-}
+const BUILDERS: Record<NtkGraphKind, (depth: number) => Uint8Array> = {
+  gram: ntkGramGraph,
+  gram_norms: ntkGramNormsGraph,
+  diag: ntkDiagGraph,
+};
+const specs = new Map<string, GraphSpec>();
 
-/** The float32 NTK Gram matrix K(A, B) (na × nb, row-major), in row blocks of A. */
-export async function ntkGram(
-  be: Backend,
-  a: Float32Array,
-  na: number,
-  b: Float32Array,
-  nb: number,
-  d: number,
-  opts: NtkGramOptions = {},
-): Promise<Float32Array> {
-  const depth = opts.depth ?? 1;
-  if (a.length !== na * d || b.length !== nb * d) {
-    throw new Error(`ntkGram: A has ${a.length} values (want ${na}×${d}), B has ${b.length} (want ${nb}×${d})`);
-  }
-  if (d < 1) throw new Error("ntkGram: d (items) must be ≥ 1");
-  const out = opts.out ?? new Float32Array(na * nb);
-  if (out.length !== na * nb) throw new Error(`ntkGram: out has ${out.length} values, need ${na}×${nb}`);
-  const rowBlock = opts.rowBlock ?? 512;
-  if (!Number.isInteger(rowBlock) || rowBlock < 1) throw new Error(`ntkGram: rowBlock must be a positive integer, got ${rowBlock}`);
-  if (na === 0 || nb === 0) return out;
-  const sb = opts.bSumSq ?? (await rowSumSq(be, b, nb, d));
-  if (sb.length !== nb) throw new Error(`ntkGram: bSumSq has ${sb.length} values, need ${nb}`);
-  const sa = await rowSumSq(be, a, na, d);
-  const s = await ntkSession(be, "gram_norms", depth);
-  for (let r = 0; r < na; r += rowBlock) {
-    const m = Math.min(rowBlock, na - r);
-    await be.run(
-      s,
-      {
-        A: { data: a.subarray(r * d, (r + m) * d), dims: [m, d] },
-        B: { data: b, dims: [nb, d] },
-        SA: { data: sa.subarray(r, r + m), dims: [m] },
-        SB: { data: sb, dims: [nb] },
-      },
-      { K: { data: out.subarray(r * nb, (r + m) * nb), dims: [m, nb] } },
-    );
-  }
-  if (sameRows(a, b)) {
-    // K(X, X): for weighted rows ⟨x,x⟩ from the MatMul and Σx² differ in the last
-    // bit, so c = 1 − ε and arccos turns ε = 6e-8 into a 1e-4 error. The diagonal
-    // graph has no such cancellation; binary rows already agree exactly.
-    const diag = await ntkDiag(be, a, na, d, depth);
-    for (let i = 0; i < na; i++) out[i * nb + i] = diag[i];
-  }
-  return out;
-}
-
-function sameRows(a: Float32Array, b: Float32Array): boolean {
-  return a === b || (a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length);
-}
-
-/** K(x, x) for every row of A (float32). */
-export async function ntkDiag(be: Backend, a: Float32Array, na: number, d: number, depth = 1): Promise<Float32Array> {
-  if (a.length !== na * d) throw new Error(`ntkDiag: A has ${a.length} values, want ${na}×${d}`);
-  if (d < 1) throw new Error("ntkDiag: d (items) must be ≥ 1");
-  const out = new Float32Array(na);
-  if (na === 0) return out;
-  const s = await ntkSession(be, "diag", depth);
-  await be.run(s, { A: { data: a, dims: [na, d] } }, { K: { data: out, dims: [na] } });
-  return out;
-}
-
-/**
- * The session for an NTK graph: depths 1 and 2 are registered (and exported to
- * models/); other depths are built on first use and cached under their own key.
- */
-function ntkSession(be: Backend, kind: "gram_norms" | "diag", depth: number): ReturnType<Backend["session"]> {
+/** The graph ntk_{kind}_d{depth}; depths of NTK_DEPTHS are exported to models/. */
+export function ntkGraph(kind: NtkGraphKind, depth: number): GraphSpec {
   checkDepth(depth);
-  const name = `ntk_${kind}_d${depth}`;
-  if ((NTK_DEPTHS as readonly number[]).includes(depth)) return be.session(name as GraphName);
-  const bytes = kind === "diag" ? ntkDiagGraph(depth) : ntkGramNormsGraph(depth);
-  return be.session(bytes, `${name}:generated`);
+  const key = `ntk_${kind}_d${depth}`;
+  let spec = specs.get(key);
+  if (spec === undefined) {
+    spec = graphSpec(key, () => BUILDERS[kind](depth));
+    specs.set(key, spec);
+  }
+  return spec;
+}
+
+export const ROW_SUMSQ_GRAPH: GraphSpec = graphSpec("row_sumsq", rowSumSqGraph);
+
+/** Every NTK graph committed under models/: key → fresh builder (scripts/export-models.ts). */
+export function exportedNtkGraphs(): Record<string, () => Uint8Array> {
+  const out: Record<string, () => Uint8Array> = { [ROW_SUMSQ_GRAPH.key]: rowSumSqGraph };
+  for (const kind of Object.keys(BUILDERS) as NtkGraphKind[]) {
+    for (const depth of NTK_DEPTHS) out[ntkGraph(kind, depth).key] = () => BUILDERS[kind](depth);
+  }
+  return out;
 }

@@ -230,3 +230,49 @@ export function ntkGramBackward(
   if (dB) for (let j = 0; j < nb; j++) for (let k = 0; k < d; k++) dB[j * d + k] += 2 * hB[j] * b[j * d + k];
   return { dA, dB };
 }
+
+/** Per-entry NTK values and partials of a Gram block. */
+export interface GramPartials {
+  k: Float64Array | Float32Array;
+  fxy: Float64Array | Float32Array;
+  fxx: Float64Array | Float32Array | null;
+  fyy: Float64Array | Float32Array;
+}
+
+/**
+ * K and its partials ∂K/∂xy, ∂K/∂xx, ∂K/∂yy for every pair of a Gram block,
+ * from its dots (na × nb) and the rows' Σx²: float64 or float32 storage, with
+ * ∂K/∂xx only when asked (DISTILL-CF's fast step).
+ */
+export function ntkGramPartials(
+  dots: Float64Array | Float32Array,
+  na: number,
+  nb: number,
+  normsA: ArrayLike<number>,
+  normsB: ArrayLike<number>,
+  d: number,
+  depth: number,
+  f64: boolean,
+  wantFxx: boolean,
+): GramPartials {
+  const n = na * nb;
+  const make = (): Float64Array | Float32Array => (f64 ? new Float64Array(n) : new Float32Array(n));
+  const k = make();
+  const fxy = make();
+  const fyy = make();
+  const fxx = wantFxx ? make() : null;
+  const res = new Float64Array(4);
+  const tape = new Float64Array(4 * depth);
+  for (let i = 0; i < na; i++) {
+    const sa = normsA[i];
+    for (let j = 0; j < nb; j++) {
+      const p = i * nb + j;
+      ntkDotsWithGrad(dots[p], sa, normsB[j], d, depth, res, tape);
+      k[p] = res[0];
+      fxy[p] = res[1];
+      if (fxx) fxx[p] = res[2];
+      fyy[p] = res[3];
+    }
+  }
+  return { k, fxy, fxx, fyy };
+}

@@ -1,8 +1,10 @@
 /**
- * Blocked Cholesky factorisation and blocked triangular solves for
- * (K + c·I)·α = X, written against a small set of GEMM-shaped kernels
+ * Cholesky, written once. The float64 factorisation and triangular solves
+ * (`choleskyFactor`, `choleskySolve`) serve every small solve in infrec and
+ * the diagonal blocks of the large one: the blocked Cholesky factorisation and
+ * blocked triangular solves for (K + c·I)·α = X, written against a small set of GEMM-shaped kernels
  * (`CholeskyKernels`) so that all O(n³) and O(n²·m) work can run as ONNX
- * Runtime MatMul/Gemm (lib/onnx/solve.ts) while only O(b³) work per block stays
+ * Runtime MatMul/Gemm (ort-kernels.ts) while only O(b³) work per block stays
  * in TypeScript. `tsCholeskyKernels` is a plain TypeScript implementation of the
  * same kernels (float64 accumulation) for tests and tiny problems.
  *
@@ -39,7 +41,6 @@
  *   backward α_i = W_i·Z_i − U[i1:n, i0:i1]ᵀ·α[i1:n], W_i = D_iᵀD_i (backwardUnitStep)
  * at the price of forming U once (n²·b flops): worth it when m > n.
  */
-import { checkPivot, DEFAULT_MIN_PIVOT_RATIO } from "../kernel/solve-reference.ts";
 
 /** The GEMM-shaped operations the blocked algorithm needs. Output buffers are exact-size views. */
 export interface CholeskyKernels {
@@ -105,30 +106,158 @@ export function checkBlockSize(fn: string, b: number): void {
   if (!Number.isInteger(b) || b < 1) throw new Error(`${fn}: block size must be a positive integer, got ${b}`);
 }
 
-/**
- * In-place float64 Cholesky of a dense b × b block `a` (row-major, lower part
- * used); `diag` holds the matching diagonal entries of K + shift·I for the
- * singularity test and `offset` the block's first row (for error messages).
- * Returns the smallest pivot / diagonal ratio.
- */
-export function choleskyBlock(a: Float64Array, b: number, diag: Float64Array, offset: number, minPivotRatio: number): number {
-  let minRatio = Infinity;
-  for (let i = 0; i < b; i++) {
-    const ri = i * b;
-    for (let j = 0; j < i; j++) {
-      const rj = j * b;
-      let s = a[ri + j];
-      for (let p = 0; p < j; p++) s -= a[ri + p] * a[rj + p];
-      a[ri + j] = s / a[rj + j];
+/** Default for `minPivotRatio` in the solvers: a pivot below this share of its diagonal entry means K_reg is (numerically) singular. */
+export const DEFAULT_MIN_PIVOT_RATIO = 1e-5;
+
+/** Where a solve broke down: at a Cholesky pivot, or in the residual check after solving. */
+export type SingularKernelDetail =
+  | {
+      kind: "pivot";
+      /** Row/column where the factorisation broke down. */
+      index: number;
+      /** The pivot (squared diagonal of L) found there. */
+      pivot: number;
+      /** The diagonal entry K_reg[index, index] it is compared with. */
+      diagonal: number;
+      /** The threshold pivot / diagonal had to exceed. */
+      minPivotRatio: number;
     }
-    let d = a[ri + i];
-    for (let p = 0; p < i; p++) d -= a[ri + p] * a[ri + p];
-    checkPivot(offset + i, d, diag[i], minPivotRatio);
-    minRatio = Math.min(minRatio, d / diag[i]);
-    a[ri + i] = Math.sqrt(d);
-    for (let j = i + 1; j < b; j++) a[ri + j] = 0;
+  | {
+      kind: "residual";
+      /** Relative residual ‖K_reg·α − X‖_F / ‖X‖_F (estimated on sampled columns). */
+      residual: number;
+      /** The bound it had to meet. */
+      maxResidual: number;
+    };
+
+/**
+ * K + c·I is not (numerically) positive definite: a Cholesky pivot was ≤ 0,
+ * not finite, or tiny relative to its diagonal entry (the pivot ratio bounds
+ * the condition number from below: cond(K_reg) ≥ 1 / ratio), or the solution's
+ * residual failed the check. Typical cause: λ = 0 on a kernel with duplicate
+ * users (Magazine).
+ */
+export class SingularKernelError extends Error {
+  override readonly name = "SingularKernelError";
+  constructor(readonly detail: SingularKernelDetail) {
+    super(
+      detail.kind === "pivot"
+        ? `K + c·I is not numerically positive definite at row ${detail.index}: ` +
+            `pivot ${detail.pivot.toExponential(3)} vs diagonal ${detail.diagonal.toExponential(3)} ` +
+            `(ratio ${(detail.pivot / detail.diagonal).toExponential(3)} ≤ ${detail.minPivotRatio}); ` +
+            `use a larger λ (shift) or remove duplicate users`
+        : `K + c·I is too ill-conditioned for a float32 solve: relative residual ` +
+            `${detail.residual.toExponential(3)} > ${detail.maxResidual}; use a larger λ (shift)`,
+    );
+  }
+}
+
+/** Throws SingularKernelError unless `pivot` is a usable Cholesky pivot for diagonal entry `diagonal`. */
+export function checkPivot(index: number, pivot: number, diagonal: number, minPivotRatio: number): void {
+  // Written so that NaN fails too.
+  if (!(pivot > 0 && diagonal > 0 && pivot > minPivotRatio * diagonal)) {
+    throw new SingularKernelError({ kind: "pivot", index, pivot, diagonal, minPivotRatio });
+  }
+}
+
+/** Throws naming the problem unless K is n × n and X is n × m with n, m ≥ 1. */
+export function checkSolveShapes(fn: string, k: ArrayLike<number>, n: number, x: ArrayLike<number>, m: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(m) || m < 1) throw new Error(`${fn}: m must be a positive integer, got ${m}`);
+  if (k.length !== n * n) throw new Error(`${fn}: K has ${k.length} entries, expected n×n = ${n}×${n} = ${n * n}`);
+  if (x.length !== n * m) throw new Error(`${fn}: X has ${x.length} entries, expected n×m = ${n}×${m} = ${n * m}`);
+}
+
+export interface CholeskyFactorOptions {
+  /** Added to the diagonal: the factor is of A + shift·I (default 0). */
+  shift?: number;
+  /** A pivot ≤ minPivotRatio × its diagonal entry throws SingularKernelError (default 0: only pivots ≤ 0). */
+  minPivotRatio?: number;
+  /** The diagonal entries pivots are compared with (default A's own, plus shift). */
+  diagonal?: ArrayLike<number>;
+  /** Row of A[0, 0] in a larger matrix, for error messages (default 0). */
+  offset?: number;
+}
+
+/**
+ * The float64 Cholesky factorisation, the only one in infrec: writes the lower
+ * factor of A + shift·I (n × n, row-major; only A's lower triangle is read)
+ * into `l` (zeros above the diagonal; `l` may be `a` itself when `a` is a
+ * Float64Array) and returns the smallest pivot / diagonal ratio. The blocked
+ * solver runs it on its diagonal blocks; the small float64 solves (DISTILL-CF's
+ * inner solve, ∞-AE on summaries, fold-in) and the test reference call it whole.
+ */
+export function choleskyFactorInto(a: ArrayLike<number>, n: number, l: Float64Array, options: CholeskyFactorOptions = {}): number {
+  if (a.length !== n * n) throw new Error(`choleskyFactor: A has ${a.length} entries, expected ${n}×${n}`);
+  if (l.length !== n * n) throw new Error(`choleskyFactor: L has ${l.length} entries, expected ${n}×${n}`);
+  const shift = options.shift ?? 0;
+  const minPivotRatio = options.minPivotRatio ?? 0;
+  const offset = options.offset ?? 0;
+  let minRatio = Infinity;
+  // Row-by-row (Cholesky–Banachiewicz): every inner loop walks two contiguous rows.
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    for (let j = 0; j < i; j++) {
+      const rj = j * n;
+      let s = a[ri + j];
+      for (let p = 0; p < j; p++) s -= l[ri + p] * l[rj + p];
+      l[ri + j] = s / l[rj + j];
+    }
+    const diag = options.diagonal ? options.diagonal[i] : a[ri + i] + shift;
+    let d = a[ri + i] + shift;
+    for (let p = 0; p < i; p++) d -= l[ri + p] * l[ri + p];
+    checkPivot(offset + i, d, diag, minPivotRatio);
+    minRatio = Math.min(minRatio, d / diag);
+    l[ri + i] = Math.sqrt(d);
+    for (let j = i + 1; j < n; j++) l[ri + j] = 0;
   }
   return minRatio;
+}
+
+/** The lower Cholesky factor of A + shift·I as a new float64 array (see choleskyFactorInto). */
+export function choleskyFactor(a: ArrayLike<number>, n: number, options: CholeskyFactorOptions = {}): Float64Array {
+  const l = new Float64Array(n * n);
+  choleskyFactorInto(a, n, l, options);
+  return l;
+}
+
+/** Solves L·Lᵀ·Y = X for row-major X (n × m) given the lower factor L; float64, all columns at once. */
+export function choleskySolve(l: Float64Array, n: number, x: ArrayLike<number>, m: number): Float64Array {
+  if (l.length !== n * n) throw new Error(`choleskySolve: L has ${l.length} entries, expected ${n}×${n}`);
+  if (x.length !== n * m) throw new Error(`choleskySolve: X has ${x.length} entries, expected ${n}×${m}`);
+  const y = Float64Array.from(x);
+  // Forward: L·z = x, row by row (rows of y are contiguous).
+  for (let i = 0; i < n; i++) {
+    const yi = i * m;
+    for (let p = 0; p < i; p++) {
+      const lip = l[i * n + p];
+      if (lip === 0) continue;
+      const yp = p * m;
+      for (let c = 0; c < m; c++) y[yi + c] -= lip * y[yp + c];
+    }
+    const inv = 1 / l[i * n + i];
+    for (let c = 0; c < m; c++) y[yi + c] *= inv;
+  }
+  // Backward: Lᵀ·y = z.
+  for (let i = n - 1; i >= 0; i--) {
+    const yi = i * m;
+    for (let p = i + 1; p < n; p++) {
+      const lpi = l[p * n + i];
+      if (lpi === 0) continue;
+      const yp = p * m;
+      for (let c = 0; c < m; c++) y[yi + c] -= lpi * y[yp + c];
+    }
+    const inv = 1 / l[i * n + i];
+    for (let c = 0; c < m; c++) y[yi + c] *= inv;
+  }
+  return y;
+}
+
+/** (A + shift·I)⁻¹ of a symmetric positive definite n × n matrix, float64 (factor, then solve against I). */
+export function spdInverse(a: ArrayLike<number>, n: number, options: CholeskyFactorOptions = {}): Float64Array {
+  const eye = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  return choleskySolve(choleskyFactor(a, n, options), n, eye, n);
 }
 
 /** Inverse of a lower-triangular b × b float64 matrix, row by row (contiguous axpys). */
@@ -166,7 +295,7 @@ function factorDiagonalBlock(
     a[i * bj + i] += shift;
     diag[i] = k[(j0 + i) * n + j0 + i] + shift;
   }
-  const minRatio = choleskyBlock(a, bj, diag, j0, minPivotRatio);
+  const minRatio = choleskyFactorInto(a, bj, a, { diagonal: diag, offset: j0, minPivotRatio });
   const inverse = Float32Array.from(invertLowerTriangular(a, bj));
   for (let i = 0; i < bj; i++) {
     const dst = (j0 + i) * n + j0;

@@ -1,6 +1,6 @@
 /** Reading and writing artifacts on disk: atomic writes (temp file, then rename). */
 import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../util/files.ts";
+import { writeFileAtomic } from "../../util/files.ts";
 
 export { writeFileAtomic };
 import { decodeDuals, type DualsArtifact } from "./artifact.ts";

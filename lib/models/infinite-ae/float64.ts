@@ -8,12 +8,12 @@
  * Scores K(X_C, X_S)·α: dots in float32 ORT, kernel values and the product
  * with α in float64 (ORT Gemm).
  */
-import type { InteractionMatrix } from "../data/matrix.ts";
-import { ntkDotsWithGrad } from "../kernel/ntk-grad.ts";
-import { choleskyReference, choleskySolveReference } from "../kernel/solve-reference.ts";
-import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
-import { type Backend, getBackend } from "../onnx/backend.ts";
-import { gemmGraph, gemmKey, type GemmDType } from "../onnx/graphs/distill.ts";
+import type { InteractionMatrix } from "../../data/matrix.ts";
+import { ntkDotsWithGrad } from "../../ntk/ntk-grad.ts";
+import { spdInverse } from "../../linalg/cholesky.ts";
+import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
+import { type Backend, getBackend } from "../../onnx/backend.ts";
+import { gemmSpec, type GemmDType } from "../../onnx/graphs/gemm.ts";
 
 /** Pivot / diagonal ratio below which the float64 factorisation counts as singular. */
 const FLOAT64_MIN_PIVOT_RATIO = 1e-13;
@@ -46,7 +46,7 @@ export class InfiniteAEFloat64 implements Recommender {
 
   private async gemm<T extends Float32Array | Float64Array>(dtype: GemmDType, a: T, aDims: [number, number], b: T, bDims: [number, number], transB: boolean, out: T): Promise<T> {
     this.backend ??= await getBackend({ device: "cpu" });
-    const s = await this.backend.session(gemmGraph(dtype, false, transB), gemmKey(dtype, false, transB));
+    const s = await this.backend.session(gemmSpec(dtype, false, transB));
     const n = transB ? bDims[0] : bDims[1];
     await this.backend.run(s, { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } }, { Y: { data: out, dims: [aDims[0], n] } });
     return out;
@@ -71,10 +71,7 @@ export class InfiniteAEFloat64 implements Recommender {
       trace += k[i * n + i];
     }
     this.shift = (this.lambda * trace) / n;
-    const factor = choleskyReference(k, n, this.shift, FLOAT64_MIN_PIVOT_RATIO);
-    const eye = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-    const inv = choleskySolveReference(factor, n, eye, n);
+    const inv = spdInverse(k, n, { shift: this.shift, minPivotRatio: FLOAT64_MIN_PIVOT_RATIO });
     this.alpha = await this.gemm("float64", inv, [n, n], x64, [n, m], false, new Float64Array(n * m));
     this.xs = xs;
     this.normsS = norms;

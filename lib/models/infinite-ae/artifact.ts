@@ -13,9 +13,9 @@
  * Parsing and serialising use no Node APIs, so browsers and the edge module
  * read the same bytes; file I/O lives in artifact-file.ts.
  */
-import { InteractionMatrix } from "../data/matrix.ts";
-import type { DatasetStats } from "../data/dataset.ts";
-import { crc32 } from "../util/checksum.ts";
+import { InteractionMatrix } from "../../data/matrix.ts";
+import type { DatasetStats } from "../../data/dataset.ts";
+import { crc32 } from "../../util/checksum.ts";
 
 export { crc32 };
 

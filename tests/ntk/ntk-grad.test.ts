@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ntkFromDots, ntkGramReference } from "../../lib/kernel/ntk.ts";
-import { ntkDotsWithGrad, ntkGramF64, ntkGramBackward } from "../../lib/kernel/ntk-grad.ts";
+import { ntkFromDots, ntkGramReference } from "../../lib/ntk/ntk.ts";
+import { ntkDotsWithGrad, ntkGramF64, ntkGramBackward } from "../../lib/ntk/ntk-grad.ts";
 import { finiteDiff, relErr } from "../helpers.ts";
 
 /** Small deterministic LCG for test inputs (not the library RNG). */

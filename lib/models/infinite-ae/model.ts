@@ -8,15 +8,16 @@
  * and S is all of it (validation), K_SS·α = X_S − c·α is exact, so no second
  * Gram or product is needed.
  */
-import type { InteractionMatrix } from "../data/matrix.ts";
-import { ntkGram, sparseRowSumSq } from "../kernel/gram.ts";
-import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
-import { ridgeShift, SpdSolver } from "../onnx/solve.ts";
-import { Rng } from "../random.ts";
+import type { InteractionMatrix } from "../../data/matrix.ts";
+import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
+import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
+import { SpdSolver } from "../../linalg/spd-solver.ts";
+import { ridgeShift } from "./duals.ts";
+import { Rng } from "../../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
-import { InfiniteAEFloat64 } from "./infinite-ae-f64.ts";
-import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
-import { timed, type Timings } from "./timings.ts";
+import { InfiniteAEFloat64 } from "./float64.ts";
+import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
+import { timed, type Timings } from "../timings.ts";
 
 /**
  * Supports of at most this many rows are fitted in float64 (InfiniteAEFloat64):

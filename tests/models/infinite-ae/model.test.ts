@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InteractionMatrix } from "../../lib/data/matrix.ts";
-import { ntkGramReference } from "../../lib/kernel/ntk.ts";
-import { ridgeShift, solveReference } from "../../lib/kernel/solve-reference.ts";
-import { InfiniteAE } from "../../lib/models/infinite-ae.ts";
-import { getBackend } from "../../lib/onnx/backend.ts";
-import { Rng } from "../../lib/random.ts";
-import { checkSubsetFoldIn } from "./shared.ts";
+import { InteractionMatrix } from "../../../lib/data/matrix.ts";
+import { ntkGramReference } from "../../../lib/ntk/ntk.ts";
+import { solveReference } from "../../../lib/linalg/reference.ts";
+import { ridgeShift } from "../../../lib/models/infinite-ae/duals.ts";
+import { InfiniteAE } from "../../../lib/models/infinite-ae/model.ts";
+import { getBackend } from "../../../lib/onnx/backend.ts";
+import { Rng } from "../../../lib/random.ts";
+import { checkSubsetFoldIn } from "../shared.ts";
 
 function randomBinary(n: number, m: number, density: number, seed: number): InteractionMatrix {
   const rng = new Rng(seed);

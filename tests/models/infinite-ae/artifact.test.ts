@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InteractionMatrix } from "../../lib/data/matrix.ts";
-import { decodeDuals, encodeDuals, fromFloat16Bits, toFloat16Bits } from "../../lib/models/artifact.ts";
-import { DualsScorer } from "../../lib/models/duals-scorer.ts";
-import { InfiniteAE } from "../../lib/models/infinite-ae.ts";
-import { getBackend } from "../../lib/onnx/backend.ts";
-import { plantedDataset } from "./synthetic.ts";
+import { InteractionMatrix } from "../../../lib/data/matrix.ts";
+import { decodeDuals, encodeDuals, fromFloat16Bits, toFloat16Bits } from "../../../lib/models/infinite-ae/artifact.ts";
+import { DualsScorer } from "../../../lib/models/infinite-ae/duals-scorer.ts";
+import { InfiniteAE } from "../../../lib/models/infinite-ae/model.ts";
+import { getBackend } from "../../../lib/onnx/backend.ts";
+import { plantedDataset } from "../synthetic.ts";
 
 async function fitted() {
   const ds = plantedDataset();

@@ -1,10 +1,10 @@
 /** The float64-solve ∞-AE for summaries agrees with lib/models/infinite-ae.ts where both are well conditioned. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InteractionMatrix } from "../../lib/data/matrix.ts";
-import { ntkGramReference } from "../../lib/kernel/ntk.ts";
-import { InfiniteAEFloat64 } from "../../lib/models/infinite-ae-f64.ts";
-import { InfiniteAE } from "../../lib/models/infinite-ae.ts";
+import { InteractionMatrix } from "../../../lib/data/matrix.ts";
+import { ntkGramReference } from "../../../lib/ntk/ntk.ts";
+import { InfiniteAEFloat64 } from "../../../lib/models/infinite-ae/float64.ts";
+import { InfiniteAE } from "../../../lib/models/infinite-ae/model.ts";
 
 test("float64 small-support path matches the float32 ONNX path at λ = 1 on weighted rows (rel err ≤ 1e-4)", async (t) => {
   let s = 7;

@@ -1,13 +1,14 @@
 /**
- * The ∞-AE dual solve α = (K + c·I)⁻¹ X on ONNX Runtime, for symmetric positive
- * definite K (n × n) and X (n × m), row-major float32, c = λ·tr(K)/n.
+ * Symmetric positive definite solves (K + c·I)·α = X on ONNX Runtime, for K
+ * (n × n) and X (n × m), row-major float32.
  *
  *   const solver = new SpdSolver(backend);               // owns the reusable buffers
- *   for (const lambda of [1, 5, 20]) {
- *     const alpha = await solveDuals(K, n, X, m, lambda, backend, { solver });
+ *   for (const shift of [0.1, 1, 10]) {
+ *     const factor = await solver.factor(K, n, shift);    // K is only read
+ *     const alpha = await factor.solve(X, m, undefined, { maxResidual: 1e-4 });
  *   }
  *
- * Algorithm (lib/onnx/cholesky.ts): left-looking blocked Cholesky into a
+ * Algorithm (cholesky.ts): left-looking blocked Cholesky into a
  * separate L buffer (K is never written, so one K serves every λ), then blocked
  * forward/backward substitution whose steps are GEMMs with the inverted
  * diagonal blocks. All O(n³) and O(n²m) work runs as ORT Gemm/MatMul; only the
@@ -15,29 +16,25 @@
  *
  * A pivot ≤ minPivotRatio × its diagonal entry throws `SingularKernelError`
  * (e.g. λ = 0 on a kernel with duplicate users) instead of returning garbage;
- * `solveDuals` also checks the residual on a few sampled columns (≤ 1e-4).
+ * `maxResidual` also checks the residual on a few sampled columns. ∞-AE's
+ * duals (λ → c = λ·tr(K)/n) are lib/models/infinite-ae/duals.ts.
  */
-import type { Backend, Session } from "./backend.ts";
+import type { Backend } from "../onnx/backend.ts";
 import {
   blockedCholesky,
   blockedCholeskySolve,
   blockedUnitSolve,
   checkBlockSize,
+  checkSolveShapes,
+  DEFAULT_MIN_PIVOT_RATIO,
   diagonalInverses,
+  SingularKernelError,
   unitForm,
   type BlockedCholesky,
   type CholeskyKernels,
   type CholeskyVariant,
 } from "./cholesky.ts";
-import type { GraphName } from "./graphs/index.ts";
-import {
-  checkSolveShapes,
-  DEFAULT_MIN_PIVOT_RATIO,
-  ridgeShift,
-  SingularKernelError,
-} from "../kernel/solve-reference.ts";
-
-export { SingularKernelError, ridgeShift };
+import { OrtCholeskyKernels } from "./ort-kernels.ts";
 
 /**
  * Factor block size (bench/solve.ts, n = 6040, 2 cores): 128, 256 and 512 took
@@ -55,7 +52,7 @@ export const DEFAULT_SOLVE_BLOCK_SIZE = 256;
 export interface SpdSolverOptions {
   /** Block size of the Cholesky factorisation (default 256). */
   blockSize?: number;
-  /** Factorisation loop order (default "left"; see lib/onnx/cholesky.ts). */
+  /** Factorisation loop order (default "left"; see cholesky.ts). */
   variant?: CholeskyVariant;
   /** Block size of the triangular solves (default 256; its inverses are free when it divides blockSize). */
   solveBlockSize?: number;
@@ -78,201 +75,15 @@ export interface SolveOptions {
   /** Columns sampled by the residual check (default 8; cost ≈ 2n²·columns flops). */
   residualColumns?: number;
   /**
-   * Solve with the unit form U = L·Λ⁻¹ (lib/onnx/cholesky.ts): half the
+   * Solve with the unit form U = L·Λ⁻¹ (cholesky.ts): half the
    * diagonal-block flops for n²·b flops once per factor. Default: when m > n.
    */
   unitForm?: boolean;
 }
 
-/** solveDuals' default residual bound (the ∞-AE accuracy requirement). */
+/** The default residual bound of the solves that check one (the ∞-AE accuracy requirement). */
 export const DEFAULT_MAX_RESIDUAL = 1e-4;
 
-function pair(a: number, b: number): { data: BigInt64Array; dims: number[] } {
-  return { data: new BigInt64Array([BigInt(a), BigInt(b)]), dims: [2] };
-}
-
-
-/** The model bytes of one of this file's graphs, built once per process. */
-/**
- * CholeskyKernels on an ONNX Runtime backend. Sessions are cached by the
- * backend; the scratch buffers (up to n²/4 + n·b floats) live as long as this
- * object, i.e. as long as the SpdSolver that made it.
- */
-export class OrtCholeskyKernels implements CholeskyKernels {
-  private panelSession?: Promise<Session>;
-  private forwardSession?: Promise<Session>;
-  private backwardSession?: Promise<Session>;
-  private atSession?: Promise<Session>;
-  private forwardUnitSession?: Promise<Session>;
-  private backwardUnitSession?: Promise<Session>;
-
-  constructor(readonly backend: Backend) {}
-
-  private session(name: GraphName): Promise<Session> {
-    return this.backend.session(name);
-  }
-
-  /**
-   * The strided blocks are copied into contiguous scratch here (row `set`s run
-   * at memcpy speed) and multiplied by one Gemm: measured 77 → 129 GFLOP/s
-   * against cutting them out with Slice inside the graph (n = 6040, j0 = 3072).
-   */
-  async panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void> {
-    const rows = n - j0;
-    const bj = j1 - j0;
-    const la = this.scratch("la", rows * j0);
-    for (let r = 0; r < rows; r++) la.set(l.subarray((j0 + r) * n, (j0 + r) * n + j0), r * j0);
-    const kp = this.scratch("kp", rows * bj);
-    for (let r = 0; r < rows; r++) kp.set(k.subarray((j0 + r) * n + j0, (j0 + r) * n + j1), r * bj);
-    await this.backend.gemmUpdate(kp, [rows, bj], la, [rows, j0], la.subarray(0, bj * j0), [bj, j0], { out });
-  }
-
-  /** Cut-out variant of `panel` (Slice inside the graph); kept for the benchmark's comparison. */
-  async panelSliced(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void> {
-    this.panelSession ??= this.session("cholesky_panel");
-    const s = await this.panelSession;
-    await this.backend.run(
-      s,
-      {
-        K: { data: k, dims: [n, n] },
-        L: { data: l, dims: [n, n] },
-        k_starts: pair(j0, j0),
-        k_ends: pair(n, j1),
-        la_starts: pair(j0, 0),
-        la_ends: pair(n, j0),
-        lb_starts: pair(j0, 0),
-        lb_ends: pair(j1, j0),
-      },
-      { P: { data: out, dims: [n - j0, j1 - j0] } },
-    );
-  }
-
-  private readonly scratchBuffers = new Map<string, Float32Array>();
-
-  /** A reusable scratch view of `size` floats (grown on demand). */
-  private scratch(name: string, size: number): Float32Array {
-    let buf = this.scratchBuffers.get(name);
-    if (buf === undefined || buf.length < size) {
-      buf = new Float32Array(size);
-      this.scratchBuffers.set(name, buf);
-    }
-    return buf.subarray(0, size);
-  }
-
-  /** Drops the scratch buffers (up to n²/4 + n·b floats). */
-  releaseScratch(): void {
-    this.scratchBuffers.clear();
-  }
-
-  async updateInPlace(c: Float32Array, r: number, bq: number, a: Float32Array, b: Float32Array, bk: number): Promise<void> {
-    await this.backend.gemmUpdate(c, [r, bq], a, [r, bk], b, [bq, bk], { out: c });
-  }
-
-  async mulTransposed(a: Float32Array, r: number, b: number, t: Float32Array, out: Float32Array): Promise<void> {
-    await this.backend.matmul(a, [r, b], t, [b, b], { transB: true, out });
-  }
-
-  async forwardStep(
-    l: Float32Array, n: number, i0: number, i1: number,
-    xi: Float32Array, y: Float32Array, m: number, d: Float32Array, out: Float32Array,
-  ): Promise<void> {
-    const bi = i1 - i0;
-    if (i0 === 0) {
-      await this.backend.matmul(d, [bi, bi], xi, [bi, m], { out });
-      return;
-    }
-    this.forwardSession ??= this.session("cholesky_forward_step");
-    const s = await this.forwardSession;
-    await this.backend.run(
-      s,
-      {
-        L: { data: l, dims: [n, n] },
-        X: { data: xi, dims: [bi, m] },
-        Yprev: { data: y.subarray(0, i0 * m), dims: [i0, m] },
-        D: { data: d, dims: [bi, bi] },
-        l_starts: pair(i0, 0),
-        l_ends: pair(i1, i0),
-      },
-      { Y: { data: out, dims: [bi, m] } },
-    );
-  }
-
-  async backwardStep(
-    l: Float32Array, n: number, i0: number, i1: number,
-    yi: Float32Array, alphaTail: Float32Array, m: number, d: Float32Array, out: Float32Array,
-  ): Promise<void> {
-    const bi = i1 - i0;
-    if (i1 === n) {
-      this.atSession ??= this.session("matmul_at");
-      const s = await this.atSession;
-      await this.backend.run(s, { A: { data: d, dims: [bi, bi] }, B: { data: yi, dims: [bi, m] } }, { Y: { data: out, dims: [bi, m] } });
-      return;
-    }
-    this.backwardSession ??= this.session("cholesky_backward_step");
-    const s = await this.backwardSession;
-    await this.backend.run(
-      s,
-      {
-        L: { data: l, dims: [n, n] },
-        Y: { data: yi, dims: [bi, m] },
-        Atail: { data: alphaTail, dims: [n - i1, m] },
-        D: { data: d, dims: [bi, bi] },
-        l_starts: pair(i1, i0),
-        l_ends: pair(n, i1),
-      },
-      { A: { data: out, dims: [bi, m] } },
-    );
-  }
-
-  async forwardUnitStep(
-    u: Float32Array, n: number, i0: number, i1: number,
-    xi: Float32Array, z: Float32Array, m: number, out: Float32Array,
-  ): Promise<void> {
-    if (i0 === 0) {
-      out.set(xi);
-      return;
-    }
-    this.forwardUnitSession ??= this.session("cholesky_forward_unit_step");
-    const s = await this.forwardUnitSession;
-    const bi = i1 - i0;
-    await this.backend.run(
-      s,
-      {
-        U: { data: u, dims: [n, n] },
-        X: { data: xi, dims: [bi, m] },
-        Zprev: { data: z.subarray(0, i0 * m), dims: [i0, m] },
-        u_starts: pair(i0, 0),
-        u_ends: pair(i1, i0),
-      },
-      { Z: { data: out, dims: [bi, m] } },
-    );
-  }
-
-  async backwardUnitStep(
-    u: Float32Array, n: number, i0: number, i1: number,
-    zi: Float32Array, alphaTail: Float32Array, m: number, w: Float32Array, out: Float32Array,
-  ): Promise<void> {
-    const bi = i1 - i0;
-    if (i1 === n) {
-      await this.backend.matmul(w, [bi, bi], zi, [bi, m], { out });
-      return;
-    }
-    this.backwardUnitSession ??= this.session("cholesky_backward_unit_step");
-    const s = await this.backwardUnitSession;
-    await this.backend.run(
-      s,
-      {
-        U: { data: u, dims: [n, n] },
-        Z: { data: zi, dims: [bi, m] },
-        Atail: { data: alphaTail, dims: [n - i1, m] },
-        W: { data: w, dims: [bi, bi] },
-        u_starts: pair(i1, i0),
-        u_ends: pair(n, i1),
-      },
-      { A: { data: out, dims: [bi, m] } },
-    );
-  }
-}
 
 /**
  * Factors K + c·I and solves with it. Holds the n × n L buffer and the n × m
@@ -573,40 +384,3 @@ export async function relativeResidual(
   return Math.sqrt(num / den);
 }
 
-export interface SolveDualsOptions extends SolveOptions {
-  /** Residual bound checked on sampled columns (default 1e-4; Infinity turns the check off). */
-  maxResidual?: number;
-  /** A solver whose buffers to reuse (one per K and λ grid); default: a fresh one. */
-  solver?: SpdSolver;
-  /** Pre-allocated n × m output for α. */
-  out?: Float32Array;
-  /** Options for a fresh solver (ignored when `solver` is given). */
-  solverOptions?: SpdSolverOptions;
-}
-
-/**
- * The ∞-AE duals α = (K + λ·tr(K)/n · I)⁻¹ X (PROTOCOL.md §2). Throws
- * SingularKernelError when K + c·I is not numerically positive definite
- * (typically λ = 0 with duplicate users) or when the residual estimated on
- * sampled columns exceeds `maxResidual` (default 1e-4).
- */
-export async function solveDuals(
-  k: Float32Array,
-  n: number,
-  x: Float32Array,
-  m: number,
-  lambda: number,
-  backend: Backend,
-  options: SolveDualsOptions = {},
-): Promise<Float32Array> {
-  checkSolveShapes("solveDuals", k, n, x, m);
-  const shift = ridgeShift(k, n, lambda);
-  const solver = options.solver ?? new SpdSolver(backend, options.solverOptions);
-  if (solver.backend !== backend) throw new Error("solveDuals: options.solver was created for another backend");
-  const factor = await solver.factor(k, n, shift);
-  return factor.solve(x, m, options.out, {
-    refine: options.refine,
-    maxResidual: options.maxResidual ?? DEFAULT_MAX_RESIDUAL,
-    residualColumns: options.residualColumns,
-  });
-}
