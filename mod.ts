@@ -1,43 +1,59 @@
 /**
- * infrec's public API: a deliberately small surface. Data, the models behind
- * one interface, the evaluation protocol, saved duals and edge inference,
- * DISTILL-CF and the samplers. Everything else under lib/ is internal.
+ * infrec's public API. Everything else under lib/ is internal and may change.
+ *
+ *   import { loadDataset, tuneModel } from "infrec";
+ *   const ds = await loadDataset("magazine");
+ *   const { test, hyperParameters } = await tuneModel(ds, "inf-ae", { test: true });
  */
-export { InteractionMatrix, type DuplicatePolicy } from "./lib/data/matrix.ts";
-export { type Dataset, type DatasetStats, datasetStats } from "./lib/data/dataset.ts";
-export { loadPaperDataset } from "./lib/data/paper.ts";
-export { findDataset, listDatasets, loadDataset } from "./lib/data/registry.ts";
+
+// ── Data ────────────────────────────────────────────────────────────────────
+/** A sparse users × items matrix of (possibly weighted) interactions. */
+export { InteractionMatrix } from "./lib/data/matrix.ts";
+/** A dataset: train / validation / test matrices with user and item ids. */
+export type { Dataset } from "./lib/data/dataset.ts";
+/** Loads a dataset by name (the bundled Magazine, or one found in a data directory). */
+export { loadDataset } from "./lib/data/registry.ts";
+/** Loads interactions from a file or folder (MovieLens, CSV/TSV, RecBole, Netflix, paper format) and splits them. */
 export { loadDataFile } from "./lib/data/load-file.ts";
-export { readInteractions, type RawInteractions } from "./lib/data/text.ts";
-export { buildDataset, loadSplit, saveSplit } from "./lib/data/split.ts";
+/** Saves and reloads a dataset's split, so experiments can share it exactly. */
+export { loadSplit, saveSplit } from "./lib/data/split.ts";
 
-export type { FitOptions, HyperParameters, Recommender } from "./lib/models/model.ts";
-export { PopRec } from "./lib/models/pop.ts";
+// ── Models ──────────────────────────────────────────────────────────────────
+/** The one interface every recommender implements (fit, scoreBlock, hyperParameters). */
+export type { FitOptions, Recommender } from "./lib/models/model.ts";
+/** Every model by name, with its validation grid and constructor. */
+export { MODELS, modelEntry, type ModelParams } from "./lib/models/registry.ts";
+/** ∞-AE: kernel ridge regression with the NTK of an infinitely wide autoencoder. */
 export { InfiniteAE, type InfiniteAEOptions } from "./lib/models/infinite-ae/model.ts";
+/** EASE: the item–item closed-form linear autoencoder. */
 export { EASE, type EASEOptions } from "./lib/models/ease.ts";
-export { BiasOnly } from "./lib/models/bias-only.ts";
-export { MatrixFactorization } from "./lib/models/mf.ts";
-export { NeuMf } from "./lib/models/neumf.ts";
-export { LightGcn } from "./lib/models/lightgcn.ts";
-export { MultVae } from "./lib/models/multvae.ts";
-export { MODELS, modelEntry } from "./lib/models/registry.ts";
+/** The saved-duals artifact of a fitted ∞-AE (support rows, α, λ, item ids), as bytes. */
 export { decodeDuals, type DualsArtifact, encodeDuals } from "./lib/models/infinite-ae/artifact.ts";
+/** Top-k recommendations for new users from saved duals, on any backend. */
 export { DualsScorer, type Recommendation } from "./lib/models/infinite-ae/duals-scorer.ts";
-export { EdgeRecommender } from "./lib/edge/mod.ts";
-
-export { evaluate, evaluateView, type EvaluateOptions, type EvaluationResult, type Metrics, splitView } from "./lib/eval/evaluate.ts";
-export { auc, hitRate, ndcg, psp, topK } from "./lib/eval/metrics.ts";
-export { gridSearch, type GridSearchResult } from "./lib/eval/grid.ts";
-
-export { ntk, ntkGramReference } from "./lib/ntk/ntk.ts";
-export { ntkGram } from "./lib/ntk/gram.ts";
-export { getBackend, type Backend, type DeviceRequest } from "./lib/onnx/backend.ts";
+/** K + c·I was not numerically positive definite, or the solve missed its residual bound. */
 export { SingularKernelError } from "./lib/linalg/cholesky.ts";
-export { SpdSolver } from "./lib/linalg/spd-solver.ts";
-export { solveDuals } from "./lib/models/infinite-ae/duals.ts";
 
+// ── Evaluation and tuning ───────────────────────────────────────────────────
+/** The paper's protocol: HR, NDCG, PSP at cut-offs and a pooled AUC on validation or test. */
+export { evaluate, type EvaluateOptions, type EvaluationResult, type Metrics } from "./lib/eval/evaluate.ts";
+/** A registered model tuned on validation (the summary grid on DISTILL-CF summaries), tested at the best. */
+export { tuneModel, type TuneOptions, type TuneResult } from "./lib/tuning/tune.ts";
+
+// ── DISTILL-CF and sampling ─────────────────────────────────────────────────
+/** Synthesises a DISTILL-CF summary of a dataset (μ fake users). */
 export { runDistill, type RunDistillOptions } from "./lib/distill/run.ts";
-export { loadSummary, saveSummary, summaryToMatrix } from "./lib/distill/summary.ts";
+/** Summary files, and a summary as a matrix any model can be fitted on. */
+export { loadSummary, saveSummary, type Summary, summaryToMatrix } from "./lib/distill/summary.ts";
+/** The samplers of Figures 1–4 (random, head-user, SVP-CF, DISTILL-CF) by name. */
 export { makeSampler, SAMPLER_NAMES } from "./lib/sampling/registry.ts";
+/** Flips a share of each user's entries (the noise of Figures 3–4). */
 export { injectNoise } from "./lib/sampling/noise.ts";
-export { Rng } from "./lib/random.ts";
+
+// ── Runtime ─────────────────────────────────────────────────────────────────
+/** The ONNX Runtime backend (cpu, wasm, cuda, webgpu, auto) the heavy math runs on. */
+export { type Backend, type DeviceRequest, getBackend } from "./lib/onnx/backend.ts";
+
+// ── Edge ────────────────────────────────────────────────────────────────────
+/** Recommends from artifact bytes on onnxruntime-web only: browsers, Deno, Bun. */
+export { EdgeRecommender } from "./lib/edge/mod.ts";

@@ -9,9 +9,7 @@
  */
 import { cac } from "cac";
 import { loadDataset } from "../lib/data/registry.ts";
-import { gridSearch } from "../lib/eval/grid.ts";
-import { EASE } from "../lib/models/ease.ts";
-import { InfiniteAE } from "../lib/models/infinite-ae/model.ts";
+import { tuneModel } from "../lib/tuning/tune.ts";
 import { EASE_LAMBDAS, INFINITE_AE_LAMBDAS } from "../lib/models/registry.ts";
 import type { Timings } from "../lib/models/timings.ts";
 import { getBackend } from "../lib/onnx/backend.ts";
@@ -79,10 +77,7 @@ for (const model of String(options.models).split(",")) {
   let r;
   let flops: Record<string, number>;
   if (model === "inf-ae") {
-    r = await gridSearch(ds, INFINITE_AE_LAMBDAS, (lambda, shared) => new InfiniteAE({ lambda, shared, backend, timings }), {
-      test: true,
-      onSkip: () => {},
-    });
+    r = await tuneModel(ds, "inf-ae", { build: { backend, timings }, test: true, onSkip: () => {} });
     const solves = INFINITE_AE_LAMBDAS.length - r.skipped.length;
     flops = {
       gram: 2 * n * n * m,
@@ -92,7 +87,7 @@ for (const model of String(options.models).split(",")) {
       "score-product": 2 * n * n * m,
     };
   } else if (model === "ease") {
-    r = await gridSearch(ds, EASE_LAMBDAS, (lambda, shared) => new EASE({ lambda, shared, backend, timings }), { test: true });
+    r = await tuneModel(ds, "ease", { build: { backend, timings }, test: true });
     const k = EASE_LAMBDAS.length;
     flops = { factor: (k * m ** 3) / 3, inverse: k * 2 * m ** 3, score: (k + 1) * 2 * n * m * m };
   } else throw new Error(`unknown model ${model}`);

@@ -17,11 +17,12 @@ import { mkdirSync } from "node:fs";
 import { writeFileAtomic } from "../lib/util/files.ts";
 import { join } from "node:path";
 import { loadPaperDataset } from "../lib/data/paper.ts";
-import { evaluate } from "../lib/eval/evaluate.ts";
 import { gridSearch } from "../lib/eval/grid.ts";
 import {
-  type AnyBaselineConfig, BASELINE_NAMES, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan, PAPER_NDCG10,
+  type AnyBaselineConfig, BASELINE_NAMES, type BaselineName, baselineGrid, earlyStoppingPlan, PAPER_NDCG10,
 } from "../lib/models/grids.ts";
+import { type BuildContext, datasetSize, modelEntry, type ModelParams } from "../lib/models/registry.ts";
+import { validationHitRate } from "../lib/tuning/tune.ts";
 
 interface Args {
   datasets: string[];
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
   mkdirSync(args.out, { recursive: true });
   for (const name of args.datasets) {
     const ds = await loadPaperDataset(join(args.dataDir, name), { name });
-    const size = ds.train.numUsers * ds.train.numItems > 5e6 ? "large" : "small";
+    const size = datasetSize(ds);
     const plan = earlyStoppingPlan(size);
     const every = args.every ?? plan.every;
     const patience = args.patience ?? plan.patience;
@@ -87,20 +88,15 @@ async function main(): Promise<void> {
       const tm = performance.now();
       let fitStart = performance.now();
       const fitSeconds: number[] = [];
-      const result = await gridSearch(ds, grid, (config) => {
-        const m = buildBaseline(model, config as never);
-        m.earlyStopping = {
-          evaluate: async () => (await evaluate(m, ds, { split: "validation", aucNegatives: 0 })).metrics["HR@100"],
-          every: args.quick ? Infinity : every,
-          patience,
-        };
-        // gridSearch fits without a progress callback; add one that prints epoch, loss, validation HR@100 and ETA.
-        const fit = m.fit.bind(m);
-        m.fit = (train, options) => fit(train, { ...options, onProgress: (_f, message) => console.error(`  [${name}] ${message}`) });
+      const entry = modelEntry(model);
+      const context: BuildContext = { validate: validationHitRate(ds), size, schedule: { every: args.quick ? Infinity : every, patience } };
+      const result = await gridSearch(ds, grid as unknown as ModelParams[], (config) => {
         fitStart = performance.now();
-        return m;
+        return entry.build(config, context);
       }, {
         metric: "HR@100", test: true, seed: args.seed,
+        // Epoch, loss, validation HR@100 and ETA of each fit.
+        onFitProgress: (_f, message) => console.error(`  [${name}] ${message}`),
         onPoint: (point, i, total) => {
           fitSeconds.push((performance.now() - fitStart) / 1000);
           console.log(`[${name}] ${model} ${i + 1}/${total} ${JSON.stringify(point.params)} val HR@100 ${fmt(point.validation.metrics["HR@100"])} (${fitSeconds[i].toFixed(0)}s)`);

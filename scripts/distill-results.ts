@@ -18,12 +18,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/registry.ts";
-import { gridSearch } from "../lib/eval/grid.ts";
+import { tuneModel } from "../lib/tuning/tune.ts";
 import { DISTILL_LAMBDA_GRID, type DistillLogEntry, runDistill } from "../lib/distill/run.ts";
 import { loadSummary, saveSummary, summaryToMatrix, writeFileAtomic } from "../lib/distill/summary.ts";
-import { InfiniteAE } from "../lib/models/infinite-ae/model.ts";
-import { InfiniteAEFloat64 } from "../lib/models/infinite-ae/float64.ts";
-import type { Recommender } from "../lib/models/model.ts";
+import type { ModelParams } from "../lib/models/registry.ts";
 import { getBackend } from "../lib/onnx/backend.ts";
 
 function arg(name: string, fallback: string): string {
@@ -39,7 +37,6 @@ const seed = Number(arg("seed", "42"));
 const out = arg("out", "results/distill");
 // Wall-clock cap on each distillation: it then stops like Ctrl-C and the best summary so far is evaluated.
 const maxMinutes = Number(arg("max-minutes", "0"));
-const EASE_GRID = [1e-3, 1e-2, 0.1, 1, 10, 100, 1000];
 mkdirSync(out, { recursive: true });
 const backend = await getBackend({ device: "cpu" });
 const controller = new AbortController();
@@ -85,8 +82,16 @@ for (const name of datasets) {
   const summary = loadSummary(summaryPath);
   const matrix = summaryToMatrix(summary);
   const results: Record<string, unknown> = { dataset: name, mu: summary.header.mu, gamma: summary.header.gamma, tau: summary.header.tau, seed: summary.header.seed, summaryStep: summary.header.step, distill: distillInfo };
-  const report = async (label: string, grid: { lambda: number }[], build: (p: { lambda: number }, shared: Map<string, unknown>) => Recommender): Promise<void> => {
-    const r = await gridSearch(ds, grid, build, { train: matrix, metric: "HR@100", test: true, onSkip: (s) => console.error(`[${name}] ${label}: skipped λ=${JSON.stringify(s.params)}: ${s.reason}`) });
+  const report = async (label: string, model: string, grid?: ModelParams[]): Promise<void> => {
+    const r = await tuneModel(ds, model, {
+      grid,
+      summary: true,
+      train: matrix,
+      build: { backend },
+      metric: "HR@100",
+      test: true,
+      onSkip: (s) => console.error(`[${name}] ${label}: skipped λ=${JSON.stringify(s.params)}: ${s.reason}`),
+    });
     results[label] = {
       lambda: r.best.params.lambda,
       validationHR100: r.best.validation.metrics["HR@100"],
@@ -95,12 +100,9 @@ for (const name of datasets) {
     };
     console.log(`${name} ${label} (λ=${r.best.params.lambda}): ${JSON.stringify(r.test?.metrics)}`);
   };
-  await report("inf-ae", DISTILL_LAMBDA_GRID.map((lambda) => ({ lambda })), (p, shared) => new InfiniteAE({ lambda: p.lambda, backend, shared }));
+  await report("inf-ae", "inf-ae", DISTILL_LAMBDA_GRID.map((lambda) => ({ lambda })));
   // Float64 inner solve: small λ is not refused on the ill-conditioned summary kernel.
-  await report("inf-ae-f64", DISTILL_LAMBDA_GRID.map((lambda) => ({ lambda })), (p) => new InfiniteAEFloat64({ lambda: p.lambda, backend }));
-  if ((flag("ease") || name === "ml-1m") && existsSync(new URL("../lib/models/ease.ts", import.meta.url))) {
-    const { EASE } = (await import("../lib/models/ease.ts")) as { EASE: new (o: { lambda: number; backend?: typeof backend; shared?: Map<string, unknown> }) => Recommender };
-    await report("ease", EASE_GRID.map((lambda) => ({ lambda })), (p, shared) => new EASE({ lambda: p.lambda, backend, shared }));
-  }
+  await report("inf-ae-f64", "inf-ae", DISTILL_LAMBDA_GRID.map((lambda) => ({ lambda, precision: "float64" })));
+  if (flag("ease") || name === "ml-1m") await report("ease", "ease");
   writeFileAtomic(join(out, `${name}-results.json`), JSON.stringify(results, null, 2) + "\n");
 }

@@ -25,11 +25,10 @@ import { cac } from "cac";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
-import { parseDevice } from "../lib/cli/common.ts";
 import { QUICK_DISTILL_OPTIONS, type RunDistillOptions } from "../lib/distill/run.ts";
 import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
 import type { ModelParams } from "../lib/models/registry.ts";
-import type { DeviceRequest } from "../lib/onnx/backend.ts";
+import { type DeviceRequest, parseDeviceRequest } from "../lib/onnx/backend.ts";
 import { type LineChartOptions, lineChartSpec, renderSvg, svgToPng } from "../lib/plot/chart.ts";
 import { type ModelSpec, runKey, type SampledRun } from "../lib/sampling/experiment.ts";
 import { makeSampler, SAMPLER_LABELS, SAMPLER_NAMES, type SamplerName } from "../lib/sampling/registry.ts";
@@ -140,7 +139,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
   if (gamma !== undefined) distill.gamma = gamma;
   if (tau !== undefined) distill.tau = tau;
   if (workers !== undefined) distill.samplingWorkers = workers;
-  const device = parseDevice(options.device === undefined ? undefined : String(options.device));
+  const device = parseDeviceRequest(options.device === undefined ? undefined : String(options.device));
   distill.device = device;
   const datasets = list(options.datasets).length ? list(options.datasets) : quick ? (defaults.quickDatasets ?? ["magazine"]) : defaults.datasets;
   const ctx: FigureContext = {

@@ -20,17 +20,15 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { loadDataset } from "../lib/data/registry.ts";
-import { gridSearch } from "../lib/eval/grid.ts";
 import { PAPER_TABLE1, TABLE1_METRICS, TABLE1_MODELS } from "../lib/eval/paper-results.ts";
-import { Progress } from "../lib/cli/output.ts";
+import { Progress } from "../lib/util/terminal.ts";
 import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
 import { type HyperParameters } from "../lib/models/model.ts";
-import { MODELS, summaryGrid } from "../lib/models/registry.ts";
-import { getBackend, type DeviceRequest } from "../lib/onnx/backend.ts";
+import { tuneModel } from "../lib/tuning/tune.ts";
+import type { DeviceRequest } from "../lib/onnx/backend.ts";
 import type { TieRule } from "../lib/eval/evaluate.ts";
 import { QUICK_DISTILL_OPTIONS, runDistill, type RunDistillOptions } from "../lib/distill/run.ts";
 import { loadSummary, saveSummary, summaryToMatrix, type Summary } from "../lib/distill/summary.ts";
-import { InfiniteAE } from "../lib/models/infinite-ae/model.ts";
 
 export interface Cell {
   dataset: string;
@@ -56,9 +54,10 @@ export type Column = (ds: Dataset, ctx: ColumnContext) => Promise<Omit<Cell, "da
 /** A column that grid-searches a registered model on validation HR@100. */
 export function registryColumn(name: string): Column {
   return async (ds, ctx) => {
-    const entry = MODELS[name];
-    const grid = entry.gridFor(ds, ctx.quick);
-    const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: ctx.device, dataset: ds, log: ctx.log }), {
+    const r = await tuneModel(ds, name, {
+      quick: ctx.quick,
+      build: { device: ctx.device },
+      onFitProgress: (_f, message) => ctx.log(`  ${message}`),
       test: true,
       ties: ctx.ties,
       onPoint: (p, i, n) => ctx.log(`  ${name} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)} (${i + 1}/${n})`),
@@ -93,8 +92,9 @@ export const distillColumn: Column = async (ds, ctx) => {
       saveSummary(saved, summary);
     }
   }
-  const backend = await getBackend({ device: ctx.device });
-  const r = await gridSearch(ds, summaryGrid("inf-ae")!, (p, shared) => new InfiniteAE({ lambda: Number(p.lambda), depth: 1, backend, shared }), {
+  const r = await tuneModel(ds, "inf-ae", {
+    summary: true,
+    build: { device: ctx.device },
     train: summaryToMatrix(summary),
     test: true,
     ties: ctx.ties,

@@ -3,7 +3,7 @@ import type { CAC } from "cac";
 import type { Dataset } from "../data/dataset.ts";
 import type { DuplicatePolicy } from "../data/matrix.ts";
 import { loadDataset } from "../data/registry.ts";
-import type { DeviceRequest } from "../onnx/backend.ts";
+import { type DeviceRequest, parseDeviceRequest } from "../onnx/backend.ts";
 
 /** An error caused by the user's input: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -35,12 +35,12 @@ export async function loadFromFlags(flags: DataFlags): Promise<Dataset> {
   return loadDataset(String(flags.dataset), { dataDir: flags.dataDir, duplicates });
 }
 
-const DEVICES = ["cpu", "wasm", "cuda", "webgpu", "auto"] as const;
-
 export function parseDevice(v: string | undefined): DeviceRequest {
-  const d = v ?? "cpu";
-  if (!(DEVICES as readonly string[]).includes(d)) throw new UsageError(`--device must be one of ${DEVICES.join(", ")}, got '${d}'`);
-  return d as DeviceRequest;
+  try {
+    return parseDeviceRequest(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 export function withDataFlags<T extends ReturnType<CAC["command"]>>(cmd: T): T {

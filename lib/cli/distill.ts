@@ -16,7 +16,7 @@ import type { CAC } from "cac";
 import { type RunDistillOptions, runDistill, RUN_DISTILL_DEFAULTS } from "../distill/run.ts";
 import { saveSummary, saveSummaryCsv } from "../distill/summary.ts";
 import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
-import { formatSeconds, Progress } from "./output.ts";
+import { formatSeconds, Progress } from "../util/terminal.ts";
 
 export interface DistillFlags extends DataFlags {
   budget?: string | number;

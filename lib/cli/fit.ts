@@ -6,15 +6,15 @@
 import type { CAC } from "cac";
 import { datasetStats } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
-import { gridSearch } from "../eval/grid.ts";
 import { encodeDuals } from "../models/infinite-ae/artifact.ts";
 import { readDualsFile, writeFileAtomic } from "../models/infinite-ae/artifact-file.ts";
 import { DualsScorer } from "../models/infinite-ae/duals-scorer.ts";
+import { MODELS, modelEntry, type ModelParams } from "../models/registry.ts";
+import { tuneModel } from "../tuning/tune.ts";
 import { InfiniteAE } from "../models/infinite-ae/model.ts";
-import { MODELS, modelEntry, type ModelParams, summaryGrid } from "../models/registry.ts";
 import { getBackend } from "../onnx/backend.ts";
 import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
-import { formatSeconds, Progress, table } from "./output.ts";
+import { formatSeconds, Progress, table } from "../util/terminal.ts";
 import { loadTrainingMatrix } from "./train-on.ts";
 
 interface FitFlags extends DataFlags {
@@ -65,21 +65,20 @@ export function registerFitCommands(cli: CAC): void {
       const ds = await loadFromFlags(flags);
       let train: InteractionMatrix = ds.train;
       let trainedOn = "train split";
-      let grid: ModelParams[] = entry.gridFor(ds);
+      let summary = false;
       if (flags.trainOn !== undefined) {
         const loaded = await loadTrainingMatrix(String(flags.trainOn), ds);
         train = loaded.matrix;
         trainedOn = String(flags.trainOn);
-        if (loaded.summary) grid = summaryGrid(String(flags.model)) ?? grid;
+        summary = loaded.summary;
       }
+      let grid: ModelParams[] = entry.gridFor(ds, { summary });
       if (flags.model === "inf-ae") grid = grid.map((p) => ({ ...p, depth, ...(support ? { support } : {}) }));
       if (lambda !== undefined) grid = [{ ...grid[0], lambda }];
-      const build = (p: ModelParams, shared: Map<string, unknown>) =>
-        flags.model === "inf-ae"
-          ? new InfiniteAE({ lambda: Number(p.lambda), depth, support: support ?? "all", shared, device })
-          : entry.build(p, { shared, device, dataset: ds });
       const progress = new Progress(`fit ${flags.model}`, !flags.json);
-      const result = await gridSearch(ds, grid, build, {
+      const result = await tuneModel(ds, String(flags.model), {
+        grid,
+        build: { device },
         test: true,
         keepBest: true,
         train,
@@ -89,7 +88,8 @@ export function registerFitCommands(cli: CAC): void {
       progress.done();
       let artifact: { path: string; bytes: number } | undefined;
       if (flags.out !== undefined) {
-        const model = result.model as InfiniteAE;
+        const model = result.model;
+        if (!(model instanceof InfiniteAE)) throw new Error(`fit --out: the fitted model is ${model?.name}, not inf-ae`);
         const bytes = encodeDuals(
           model.toArtifact({ itemIds: ds.itemIds, userIds: train === ds.train ? ds.userIds : undefined, dataset: { ...datasetStats(ds), trainedOn } }),
           flags.float16 ? "float16" : "float32",

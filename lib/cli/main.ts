@@ -7,13 +7,13 @@ import { cac } from "cac";
 import { type Dataset, datasetStats } from "../data/dataset.ts";
 import { listDatasets, loadDataset } from "../data/registry.ts";
 import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
-import { gridSearch } from "../eval/grid.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
+import { tuneModel } from "../tuning/tune.ts";
 import { duplicatesPolicy, loadFromFlags, parseDevice, UsageError, withDataFlags, type DataFlags } from "./common.ts";
 import { registerDistillCommand } from "./distill.ts";
 import { registerFitCommands } from "./fit.ts";
 import { registerSampleCommands } from "./sample.ts";
-import { formatSeconds, Progress, table } from "./output.ts";
+import { formatSeconds, Progress, table } from "../util/terminal.ts";
 
 export function buildCli() {
   const cli = cac("infrec");
@@ -65,7 +65,8 @@ export function buildCli() {
       const ds = await loadFromFlags(flags);
       const progress = new Progress(`evaluate ${flags.model}`, !flags.json);
       const device = parseDevice(flags.device);
-      const result = await gridSearch(ds, entry.gridFor(ds), (p, shared) => entry.build(p, { shared, device, dataset: ds }), {
+      const result = await tuneModel(ds, String(flags.model), {
+        build: { device },
         metric: flags.metric,
         test: split === "test",
         seed,

@@ -1,5 +1,5 @@
 /**
- * The DISTILL-CF run driver (PROTOCOL §4) on the fast step (fast-step.ts):
+ * The DISTILL-CF run driver (docs/protocol.md §4) on the fast step (fast-step.ts):
  *
  * - L (μ × I) starts as μ seeded random real users' binary train rows.
  * - Step t samples X̂ with noise stream t, computes the loss on the batch (all
@@ -16,8 +16,7 @@
  */
 import { SUMMARY_INFINITE_AE_LAMBDAS } from "../models/registry.ts";
 import type { Dataset } from "../data/dataset.ts";
-import { gridSearch } from "../eval/grid.ts";
-import { InfiniteAE } from "../models/infinite-ae/model.ts";
+import { tuneModel } from "../tuning/tune.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { Adam } from "./adam.ts";
 import { isValidationStep } from "./distill.ts";
@@ -216,15 +215,18 @@ export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions
       support,
     );
     const matrix = summaryToMatrix(candidate);
-    const result = await gridSearch(
-      ds,
-      o.lambdaGrid.map((l) => ({ lambda: l })),
-      (p, shared) => new InfiniteAE({ lambda: p.lambda, depth: o.depth, backend, shared }),
-      { train: matrix, metric: o.metric, aucNegatives: 0, onSkip: () => {} },
-    );
+    const result = await tuneModel(ds, "inf-ae", {
+      grid: o.lambdaGrid.map((l) => ({ lambda: l, depth: o.depth })),
+      train: matrix,
+      summary: true,
+      build: { backend },
+      metric: o.metric,
+      aucNegatives: 0,
+      onSkip: () => {},
+    });
     const score = result.best.validation.metrics[o.metric];
     if (!Number.isFinite(score)) throw new Error(`runDistill: validation ${o.metric} ${score} at step ${step} is not finite`);
-    lambda = result.best.params.lambda;
+    lambda = Number(result.best.params.lambda);
     lastScore = score;
     const scores: Record<string, number> = {};
     for (const pt of result.points) scores[String(pt.params.lambda)] = pt.validation.metrics[o.metric];

@@ -1,13 +1,14 @@
 /**
- * The paper's evaluation protocol (PROTOCOL.md §3): score every user in
+ * The paper's evaluation protocol (docs/protocol.md §3): score every user in
  * bounded-memory blocks, mask the context items, rank all items, and average
  * HR / NDCG / PSP over all users (users without targets add 0) and a pooled AUC.
  */
 import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
-import type { Recommender } from "../models/model.ts";
 import { Rng } from "../random.ts";
-import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation, randomTieOrder, topK } from "./metrics.ts";
+import { randomTieOrder, topK } from "../ranking/top-k.ts";
+import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation } from "./metrics.ts";
+import type { Scorer } from "./scorer.ts";
 
 export type EvalSplit = "validation" | "test";
 export type TieRule = "index" | "random";
@@ -101,7 +102,7 @@ export function defaultBlockSize(numItems: number): number {
   return Math.max(1, Math.min(2048, Math.floor((1 << 24) / Math.max(1, numItems))));
 }
 
-export async function evaluate(model: Recommender, ds: Dataset, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluate(model: Scorer, ds: Dataset, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const split = options.split ?? "test";
   const view = splitView(ds, split);
   return evaluateView(model, view, ds.train, { ...options, split });
@@ -109,7 +110,7 @@ export async function evaluate(model: Recommender, ds: Dataset, options: Evaluat
 
 /** Evaluation on an explicit context / targets / mask (e.g. real users scored by a model fitted on a summary). */
 export async function evaluateView(
-  model: Recommender,
+  model: Scorer,
   view: SplitView,
   train: InteractionMatrix,
   options: EvaluateOptions = {},

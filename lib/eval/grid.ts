@@ -5,8 +5,8 @@
  */
 import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
-import type { HyperParameters, Recommender } from "../models/model.ts";
 import { evaluate, type EvaluateOptions, type EvaluationResult } from "./evaluate.ts";
+import type { Candidate } from "./scorer.ts";
 
 export interface GridPoint<P> {
   params: P;
@@ -25,10 +25,10 @@ export interface GridSearchResult<P> {
   points: GridPoint<P>[];
   skipped: SkippedPoint<P>[];
   /** The fitted best model, with `keepBest`. */
-  model?: Recommender;
+  model?: Candidate;
   /** Test evaluation of the best model, when asked for. */
   test?: EvaluationResult;
-  hyperParameters: HyperParameters;
+  hyperParameters: Record<string, number | string | boolean>;
 }
 
 export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
@@ -45,6 +45,8 @@ export interface GridSearchOptions extends Omit<EvaluateOptions, "split"> {
   /** Keep the fitted best model (returned as `model`) instead of disposing it. */
   keepBest?: boolean;
   onPoint?: (point: GridPoint<unknown>, index: number, total: number) => void;
+  /** Progress of each candidate's fit (e.g. epochs of gradient-trained models). */
+  onFitProgress?: (fraction: number, message: string) => void;
   /** Told about each skipped candidate (default: a warning on stderr). */
   onSkip?: (skipped: SkippedPoint<unknown>) => void;
 }
@@ -61,20 +63,18 @@ function isSkippable(e: unknown): e is Error {
 export async function gridSearch<P>(
   ds: Dataset,
   candidates: readonly P[],
-  build: (params: P, shared: Map<string, unknown>) => Recommender,
+  build: (params: P) => Candidate,
   options: GridSearchOptions = {},
 ): Promise<GridSearchResult<P>> {
   if (candidates.length === 0) throw new Error("gridSearch: no candidates");
   const metric = options.metric ?? "HR@100";
   const points: GridPoint<P>[] = [];
   const skipped: SkippedPoint<P>[] = [];
-  // Scratch the candidates share (e.g. one Gram matrix for every λ).
-  const shared = new Map<string, unknown>();
-  let best: { point: GridPoint<P>; model: Recommender } | null = null;
+  let best: { point: GridPoint<P>; model: Candidate } | null = null;
   for (let c = 0; c < candidates.length; c++) {
-    const model = build(candidates[c], shared);
+    const model = build(candidates[c]);
     try {
-      await model.fit(options.train ?? ds.train, { seed: options.seed });
+      await model.fit(options.train ?? ds.train, { seed: options.seed, onProgress: options.onFitProgress });
     } catch (e) {
       if (!isSkippable(e)) throw e;
       await model.dispose?.();

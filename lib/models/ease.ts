@@ -6,8 +6,9 @@
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { SpdSolver } from "../linalg/spd-solver.ts";
-import { MAX_RESIDUAL } from "./infinite-ae/model.ts";
+import { DEFAULT_MAX_RESIDUAL } from "../linalg/spd-solver.ts";
 import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
+import { type FitScratch, ScratchSlot } from "./scratch.ts";
 import { timed, type Timings } from "./timings.ts";
 
 /** Identity columns per solve when inverting G + λI (bounds the n × w scratch). */
@@ -21,7 +22,7 @@ export interface EASEOptions {
   /** Identity columns per solve (default INVERSE_COLUMN_BLOCK). */
   inverseColumnBlock?: number;
   /** Scratch shared by one grid search: XᵀX is computed once for every λ. */
-  shared?: Map<string, unknown>;
+  scratch?: FitScratch;
   /** Seconds per phase (gram, factor, inverse, weights, score) are added here. */
   timings?: Timings;
 }
@@ -31,6 +32,9 @@ interface GramState {
   g: Float32Array;
   solver: SpdSolver;
 }
+
+/** XᵀX of one training matrix, shared across a λ grid. */
+const GRAM_SLOT = new ScratchSlot<GramState>("ease:gram");
 
 /**
  * XᵀX (items × items) of a sparse matrix. Sparse outer products when the
@@ -96,10 +100,10 @@ export class EASE implements Recommender {
     if (train.nnz === 0) throw new Error("EASE.fit: the training matrix has no interactions");
     const backend = await this.getBackend();
     const m = train.numItems;
-    let state = this.options.shared?.get("ease:gram") as GramState | undefined;
+    let state = this.options.scratch?.get(GRAM_SLOT, "");
     if (!state || state.train !== train) {
       state = { train, g: await timed(this.options.timings, "gram", () => itemGram(train, backend)), solver: new SpdSolver(backend) };
-      this.options.shared?.set("ease:gram", state);
+      this.options.scratch?.set(GRAM_SLOT, "", state);
     }
     options.onProgress?.(0.2, "gram");
     // (G + λI)⁻¹ as the solve of (G + λI)·P = I, a block of identity columns at
@@ -117,7 +121,7 @@ export class EASE implements Recommender {
         const cw = Math.min(w, m - c0);
         const e = eye.subarray(0, m * cw).fill(0);
         for (let j = 0; j < cw; j++) e[(c0 + j) * cw + j] = 1;
-        const cols = await factor.solve(e, cw, part.subarray(0, m * cw), { maxResidual: MAX_RESIDUAL });
+        const cols = await factor.solve(e, cw, part.subarray(0, m * cw), { maxResidual: DEFAULT_MAX_RESIDUAL });
         if (cw === m) p.set(cols);
         else for (let r = 0; r < m; r++) p.set(cols.subarray(r * cw, (r + 1) * cw), r * m + c0);
         options.onProgress?.(0.5 + (0.45 * (c0 + cw)) / m, "inverse");

@@ -1,79 +1,96 @@
 /**
- * Model names the CLI and scripts accept, each with its constructor and the
- * hyper-parameter grid searched on validation HR@100.
+ * The one way to make a model: names the CLI, scripts, DISTILL-CF and the
+ * samplers accept, each with its constructor and the hyper-parameter grid
+ * searched on validation HR@100 (on the dataset, or on a DISTILL-CF summary).
  */
 import type { Dataset } from "../data/dataset.ts";
-import { evaluate } from "../eval/evaluate.ts";
-import type { DeviceRequest } from "../onnx/backend.ts";
+import type { Backend, DeviceRequest } from "../onnx/backend.ts";
 import { EASE } from "./ease.ts";
-import { type AnyBaselineConfig, BASELINE_NAMES, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan } from "./grids.ts";
+import { type AnyBaselineConfig, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan } from "./grids.ts";
 import { InfiniteAE } from "./infinite-ae/model.ts";
 import type { HyperValue, Recommender } from "./model.ts";
 import { PopRec } from "./pop.ts";
+import type { FitScratch } from "./scratch.ts";
+import type { Timings } from "./timings.ts";
 
 export type ModelParams = Record<string, HyperValue>;
 
 export interface BuildContext {
-  /** Scratch shared by the candidates of one grid search. */
-  shared?: Map<string, unknown>;
+  /** Scratch shared by the candidates of one grid search (one Gram for every λ). */
+  scratch?: FitScratch;
   device?: DeviceRequest;
-  /** The dataset being searched: gradient-trained models stop early on its validation split. */
-  dataset?: Dataset;
-  /** Where training progress lines go (default: nowhere). */
-  log?: (line: string) => void;
+  /** A backend to run on (overrides `device`). */
+  backend?: Backend;
+  /** Seconds per fit phase are added here (benchmarks). */
+  timings?: Timings;
+  /**
+   * Early stopping for gradient-trained models: the model's validation score
+   * (higher is better), e.g. validation HR@100 from lib/eval. Without it they
+   * train for their full epoch budget.
+   */
+  validate?: (model: Recommender) => Promise<number>;
+  /** Size class of the dataset, for the early-stopping schedule (default "large"). */
+  size?: DatasetSize;
+  /** Overrides of that schedule: validate every this many epochs, stop after `patience` worse validations. */
+  schedule?: { every?: number; patience?: number };
+}
+
+export interface GridRequest {
+  /** A small smoke-run grid. */
+  quick?: boolean;
+  /** The models are fitted on a DISTILL-CF summary (few fractional rows), not on real users. */
+  summary?: boolean;
 }
 
 export interface ModelEntry {
   /** One-line description for --help. */
   description: string;
-  /** The paper-protocol grid for a dataset; `quick` gives a small smoke-run grid. */
-  gridFor(ds: Dataset, quick?: boolean): ModelParams[];
+  /** The validation grid for a dataset (docs/protocol.md §2, §4). */
+  gridFor(ds: Dataset, request?: GridRequest): ModelParams[];
   build(params: ModelParams, context?: BuildContext): Recommender;
 }
 
-/** ∞-AE's λ grid (PROTOCOL.md §2). */
-export const INFINITE_AE_LAMBDAS = [0, 1, 5, 20, 50, 100];
+/** ∞-AE's λ grid (docs/protocol.md §2). */
+export const INFINITE_AE_LAMBDAS: readonly number[] = Object.freeze([0, 1, 5, 20, 50, 100]);
 /** EASE's λ grid. */
-export const EASE_LAMBDAS = [1, 10, 50, 100, 200, 500, 1000, 3000];
-/** ∞-AE's λ grid on DISTILL-CF summaries (PROTOCOL.md §4: the distillation re-picks from it). */
+export const EASE_LAMBDAS: readonly number[] = Object.freeze([1, 10, 50, 100, 200, 500, 1000, 3000]);
+/** ∞-AE's λ grid on DISTILL-CF summaries (docs/protocol.md §4: the distillation re-picks from it). */
 export const SUMMARY_INFINITE_AE_LAMBDAS: readonly number[] = Object.freeze([1e-5, 1e-3, 0.1, 1, 5, 50]);
 /** EASE's λ grid on summaries: their rows are few and fractional, so much smaller λ fit. */
 export const SUMMARY_EASE_LAMBDAS: readonly number[] = Object.freeze([1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
 
-/** Grids for models fitted on a DISTILL-CF summary instead of real users. */
-export function summaryGrid(model: string): ModelParams[] | undefined {
-  if (model === "inf-ae") return SUMMARY_INFINITE_AE_LAMBDAS.map((lambda) => ({ lambda, depth: 1 }));
-  if (model === "ease") return SUMMARY_EASE_LAMBDAS.map((lambda) => ({ lambda }));
-  return undefined;
-}
-
+export type DatasetSize = "small" | "large";
 /** Datasets above this many matrix cells count as "large" for the baselines' grids. */
 const LARGE_CELLS = 5e6;
-const sizeOf = (ds: Dataset) => (ds.train.numUsers * ds.train.numItems > LARGE_CELLS ? "large" : "small");
+export const datasetSize = (ds: Dataset): DatasetSize => (ds.train.numUsers * ds.train.numItems > LARGE_CELLS ? "large" : "small");
 
 function baselineEntry(name: BaselineName, description: string): ModelEntry {
   return {
     description,
-    gridFor: (ds, quick = false) => baselineGrid(name, { size: sizeOf(ds), quick }) as unknown as ModelParams[],
+    gridFor: (ds, request = {}) => baselineGrid(name, { size: datasetSize(ds), quick: request.quick }) as unknown as ModelParams[],
     build: (params, c = {}) => {
       const m = buildBaseline(name, params as unknown as AnyBaselineConfig as never);
-      const ds = c.dataset;
-      if (ds) {
-        const plan = earlyStoppingPlan(sizeOf(ds));
+      const validate = c.validate;
+      if (validate) {
+        const plan = earlyStoppingPlan(c.size ?? "large");
         m.earlyStopping = {
-          evaluate: async () => (await evaluate(m, ds, { split: "validation", aucNegatives: 0 })).metrics["HR@100"],
-          every: plan.every,
-          patience: plan.patience,
+          evaluate: () => validate(m),
+          every: c.schedule?.every ?? plan.every,
+          patience: c.schedule?.patience ?? plan.patience,
         };
-      }
-      if (c.log) {
-        const fit = m.fit.bind(m);
-        const log = c.log;
-        m.fit = (train, options) => fit(train, { ...options, onProgress: (_f, message) => log(`  ${message}`) });
       }
       return m;
     },
   };
+}
+
+function precisionParam(v: HyperValue): "auto" | "float32" | "float64" {
+  if (v === "auto" || v === "float32" || v === "float64") return v;
+  throw new Error(`inf-ae: precision must be auto, float32 or float64, got '${String(v)}'`);
+}
+
+function lambdas(grid: readonly number[], quick: readonly number[] | undefined, request: GridRequest): number[] {
+  return [...(request.quick && quick ? quick : grid)];
 }
 
 export const MODELS: Record<string, ModelEntry> = {
@@ -84,14 +101,24 @@ export const MODELS: Record<string, ModelEntry> = {
   },
   "inf-ae": {
     description: "∞-AE: kernel ridge regression with the NTK of an infinitely wide autoencoder",
-    gridFor: (_ds, quick) => (quick ? [5, 20] : INFINITE_AE_LAMBDAS).map((lambda) => ({ lambda, depth: 1 })),
+    gridFor: (_ds, r = {}) =>
+      lambdas(r.summary ? SUMMARY_INFINITE_AE_LAMBDAS : INFINITE_AE_LAMBDAS, r.summary ? undefined : [5, 20], r).map((lambda) => ({ lambda, depth: 1 })),
     build: (p, c = {}) =>
-      new InfiniteAE({ lambda: Number(p.lambda), depth: Number(p.depth ?? 1), shared: c.shared, device: c.device }),
+      new InfiniteAE({
+        lambda: Number(p.lambda),
+        depth: Number(p.depth ?? 1),
+        support: p.support === undefined || p.support === "all" ? "all" : Number(p.support),
+        precision: p.precision === undefined ? undefined : precisionParam(p.precision),
+        scratch: c.scratch,
+        device: c.device,
+        backend: c.backend,
+        timings: c.timings,
+      }),
   },
   ease: {
     description: "EASE: item-item closed-form linear autoencoder",
-    gridFor: (_ds, quick) => (quick ? [500, 1000] : EASE_LAMBDAS).map((lambda) => ({ lambda })),
-    build: (p, c = {}) => new EASE({ lambda: Number(p.lambda), shared: c.shared, device: c.device }),
+    gridFor: (_ds, r = {}) => lambdas(r.summary ? SUMMARY_EASE_LAMBDAS : EASE_LAMBDAS, r.summary ? undefined : [500, 1000], r).map((lambda) => ({ lambda })),
+    build: (p, c = {}) => new EASE({ lambda: Number(p.lambda), scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings }),
   },
   "bias-only": baselineEntry("bias-only", "Bias only: global, user and item biases"),
   mf: baselineEntry("mf", "MF: matrix factorisation with BPR loss"),
@@ -99,7 +126,6 @@ export const MODELS: Record<string, ModelEntry> = {
   lightgcn: baselineEntry("lightgcn", "LightGCN: propagation over the user-item graph (He et al. 2020)"),
   multvae: baselineEntry("multvae", "MultVAE: variational autoencoder, multinomial likelihood (Liang et al. 2018)"),
 };
-void BASELINE_NAMES;
 
 export function modelEntry(name: string): ModelEntry {
   const m = MODELS[name];

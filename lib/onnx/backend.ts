@@ -39,7 +39,16 @@ type Ort = typeof import("onnxruntime-node");
 type OrtSession = import("onnxruntime-node").InferenceSession;
 type OrtTensor = import("onnxruntime-node").Tensor;
 
-export type DeviceRequest = "auto" | "cpu" | "cuda" | "webgpu" | "wasm";
+/** The device names a user may ask for. */
+export const DEVICE_REQUESTS = ["cpu", "wasm", "cuda", "webgpu", "auto"] as const;
+export type DeviceRequest = (typeof DEVICE_REQUESTS)[number];
+
+/** A device flag's value (default "cpu"); throws naming the valid names. */
+export function parseDeviceRequest(value: string | undefined): DeviceRequest {
+  const d = value ?? "cpu";
+  if (!(DEVICE_REQUESTS as readonly string[]).includes(d)) throw new Error(`--device must be one of ${DEVICE_REQUESTS.join(", ")}, got '${d}'`);
+  return d as DeviceRequest;
+}
 export type Device = "cpu" | "cuda" | "webgpu" | "wasm";
 
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -366,7 +375,7 @@ function reason(e: unknown): string {
  */
 export async function createBackend(opts: BackendOptions = {}): Promise<Backend> {
   const request = opts.device ?? "cpu";
-  if (!["auto", "cpu", "cuda", "webgpu", "wasm"].includes(request)) {
+  if (!(DEVICE_REQUESTS as readonly string[]).includes(request)) {
     throw new Error(`backend: unknown device "${request}" (use auto, cpu, cuda, webgpu or wasm)`);
   }
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {

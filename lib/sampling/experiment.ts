@@ -9,11 +9,10 @@
  */
 import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
-import { DISTILL_LAMBDA_GRID } from "../distill/run.ts";
 import type { Metrics } from "../eval/evaluate.ts";
-import { gridSearch } from "../eval/grid.ts";
 import type { HyperParameters } from "../models/model.ts";
-import { modelEntry, type ModelParams } from "../models/registry.ts";
+import type { ModelParams } from "../models/registry.ts";
+import { tuneModel } from "../tuning/tune.ts";
 import type { DeviceRequest } from "../onnx/backend.ts";
 import { type Sampler, type SampleResult, usersWithInteractions } from "./sampler.ts";
 
@@ -54,6 +53,8 @@ export interface FitOnSampleOptions {
   metric?: string;
   /** AUC negatives per user (default 50; 0 skips AUC). */
   aucNegatives?: number;
+  /** `train` is a DISTILL-CF summary: the registry's summary grid (docs/protocol.md §4). */
+  summary?: boolean;
   log?: (line: string) => void;
 }
 
@@ -64,10 +65,11 @@ export async function fitOnSample(
   model: ModelSpec,
   options: FitOnSampleOptions = {},
 ): Promise<{ metrics: Metrics; hyperParameters: HyperParameters; validationScore: number }> {
-  const entry = modelEntry(model.name);
-  const grid = model.grid ?? entry.gridFor(ds);
   const metric = options.metric ?? "HR@100";
-  const r = await gridSearch(ds, grid, (p, shared) => entry.build(p, { shared, device: options.device, dataset: ds }), {
+  const r = await tuneModel(ds, model.name, {
+    grid: model.grid,
+    summary: options.summary,
+    build: { device: options.device },
     train,
     test: true,
     metric,
@@ -138,9 +140,7 @@ export async function samplingSweep(o: SweepOptions): Promise<SampledRun[]> {
         continue;
       }
       const t0 = performance.now();
-      // ∞-AE on a DISTILL-CF summary picks λ from the distillation grid (PROTOCOL.md §4), unless a grid is given.
-      const spec = sample.synthetic && model.name === "inf-ae" && !model.grid ? { ...model, grid: DISTILL_LAMBDA_GRID.map((lambda) => ({ lambda, depth: 1 })) } : model;
-      const fit = await fitOnSample(ds, sample.train, spec, o);
+      const fit = await fitOnSample(ds, sample.train, model, { ...o, summary: sample.synthetic });
       const run: SampledRun = {
         dataset: label,
         noise: o.noise ?? 0,

@@ -4,7 +4,7 @@ import type { Dataset } from "../../lib/data/dataset.ts";
 import { InteractionMatrix } from "../../lib/data/matrix.ts";
 import { loadPaperDataset } from "../../lib/data/paper.ts";
 import { evaluate, sampleAucNegatives, splitView } from "../../lib/eval/evaluate.ts";
-import { randomTieOrder } from "../../lib/eval/metrics.ts";
+import { randomTieOrder } from "../../lib/ranking/top-k.ts";
 import { gridSearch } from "../../lib/eval/grid.ts";
 import type { Recommender } from "../../lib/models/model.ts";
 import { PopRec } from "../../lib/models/pop.ts";

@@ -5,7 +5,7 @@
  * module runs it on onnxruntime-web and the CLI on onnxruntime-node.
  */
 import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
-import { topK } from "../../eval/metrics.ts";
+import { topK } from "../../ranking/top-k.ts";
 import type { Backend } from "../../onnx/backend.ts";
 import type { DualsArtifact } from "./artifact.ts";
 

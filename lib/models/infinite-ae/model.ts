@@ -1,5 +1,5 @@
 /**
- * ∞-AE (PROTOCOL.md §2): kernel ridge regression with the NTK of an
+ * ∞-AE (docs/protocol.md §2): kernel ridge regression with the NTK of an
  * infinitely wide autoencoder. Fit: K_SS = K(X_S, X_S), α = (K_SS + c·I)⁻¹ X_S
  * with c = λ·tr(K_SS)/|S|. Score any users C from their item rows: K(X_C, X_S)·α.
  *
@@ -17,6 +17,7 @@ import { Rng } from "../../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
 import { InfiniteAEFloat64 } from "./float64.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
+import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
 
 /**
@@ -45,7 +46,7 @@ export interface InfiniteAEOptions {
    * Scratch shared by models of one grid search: the Gram of a training
    * matrix is computed once and reused for every λ.
    */
-  shared?: Map<string, unknown>;
+  scratch?: FitScratch;
   /** Seconds spent per phase (gram, factor, solve, score-gram, score-product) are added here. */
   timings?: Timings;
 }
@@ -59,6 +60,9 @@ interface KernelState {
   trace: number;
   solver: SpdSolver;
 }
+
+/** Support rows, Σx² and K_SS of one training matrix, shared across a λ grid. */
+const KERNEL_SLOT = new ScratchSlot<KernelState>("inf-ae:kernel");
 
 export class InfiniteAE implements Recommender {
   readonly name = "inf-ae";
@@ -103,8 +107,8 @@ export class InfiniteAE implements Recommender {
 
   /** The support rows (dense), their Σx² and K_SS for a training matrix; cached in `shared`. */
   private async kernelState(train: InteractionMatrix, seed: number, options: FitOptions): Promise<KernelState> {
-    const key = `inf-ae:${this.depth}:${this.supportBudget}:${seed}`;
-    const cached = this.options.shared?.get(key) as KernelState | undefined;
+    const key = `${this.depth}:${this.supportBudget}:${seed}`;
+    const cached = this.options.scratch?.get(KERNEL_SLOT, key);
     if (cached && cached.train === train) return cached;
     const backend = await this.getBackend();
     const support = this.supportUsers(train, seed);
@@ -120,7 +124,7 @@ export class InfiniteAE implements Recommender {
     for (let i = 0; i < n; i++) trace += k[i * n + i];
     const state: KernelState = { train, support, xs, norms, k, trace, solver: new SpdSolver(backend) };
     // Keep only one training matrix's kernel per key: a new matrix replaces it.
-    this.options.shared?.set(key, state);
+    this.options.scratch?.set(KERNEL_SLOT, key, state);
     return state;
   }
 

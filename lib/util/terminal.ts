@@ -1,4 +1,4 @@
-/** Small helpers for CLI output: aligned tables, progress lines with ETA. */
+/** Terminal output shared by the CLI and the scripts: aligned tables, progress lines with ETA. */
 
 export function table(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? formatNumber(c) : c)));

@@ -1,0 +1,32 @@
+/**
+ * Scratch that the candidates of one grid search share (one Gram for every λ),
+ * typed by slot: a `ScratchSlot<T>` names what is stored and its type, a string
+ * key tells entries of one slot apart (e.g. ∞-AE's depth, support and seed).
+ *
+ *   const GRAM = new ScratchSlot<GramState>("ease:gram");
+ *   scratch.get(GRAM, "") ?? scratch.set(GRAM, "", await buildGram());
+ */
+export class ScratchSlot<T> {
+  /** Never set: carries T so that get/set are typed by the slot. */
+  declare readonly valueType?: T;
+  constructor(readonly name: string) {}
+}
+
+export class FitScratch {
+  private readonly entries = new Map<string, unknown>();
+
+  get<T>(slot: ScratchSlot<T>, key: string): T | undefined {
+    return this.entries.get(`${slot.name}/${key}`) as T | undefined;
+  }
+
+  /** Stores `value` (replacing the slot's entry under `key`) and returns it. */
+  set<T>(slot: ScratchSlot<T>, key: string, value: T): T {
+    this.entries.set(`${slot.name}/${key}`, value);
+    return value;
+  }
+
+  /** Drops every entry (large buffers go with them). */
+  clear(): void {
+    this.entries.clear();
+  }
+}
