@@ -5,7 +5,7 @@
  * (t = 1, 2, …) uses m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ), so the first update
  * moves each parameter by ≈ lr. The official DISTILL-CF code counts its steps
  * from 1 on top of that, i.e. it bias-corrects with t + 1; its first update is
- * then ≈ 0.744·lr (PROTOCOL §4). Set `biasCorrectionOffset: 1` to reproduce it.
+ * then ≈ 0.744·lr (docs/protocol.md §4). Set `biasCorrectionOffset: 1` to reproduce it.
  */
 export interface AdamOptions {
   lr: number;

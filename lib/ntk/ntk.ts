@@ -1,7 +1,7 @@
 /**
  * The ∞-AE kernel: the NTK of a fully connected ReLU network (NTK
  * parameterisation, W_std² = 2, b_std² = 0.01) with `depth` hidden layers and a
- * dense read-out, as PROTOCOL.md §1 states it. Composed from layer rules acting
+ * dense read-out, as docs/protocol.md §1 states it. Composed from layer rules acting
  * on the per-pair state (q, qx, qy, Θ), like neural-tangents' stax layers.
  *
  * This file is the float64 reference. The ONNX Gram graph (lib/onnx) computes

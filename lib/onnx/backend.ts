@@ -381,7 +381,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
     throw new Error(`backend: threads must be a positive integer, got ${opts.threads}`);
   }
-  // WASM threads run in workers and barely help (ORT-NOTES.md), so WASM defaults to 1.
+  // WASM threads run in workers and barely help (docs/onnx-runtime.md#throughput), so WASM defaults to 1.
   const allCores = await defaultThreads();
   const threadsFor = (d: Device): number => opts.threads ?? (d === "wasm" ? 1 : allCores);
   const order: Device[] = request === "auto" ? ["cuda", "cpu", "wasm"] : [request];

@@ -1,5 +1,5 @@
 /**
- * DISTILL-CF as a sampler (PROTOCOL.md §4–5): synthesises μ = budget users
+ * DISTILL-CF as a sampler (docs/protocol.md §4–5): synthesises μ = budget users
  * with lib/distill/run.ts and returns the summary's weighted rows as the
  * training matrix (`synthetic: true`).
  *

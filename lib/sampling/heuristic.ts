@@ -1,5 +1,5 @@
 /**
- * The heuristic samplers of PROTOCOL.md §5: interaction RNS, user RNS and
+ * The heuristic samplers of docs/protocol.md §5: interaction RNS, user RNS and
  * head-user sampling. All are seeded and see only the training matrix.
  */
 import { InteractionMatrix } from "../data/matrix.ts";

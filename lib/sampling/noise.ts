@@ -1,5 +1,5 @@
 /**
- * Noise injection for the paper's Figures 3 and 4 (PROTOCOL.md §5): for each
+ * Noise injection for the paper's Figures 3 and 4 (docs/protocol.md §5): for each
  * user, flip (0 ↔ 1) round(level/100 · numItems) distinct items chosen
  * uniformly among ALL items, in the training matrix only. A flipped 1 is
  * removed (whatever its value, e.g. a summed duplicate's 2); a flipped 0

@@ -1,5 +1,5 @@
 /**
- * Down-sampling of training data (the paper's Figures 1–4; PROTOCOL.md §5).
+ * Down-sampling of training data (the paper's Figures 1–4; docs/protocol.md §5).
  *
  * A Sampler takes the training matrix only — validation and test rows are
  * never seen, so they cannot be touched — and returns a smaller training

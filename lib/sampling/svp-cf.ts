@@ -1,5 +1,5 @@
 /**
- * SVP-CF user sampling (Sachdeva et al., WSDM'22; PROTOCOL.md §5): a small
+ * SVP-CF user sampling (Sachdeva et al., WSDM'22; docs/protocol.md §5): a small
  * proxy model ranks the users by how hard their interactions are to learn,
  * and the easiest users are dropped first.
  *
