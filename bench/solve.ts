@@ -1,5 +1,5 @@
 /**
- * Benchmark of the dual solve α = (K + c·I)⁻¹ X (lib/onnx/solve.ts) at ML-1M
+ * Benchmark of the dual solve α = (K + c·I)⁻¹ X (lib/linalg/spd-solver.ts) at ML-1M
  * size: n = 6040 users, m = 3706 items.
  *
  *   node --import tsx bench/solve.ts [--data ml-1m|synthetic [--n 6040 --m 3706]] [--variants left,left-sliced,right]

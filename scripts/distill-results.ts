@@ -3,8 +3,8 @@
  * distil each dataset with the defaults (lib/distill/run.ts), then fit ∞-AE on
  * the summary with λ re-picked on validation HR@100 from the DISTILL-CF grid
  * {1e-5, 1e-3, 0.1, 1, 5, 50}, and report every Table-1 metric on test —
- * once with lib/models/infinite-ae.ts (float32 solve; refuses ill-conditioned
- * λ) and once with InfiniteAEFloat64 (float64 solve, lib/models/infinite-ae-f64.ts). With
+ * once with lib/models/infinite-ae/model.ts (float32 solve; refuses ill-conditioned
+ * λ) and once with InfiniteAEFloat64 (float64 solve, lib/models/infinite-ae/float64.ts). With
  * --ease (default on ML-1M when lib/models/ease.ts exists) EASE is fitted on
  * the same summary, λ from {1e-3, 1e-2, 0.1, 1, 10, 100, 1000}.
  *

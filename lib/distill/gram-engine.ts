@@ -29,7 +29,7 @@ export interface GramEngine {
   ): Promise<GramGradients>;
 }
 
-/** The float64 TypeScript reference engine (lib/kernel/ntk-grad.ts). */
+/** The float64 TypeScript reference engine (lib/ntk/ntk-grad.ts). */
 export const float64GramEngine: GramEngine = {
   gram: async (a, na, b, nb, d, depth) => ntkGramF64(a, na, b, nb, d, depth),
   gramBackward: async (a, na, b, nb, d, depth, dK, wantA, wantB) =>

@@ -1,5 +1,5 @@
 /**
- * Reverse-mode derivatives of the ∞-AE NTK (lib/kernel/ntk.ts), per pair and
+ * Reverse-mode derivatives of the ∞-AE NTK (lib/ntk/ntk.ts), per pair and
  * for whole Gram matrices K(A, B) in both arguments. Float64 reference.
  *
  * Per pair the kernel is a scalar function f(xy, xx, yy) of the input inner

@@ -1,7 +1,7 @@
 /**
  * The one module in infrec that imports ONNX Runtime.
  *
- * Usage (e.g. from lib/onnx/solve.ts):
+ * Usage (e.g. from lib/linalg/ort-kernels.ts):
  *
  *   import { getBackend } from "./backend.ts";
  *   const be = await getBackend({ device: "auto" });   // be.device: "cuda" | "cpu" | …

@@ -1,5 +1,5 @@
 /**
- * The float32 NTK graphs against the float64 reference (lib/kernel/ntk.ts) on
+ * The float32 NTK graphs against the float64 reference (lib/ntk/ntk.ts) on
  * ORT CPU (onnxruntime-node) and WASM (onnxruntime-web). Acceptance: max
  * relative error ≤ 1e-5; measured ≈ 2e-7 (see the messages in the asserts).
  */

@@ -1,5 +1,5 @@
 /**
- * Graphs for the blocked Cholesky solver (lib/onnx/cholesky.ts, solve.ts).
+ * Graphs for the blocked Cholesky solver (lib/linalg/cholesky.ts, ort-kernels.ts).
  *
  * L and K are passed whole (zero-copy) and the strided blocks a step needs are
  * cut out inside the graph with Slice, whose bounds are int64 inputs: one

@@ -1,4 +1,4 @@
-/** The float64-solve ∞-AE for summaries agrees with lib/models/infinite-ae.ts where both are well conditioned. */
+/** The float64-solve ∞-AE for summaries agrees with lib/models/infinite-ae/model.ts where both are well conditioned. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InteractionMatrix } from "../../../lib/data/matrix.ts";
