@@ -19,7 +19,7 @@
  */
 import type { Backend, Session } from "../onnx/backend.ts";
 import { gemmKey, gemmSpec, type GemmDType } from "../onnx/graphs/gemm.ts";
-import { ntkGramPartials } from "../ntk/ntk-grad.ts";
+import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
 import { spdInverse } from "../linalg/cholesky.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
@@ -140,6 +140,90 @@ function toF32(a: Float64Array): Float32Array {
   return Float32Array.from(a);
 }
 
+/** K(X̂, X̂) with its partials (supportGram). */
+interface SupportGram {
+  /** Σx² of each row of X̂ (the Gram's diagonal dots). */
+  normsS: Float64Array;
+  partials: GramPartials;
+  /** K(X̂, X̂), float64 (partials.k). */
+  kSS: Float64Array;
+}
+
+/** The inner solve's products (innerSolve). */
+interface InnerSolve {
+  /** (sym(K_SS) + c·I)⁻¹, float64, exactly symmetric. */
+  aInv: Float64Array;
+  /** α = A⁻¹X̂ (μ × I), float64. */
+  alpha: Float64Array;
+  alpha32: Float32Array;
+  support32: Float32Array;
+}
+
+/** Gradients summed over the batch's blocks. */
+interface BatchGradients {
+  /** ∂loss/∂α (μ × I). */
+  dAlpha: Float64Array;
+  /** ∂loss/∂X̂ (μ × I), completed by the solve and Gram backward. */
+  dSupport: Float64Array;
+  /** g_j = Σ_i dK_BS,ij f_yy,ij: the gradient of X̂'s row norms from K_BS. */
+  gradNormB: Float64Array;
+  /** μ × I float32 Gemm output reused per block. */
+  scratch: Float32Array;
+}
+
+function batchGradients(mu: number, items: number): BatchGradients {
+  return {
+    dAlpha: new Float64Array(mu * items),
+    dSupport: new Float64Array(mu * items),
+    gradNormB: new Float64Array(mu),
+    scratch: new Float32Array(mu * items),
+  };
+}
+
+/**
+ * Loss of one block's scores. "softmax" runs in float32 in place (P becomes
+ * dP, no float64 copies of rows × I); other losses go through loss.ts in
+ * float64. dP32 is null without the gradient.
+ */
+function blockLoss(
+  p: Float32Array,
+  xB: Float32Array,
+  rows: number,
+  items: number,
+  normaliser: number,
+  loss: ReconstructionLoss,
+  wantGradient: boolean,
+): { value: number; dP32: Float32Array | null } {
+  if (loss === "softmax") {
+    const value = softmaxLossInPlace(p, xB, rows, items, normaliser, wantGradient);
+    return { value, dP32: wantGradient ? p : null };
+  }
+  const dP = wantGradient ? new Float64Array(rows * items) : undefined;
+  const value = reconstructionLoss(Float64Array.from(p), Float64Array.from(xB), rows, items, loss, normaliser, dP);
+  return { value, dP32: dP ? Float32Array.from(dP) : null };
+}
+
+/** The row-norm term of the batch Gram backward: dX̂_j += 2·g_j·X̂_j. */
+function addNormTerm(dSupport: Float64Array, gradNormB: Float64Array, support: Float64Array, mu: number, items: number): void {
+  for (let j = 0; j < mu; j++) {
+    const g2 = 2 * gradNormB[j];
+    for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += g2 * support[i];
+  }
+}
+
+/** Adds the seconds since its previous lap (or its creation) to one stage of a StepTimings. */
+class StageClock {
+  private t = performance.now();
+
+  constructor(private readonly timings: StepTimings) {}
+
+  lap(stage: keyof StepTimings): void {
+    const now = performance.now();
+    this.timings[stage] += (now - this.t) / 1000;
+    this.t = now;
+  }
+}
+
 /**
  * One DISTILL-CF step's loss and gradient on a backend. Sessions are created
  * once and reused; one instance per backend.
@@ -193,7 +277,13 @@ export class FastDistillEngine {
     return out;
   }
 
-  /** Loss (and gradients) of the support X̂ itself; `timings` gets gram/solve/loss/backward. */
+  /**
+   * Loss (and gradients) of the support X̂ itself; `timings` gets
+   * gram/solve/loss/backward. The stages, each a method below:
+   *   supportGram → innerSolve → per block of users: blockGram → blockScores →
+   *   blockLoss → blockBackward; then (with the gradient) addNormTerm →
+   *   solveBackward → supportGramBackward.
+   */
   async supportObjective(
     support: Float64Array,
     mu: number,
@@ -207,27 +297,67 @@ export class FastDistillEngine {
     if (batch.data.length !== batch.rows * items) throw new Error(`fastSupportObjective: batch has ${batch.data.length} values, expected ${batch.rows}×${items}`);
     if (batch.rows < 1) throw new Error("fastSupportObjective: the batch has no users");
     if (!(cfg.lambda >= 0) || !Number.isFinite(cfg.lambda)) throw new Error(`fastSupportObjective: lambda must be a finite number ≥ 0, got ${cfg.lambda}`);
-    const { depth } = cfg;
-    let t = performance.now();
-    const lap = (): number => {
-      const now = performance.now();
-      const dt = (now - t) / 1000;
-      t = now;
-      return dt;
-    };
+    const clock = new StageClock(timings);
 
-    // K(X̂, X̂) in float64; the norms are the Gemm's own diagonal.
+    const gram = await this.supportGram(support, mu, items, cfg.depth, wantGradient);
+    clock.lap("gram");
+    const solve = await this.innerSolve(support, mu, items, gram.kSS, cfg.lambda);
+    clock.lap("solve");
+
+    // Batch stage, in blocks of users.
+    let reconstruction = 0;
+    const grads = wantGradient ? batchGradients(mu, items) : null;
+    const block = Math.max(1, Math.min(cfg.batchBlock, batch.rows));
+    const scores = new Float32Array(block * items);
+    for (let start = 0; start < batch.rows; start += block) {
+      const end = Math.min(batch.rows, start + block);
+      const rows = end - start;
+      const xB = batch.data.subarray(start * items, end * items);
+      const bs = await this.blockGram(xB, rows, batch.norms.subarray(start, end), solve.support32, gram.normsS, mu, items, cfg.depth);
+      clock.lap("gram");
+      const p = await this.blockScores(bs.k as Float32Array, rows, mu, solve.alpha32, items, scores.subarray(0, rows * items));
+      clock.lap("loss");
+      const loss = blockLoss(p, xB, rows, items, batch.rows, cfg.loss, wantGradient);
+      reconstruction += loss.value;
+      clock.lap("loss");
+      if (!grads || !loss.dP32) continue;
+      await this.blockBackward(grads, bs, xB, rows, mu, items, solve.alpha32, loss.dP32);
+      clock.lap("backward");
+    }
+    const penalty = cardinalityPenalty(support, mu, cfg.lambda2, cfg.interactionsPerUser);
+    if (!grads) {
+      return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: null };
+    }
+    addNormTerm(grads.dSupport, grads.gradNormB, support, mu, items);
+    const dKss = await this.solveBackward(grads, solve, mu, items, cfg.lambda);
+    clock.lap("solve");
+    await this.supportGramBackward(grads.dSupport, dKss, gram.partials, support, mu, items, penalty.gradient);
+    clock.lap("backward");
+    return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: grads.dSupport };
+  }
+
+  /**
+   * Gram stage of the support: K(X̂, X̂) in float64 with its NTK partials (fxx
+   * only with the gradient). The norms are the Gemm's own diagonal, so the
+   * diagonal sees q/n = 1 exactly.
+   */
+  private async supportGram(support: Float64Array, mu: number, items: number, depth: number, wantGradient: boolean): Promise<SupportGram> {
     const dotsSS = await this.gemm("float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
     const normsS = new Float64Array(mu);
     for (let i = 0; i < mu; i++) normsS[i] = dotsSS[i * mu + i];
-    const ss = ntkGramPartials(dotsSS, mu, mu, normsS, normsS, items, depth, true, wantGradient);
-    const kSS = ss.k as Float64Array;
-    timings.gram += lap();
+    const partials = ntkGramPartials(dotsSS, mu, mu, normsS, normsS, items, depth, true, wantGradient);
+    return { normsS, partials, kSS: partials.k as Float64Array };
+  }
 
-    // A = sym(K_SS) + c·I, α = A⁻¹X̂.
+  /**
+   * Inner solve (float64): A = sym(K_SS) + c·I with c = λ·tr(K_SS)/μ, its
+   * explicit inverse and α = A⁻¹X̂; also float32 copies of α and X̂ for the
+   * batch Gemms.
+   */
+  private async innerSolve(support: Float64Array, mu: number, items: number, kSS: Float64Array, lambda: number): Promise<InnerSolve> {
     let trace = 0;
     for (let i = 0; i < mu; i++) trace += kSS[i * mu + i];
-    const ridge = (cfg.lambda * trace) / mu;
+    const ridge = (lambda * trace) / mu;
     const a = new Float64Array(mu * mu);
     for (let i = 0; i < mu; i++) {
       for (let j = 0; j < mu; j++) a[i * mu + j] = 0.5 * (kSS[i * mu + j] + kSS[j * mu + i]);
@@ -235,83 +365,93 @@ export class FastDistillEngine {
     }
     const aInv = symmetricInverse(a, mu);
     const alpha = await this.gemm("float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
-    const alpha32 = toF32(alpha);
-    const support32 = toF32(support);
-    timings.solve += lap();
+    return { aInv, alpha, alpha32: toF32(alpha), support32: toF32(support) };
+  }
 
-    // Batch stage, in blocks of users.
-    let reconstruction = 0;
-    const dAlpha = wantGradient ? new Float64Array(mu * items) : null;
-    const dSupport = wantGradient ? new Float64Array(mu * items) : null;
-    const gradNormB = wantGradient ? new Float64Array(mu) : null;
-    const block = Math.max(1, Math.min(cfg.batchBlock, batch.rows));
-    const scores = new Float32Array(block * items);
-    const muItems32 = wantGradient ? new Float32Array(mu * items) : null;
-    for (let start = 0; start < batch.rows; start += block) {
-      const end = Math.min(batch.rows, start + block);
-      const rows = end - start;
-      const xB = batch.data.subarray(start * items, end * items);
-      const dotsBS = await this.gemm("float32", xB, [rows, items], false, support32, [mu, items], true, new Float32Array(rows * mu));
-      const bs = ntkGramPartials(dotsBS, rows, mu, batch.norms.subarray(start, end), normsS, items, depth, false, false);
-      const kBS = bs.k as Float32Array;
-      timings.gram += lap();
-      const p = scores.subarray(0, rows * items);
-      await this.gemm("float32", kBS, [rows, mu], false, alpha32, [mu, items], false, p);
-      timings.loss += lap();
-      let dP32: Float32Array | null = null;
-      if (cfg.loss === "softmax") {
-        // Float32 in place: P becomes dP (no float64 copies of rows × I).
-        reconstruction += softmaxLossInPlace(p, xB, rows, items, batch.rows, wantGradient);
-        dP32 = wantGradient ? p : null;
-      } else {
-        const dP = wantGradient ? new Float64Array(rows * items) : undefined;
-        reconstruction += reconstructionLoss(Float64Array.from(p), Float64Array.from(xB), rows, items, cfg.loss, batch.rows, dP);
-        dP32 = dP ? Float32Array.from(dP) : null;
-      }
-      timings.loss += lap();
-      if (!dAlpha || !dSupport || !gradNormB || !dP32 || !muItems32) continue;
-      // dα += K_BSᵀ·dP
-      await this.gemm("float32", kBS, [rows, mu], true, dP32, [rows, items], false, muItems32);
-      for (let q = 0; q < muItems32.length; q++) dAlpha[q] += muItems32[q];
-      // dK_BS = dP·αᵀ, then G = dK ⊙ f_xy and g_j = Σ_i dK_ij f_yy.
-      const dK = await this.gemm("float32", dP32, [rows, items], false, alpha32, [mu, items], true, new Float32Array(rows * mu));
-      const fxy = bs.fxy;
-      const fyy = bs.fyy;
-      for (let i = 0; i < rows; i++) {
-        for (let j = 0; j < mu; j++) {
-          const q = i * mu + j;
-          gradNormB[j] += dK[q] * fyy[q];
-          dK[q] = dK[q] * fxy[q];
-        }
-      }
-      // dX̂ += Gᵀ·X_B
-      await this.gemm("float32", dK, [rows, mu], true, xB, [rows, items], false, muItems32);
-      for (let q = 0; q < muItems32.length; q++) dSupport[q] += muItems32[q];
-      timings.backward += lap();
-    }
-    const penalty = cardinalityPenalty(support, mu, cfg.lambda2, cfg.interactionsPerUser);
-    if (!dAlpha || !dSupport || !gradNormB) {
-      return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: null };
-    }
-    for (let j = 0; j < mu; j++) {
-      const g2 = 2 * gradNormB[j];
-      for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += g2 * support[i];
-    }
+  /** Gram stage of one block of users: K(X_B, X̂) in float32 (dots by a float32 Gemm) with fxy and fyy. */
+  private async blockGram(
+    xB: Float32Array,
+    rows: number,
+    normsB: Float64Array,
+    support32: Float32Array,
+    normsS: Float64Array,
+    mu: number,
+    items: number,
+    depth: number,
+  ): Promise<GramPartials> {
+    const dotsBS = await this.gemm("float32", xB, [rows, items], false, support32, [mu, items], true, new Float32Array(rows * mu));
+    return ntkGramPartials(dotsBS, rows, mu, normsB, normsS, items, depth, false, false);
+  }
 
-    // Solve backward: W = A⁻¹dα, dX̂ += W, dA = −Wαᵀ, dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
-    const w = await this.gemm("float64", aInv, [mu, mu], false, dAlpha, [mu, items], false, new Float64Array(mu * items));
+  /** Scores of one block: P = K_BS·α (float32 Gemm) written into `p` (rows × I), which is returned. */
+  private async blockScores(kBS: Float32Array, rows: number, mu: number, alpha32: Float32Array, items: number, p: Float32Array): Promise<Float32Array> {
+    return this.gemm("float32", kBS, [rows, mu], false, alpha32, [mu, items], false, p);
+  }
+
+  /**
+   * Backward through one block's scores and Gram (float32 Gemms): dα += K_BSᵀ·dP;
+   * dK_BS = dP·αᵀ, then G = dK ⊙ f_xy and g_j += Σ_i dK_ij f_yy (the norm
+   * term, applied by addNormTerm); dX̂ += Gᵀ·X_B.
+   */
+  private async blockBackward(
+    grads: BatchGradients,
+    bs: GramPartials,
+    xB: Float32Array,
+    rows: number,
+    mu: number,
+    items: number,
+    alpha32: Float32Array,
+    dP32: Float32Array,
+  ): Promise<void> {
+    const { dAlpha, dSupport, gradNormB, scratch } = grads;
+    await this.gemm("float32", bs.k as Float32Array, [rows, mu], true, dP32, [rows, items], false, scratch);
+    for (let q = 0; q < scratch.length; q++) dAlpha[q] += scratch[q];
+    const dK = await this.gemm("float32", dP32, [rows, items], false, alpha32, [mu, items], true, new Float32Array(rows * mu));
+    const fxy = bs.fxy;
+    const fyy = bs.fyy;
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < mu; j++) {
+        const q = i * mu + j;
+        gradNormB[j] += dK[q] * fyy[q];
+        dK[q] = dK[q] * fxy[q];
+      }
+    }
+    await this.gemm("float32", dK, [rows, mu], true, xB, [rows, items], false, scratch);
+    for (let q = 0; q < scratch.length; q++) dSupport[q] += scratch[q];
+  }
+
+  /**
+   * Solve backward (float64): W = A⁻¹dα, dX̂ += W, dA = −Wαᵀ; returns
+   * dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
+   */
+  private async solveBackward(grads: BatchGradients, solve: InnerSolve, mu: number, items: number, lambda: number): Promise<Float64Array> {
+    const { dSupport } = grads;
+    const w = await this.gemm("float64", solve.aInv, [mu, mu], false, grads.dAlpha, [mu, items], false, new Float64Array(mu * items));
     for (let q = 0; q < w.length; q++) dSupport[q] += w[q];
-    const wAlphaT = await this.gemm("float64", w, [mu, items], false, alpha, [mu, items], true, new Float64Array(mu * mu));
+    const wAlphaT = await this.gemm("float64", w, [mu, items], false, solve.alpha, [mu, items], true, new Float64Array(mu * mu));
     let traceDA = 0;
     for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
     const dKss = new Float64Array(mu * mu);
     for (let i = 0; i < mu; i++) {
       for (let j = 0; j < mu; j++) dKss[i * mu + j] = -0.5 * (wAlphaT[i * mu + j] + wAlphaT[j * mu + i]);
-      dKss[i * mu + i] += (cfg.lambda / mu) * traceDA;
+      dKss[i * mu + i] += (lambda / mu) * traceDA;
     }
-    timings.solve += lap();
+    return dKss;
+  }
 
-    // Gram backward of K(X̂, X̂), both arguments: (G + Gᵀ)·X̂ + 2·diag(h + g)·X̂.
+  /**
+   * Gram backward of K(X̂, X̂) in both arguments (float64), plus the
+   * penalty's constant gradient: dX̂ += (G + Gᵀ)·X̂ + 2·diag(h + g)·X̂ + ∂penalty.
+   */
+  private async supportGramBackward(
+    dSupport: Float64Array,
+    dKss: Float64Array,
+    ss: GramPartials,
+    support: Float64Array,
+    mu: number,
+    items: number,
+    penaltyGradient: number,
+  ): Promise<void> {
     const gSS = new Float64Array(mu * mu);
     const hg = new Float64Array(mu);
     const fxxSS = ss.fxx;
@@ -327,13 +467,10 @@ export class FastDistillEngine {
       }
     }
     const gx = await this.gemm("float64", gSS, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
-    const pen = penalty.gradient;
     for (let j = 0; j < mu; j++) {
       const h2 = 2 * hg[j];
-      for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += gx[i] + h2 * support[i] + pen;
+      for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += gx[i] + h2 * support[i] + penaltyGradient;
     }
-    timings.backward += lap();
-    return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport };
   }
 
   /** X̂ for the logits and the noise of `cfg.step` (no loss). */

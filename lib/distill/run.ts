@@ -5,7 +5,7 @@
  * - Step t samples X̂ with noise stream t, computes the loss on the batch (all
  *   users, or a seeded random subset per step) and takes one Adam step.
  * - Validation after steps 25, 50, …, 200, then every 40 (or every
- *   `validateEvery` steps): the candidate is
+ *   `validateEvery` steps; schedule.ts): the candidate is
  *   X̂ = sample(L, stream t + 1) — exactly the support step t + 1 samples, so
  *   the driver validates it there instead of sampling twice. λ is re-picked
  *   from `lambdaGrid` by validation HR@100 of an ∞-AE fitted on the candidate
@@ -13,15 +13,21 @@
  * - Early stop after `patience` steps without improvement (checked at
  *   validations). Aborting (signal) stops between stages and returns the best
  *   summary so far (or the current X̂ when nothing was validated yet).
+ *
+ * `runDistill` drives a DistillRun: its DistillState (λ, best, last score,
+ * loss and support, stop reason, steps run, owed validation) changes only in
+ * the named steps validateInitialCandidate, takeStep (with validateCandidate
+ * before the step when one is owed), validateOwedCandidate and finish.
  */
 import { SUMMARY_INFINITE_AE_LAMBDAS } from "../models/registry.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { Adam } from "./adam.ts";
-import { isValidationStep } from "./distill.ts";
+import type { FastSampleConfig } from "./fast-sample.ts";
 import { denseBatch, type DenseBatch, FastDistillEngine, type StepTimings, DEFAULT_STORE_NOISE_BYTES } from "./fast-step.ts";
 import { STREAM_BATCH, STREAM_INIT_USERS, sampleWithoutReplacement } from "./rng.ts";
+import { validatesAfter } from "./schedule.ts";
 import { makeSummary, summaryToMatrix, type Summary } from "./summary.ts";
 
 export const DISTILL_LAMBDA_GRID: readonly number[] = SUMMARY_INFINITE_AE_LAMBDAS;
@@ -174,197 +180,330 @@ function binaryBatch(ds: Dataset, users: Int32Array | null): DenseBatch {
   return denseBatch(data, rows, train.numItems);
 }
 
-export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions> = {}, hooks: RunDistillHooks = {}): Promise<DistillRunResult> {
-  const train = ds.train;
-  const numUsers = train.numUsers;
-  const items = train.numItems;
-  if (numUsers < 1 || items < 1 || train.nnz === 0) throw new Error(`runDistill: empty training matrix (${numUsers}×${items}, ${train.nnz} interactions)`);
-  const o = resolve(options, numUsers);
-  const mu = o.mu;
-  const started = performance.now();
-  const elapsed = (): number => (performance.now() - started) / 1000;
-  const backend = hooks.backend ?? (await getBackend({ device: o.device }));
-  const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes });
-  const history: DistillLogEntry[] = [];
-  const log = (e: DistillLogEntry): void => {
-    history.push(e);
-    hooks.onLog?.(e);
-  };
+type StopReason = DistillRunResult["stopReason"];
 
-  const initialUsers = sampleWithoutReplacement(o.seed, STREAM_INIT_USERS, 0, numUsers, mu);
-  const logits = new Float64Array(mu * items);
-  for (let r = 0; r < mu; r++) for (const i of train.rowItems(initialUsers[r])) logits[r * items + i] = 1;
-  const adam = new Adam(logits.length, { lr: o.lr, biasCorrectionOffset: o.adamBiasCorrectionOffset });
-  const fullBatch = o.batchSize === null || o.batchSize === numUsers ? binaryBatch(ds, null) : null;
-  const interactionsPerUser = train.total / numUsers;
+/** An X̂ (μ × I) as the candidate of `step`, i.e. sampled with noise stream step + 1. */
+interface SampledCandidate {
+  values: Float64Array;
+  step: number;
+}
 
-  let lambda = o.initialLambda === "validated" ? o.lambdaGrid[0] : o.initialLambda;
-  let best: { values: Float64Array; step: number; score: number; lambda: number } | null = null;
-  let lastScore = Number.NaN;
-  let lastLoss = Number.NaN;
-  let lastSupport: { values: Float64Array; step: number } | null = null;
-  let stopReason: DistillRunResult["stopReason"] = "max-steps";
-  let stepsRun = 0;
-  const aborted = (): boolean => hooks.signal?.aborted === true;
+/** A validated candidate with its score and the λ its validation picked. */
+interface ScoredCandidate extends SampledCandidate {
+  score: number;
+  lambda: number;
+}
 
-  /** Validates the candidate X̂ of `step` (sampled with stream step + 1); returns false to stop early. */
-  const validate = async (support: Float64Array, step: number): Promise<boolean> => {
+/** What one run has learned so far; only DistillRun's steps change it. */
+interface DistillState {
+  /** λ of the inner solve: the initial one, then each validation's pick. */
+  lambda: number;
+  /** The best validated candidate (null before the first validation). */
+  best: ScoredCandidate | null;
+  /** Last validation score (NaN before the first). */
+  lastScore: number;
+  /** Loss of the last completed step (NaN before the first). */
+  lastLoss: number;
+  /** The last X̂ sampled (the fallback summary when nothing was validated). */
+  lastSupport: SampledCandidate | null;
+  stopReason: StopReason;
+  /** Steps whose Adam update was applied. */
+  stepsRun: number;
+  /** A step whose candidate is still to be validated (it is the next sample). */
+  pendingValidation: number | null;
+}
+
+/**
+ * One DISTILL-CF run: the fixed context (options, engine, batch, logits,
+ * Adam), the mutable DistillState, and the named steps runDistill drives.
+ */
+class DistillRun {
+  readonly history: DistillLogEntry[] = [];
+  readonly state: DistillState;
+  private readonly numUsers: number;
+  private readonly items: number;
+  private readonly interactionsPerUser: number;
+  private readonly initialUsers: Int32Array;
+  private readonly logits: Float64Array;
+  private readonly adam: Adam;
+  /** The batch of every step when it holds all users (null: a seeded subset per step). */
+  private readonly fullBatch: DenseBatch | null;
+
+  private constructor(
+    private readonly ds: Dataset,
+    readonly o: RunDistillOptions,
+    private readonly hooks: RunDistillHooks,
+    /** performance.now() when the run began. */
+    private readonly started: number,
+    private readonly backend: Backend,
+    private readonly engine: FastDistillEngine,
+  ) {
+    const train = ds.train;
+    this.numUsers = train.numUsers;
+    this.items = train.numItems;
+    this.initialUsers = sampleWithoutReplacement(o.seed, STREAM_INIT_USERS, 0, this.numUsers, o.mu);
+    this.logits = new Float64Array(o.mu * this.items);
+    for (let r = 0; r < o.mu; r++) for (const i of train.rowItems(this.initialUsers[r])) this.logits[r * this.items + i] = 1;
+    this.adam = new Adam(this.logits.length, { lr: o.lr, biasCorrectionOffset: o.adamBiasCorrectionOffset });
+    this.fullBatch = o.batchSize === null || o.batchSize === this.numUsers ? binaryBatch(ds, null) : null;
+    this.interactionsPerUser = train.total / this.numUsers;
+    this.state = {
+      lambda: o.initialLambda === "validated" ? o.lambdaGrid[0] : o.initialLambda,
+      best: null,
+      lastScore: Number.NaN,
+      lastLoss: Number.NaN,
+      lastSupport: null,
+      stopReason: "max-steps",
+      stepsRun: 0,
+      pendingValidation: null,
+    };
+  }
+
+  /** Checks the data and options, gets the backend and starts the engine (its sampling workers). */
+  static async create(ds: Dataset, options: Partial<RunDistillOptions>, hooks: RunDistillHooks): Promise<DistillRun> {
+    const train = ds.train;
+    if (train.numUsers < 1 || train.numItems < 1 || train.nnz === 0) {
+      throw new Error(`runDistill: empty training matrix (${train.numUsers}×${train.numItems}, ${train.nnz} interactions)`);
+    }
+    const o = resolve(options, train.numUsers);
+    const started = performance.now();
+    const backend = hooks.backend ?? (await getBackend({ device: o.device }));
+    const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes });
+    return new DistillRun(ds, o, hooks, started, backend, engine);
+  }
+
+  aborted(): boolean {
+    return this.hooks.signal?.aborted === true;
+  }
+
+  /** Stops the engine's sampling workers. */
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+
+  private log(e: DistillLogEntry): void {
+    this.history.push(e);
+    this.hooks.onLog?.(e);
+  }
+
+  private elapsed(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+
+  private sampleConfig(stream: number): FastSampleConfig {
+    const o = this.o;
+    return { gamma: o.gamma, tau: o.tau, seed: o.seed, step: stream, duplicateFirstSample: o.duplicateFirstSample };
+  }
+
+  /** Samples the candidate of `step` (noise stream step + 1) outside a step, and remembers it as the last support. */
+  private async sampleCandidate(step: number): Promise<Float64Array> {
+    const support = await this.engine.sampleSupport(this.logits, this.o.mu, this.items, this.sampleConfig(step + 1));
+    this.state.lastSupport = { values: support, step };
+    return support;
+  }
+
+  /**
+   * Validates the candidate X̂ of `step`: re-picks λ from the grid by the
+   * validation metric of an ∞-AE fitted on it, keeps it when it beats the best
+   * and logs the validation. Returns false when `patience` steps have passed
+   * since the best (stop early).
+   */
+  async validateCandidate(support: Float64Array, step: number): Promise<boolean> {
+    const { ds, o, state } = this;
     const t0 = performance.now();
     const candidate = makeSummary(
-      { dataset: ds.name, mu, items, itemIds: [...ds.itemIds], lambda, tau: o.tau, gamma: o.gamma, seed: o.seed, step, score: null },
+      { dataset: ds.name, mu: o.mu, items: this.items, itemIds: [...ds.itemIds], lambda: state.lambda, tau: o.tau, gamma: o.gamma, seed: o.seed, step, score: null },
       support,
     );
-    const matrix = summaryToMatrix(candidate);
     const result = await tuneModel(ds, "inf-ae", {
       grid: o.lambdaGrid.map((l) => ({ lambda: l, depth: o.depth })),
-      train: matrix,
+      train: summaryToMatrix(candidate),
       summary: true,
-      build: { backend },
+      build: { backend: this.backend },
       metric: o.metric,
       aucNegatives: 0,
       onSkip: () => {},
     });
     const score = result.best.validation.metrics[o.metric];
     if (!Number.isFinite(score)) throw new Error(`runDistill: validation ${o.metric} ${score} at step ${step} is not finite`);
-    lambda = Number(result.best.params.lambda);
-    lastScore = score;
+    state.lambda = Number(result.best.params.lambda);
+    state.lastScore = score;
     const scores: Record<string, number> = {};
     for (const pt of result.points) scores[String(pt.params.lambda)] = pt.validation.metrics[o.metric];
-    const isBest = best === null || score > best.score;
-    if (isBest) best = { values: support, step, score, lambda };
-    log({ type: "validation", step, score, lambda, best: isBest, scores, seconds: (performance.now() - t0) / 1000 });
-    return best === null || step - best.step < o.patience;
-  };
+    const isBest = state.best === null || score > state.best.score;
+    if (isBest) state.best = { values: support, step, score, lambda: state.lambda };
+    this.log({ type: "validation", step, score, lambda: state.lambda, best: isBest, scores, seconds: (performance.now() - t0) / 1000 });
+    return state.best === null || step - state.best.step < o.patience;
+  }
 
-  const currentBestScore = (): number => (best as { score: number } | null)?.score ?? Number.NaN;
-  let pendingValidation: number | null = null;
-  let stop = false;
-  try {
-    if (o.initialLambda === "validated" && !aborted()) {
-      // Step 0's candidate is what step 1 samples (stream 1).
-      const support = await engine.sampleSupport(logits, mu, items, { gamma: o.gamma, tau: o.tau, seed: o.seed, step: 1, duplicateFirstSample: o.duplicateFirstSample });
-      lastSupport = { values: support, step: 0 };
-      await validate(support, 0);
+  /** With initialLambda "validated": validates the initial X̂ as step 0 (what step 1 samples) to pick the starting λ. */
+  async validateInitialCandidate(): Promise<void> {
+    if (this.o.initialLambda !== "validated" || this.aborted()) return;
+    await this.validateCandidate(await this.sampleCandidate(0), 0);
+  }
+
+  /**
+   * Runs when step `step` has sampled its X̂ (the candidate of step − 1): validates it if a
+   * validation is owed. Returns false to cancel the step: the run stops early
+   * (out of patience) or was aborted during the validation.
+   */
+  private async validateBeforeStep(support: Float64Array, step: number): Promise<boolean> {
+    const { state } = this;
+    state.lastSupport = { values: support, step: step - 1 };
+    if (state.pendingValidation === null) return true;
+    const owed = state.pendingValidation;
+    state.pendingValidation = null;
+    if (!(await this.validateCandidate(support, owed))) {
+      state.stopReason = "early-stop";
+      return false;
     }
-    for (let step = 1; step <= o.steps && !stop; step++) {
-      if (aborted()) {
-        stopReason = "interrupted";
-        break;
-      }
-      const t0 = performance.now();
-      const batch =
-        fullBatch ?? binaryBatch(ds, sampleWithoutReplacement(o.seed, STREAM_BATCH, step, numUsers, o.batchSize ?? numUsers));
-      let interruptedInValidation = false;
-      const res = await engine.step(
-        logits,
-        mu,
-        items,
-        batch,
-        {
-          gamma: o.gamma,
-          tau: o.tau,
-          seed: o.seed,
-          step,
-          lambda,
-          lambda2: o.cardReg,
-          interactionsPerUser,
-          depth: o.depth,
-          loss: "softmax",
-          batchBlock: o.batchBlock,
-          duplicateFirstSample: o.duplicateFirstSample,
-        },
-        true,
-        async (support) => {
-          lastSupport = { values: support, step: step - 1 };
-          if (pendingValidation !== null) {
-            const v = pendingValidation;
-            pendingValidation = null;
-            if (!(await validate(support, v))) {
-              stop = true;
-              stopReason = "early-stop";
-            }
-            if (aborted()) interruptedInValidation = true;
-          }
-          return !(stop || interruptedInValidation);
-        },
-      );
-      if (res === null || stop || interruptedInValidation) {
-        if (interruptedInValidation && !stop) stopReason = "interrupted";
-        break;
-      }
-      const grad = res.dLogits;
-      if (!grad) throw new Error("runDistill: the step returned no gradient");
-      if (!Number.isFinite(res.loss)) throw new Error(`runDistill: loss became ${res.loss} at step ${step}`);
-      adam.step(logits, grad);
-      stepsRun = step;
-      lastLoss = res.loss;
-      let norm = 0;
-      for (let p = 0; p < grad.length; p++) norm += grad[p] * grad[p];
-      log({
-        type: "step",
+    if (this.aborted()) {
+      state.stopReason = "interrupted";
+      return false;
+    }
+    return true;
+  }
+
+  /** Real users of `step`: all of them, or a seeded subset. */
+  private batchOf(step: number): DenseBatch {
+    const o = this.o;
+    return this.fullBatch ?? binaryBatch(this.ds, sampleWithoutReplacement(o.seed, STREAM_BATCH, step, this.numUsers, o.batchSize ?? this.numUsers));
+  }
+
+  /**
+   * Outer step `step`: samples X̂ with stream `step` (validating it first when
+   * a validation is owed), computes the loss and gradient, takes one Adam step,
+   * logs it and schedules the next validation. Returns false when the run stops
+   * here (the step was cancelled before its update).
+   */
+  async takeStep(step: number): Promise<boolean> {
+    const { o, state } = this;
+    const t0 = performance.now();
+    const res = await this.engine.step(
+      this.logits,
+      o.mu,
+      this.items,
+      this.batchOf(step),
+      {
+        gamma: o.gamma,
+        tau: o.tau,
+        seed: o.seed,
         step,
-        loss: res.loss,
-        reconstruction: res.reconstruction,
-        penalty: res.penalty,
-        lambda,
-        gradientNorm: Math.sqrt(norm),
-        seconds: (performance.now() - t0) / 1000,
-        timings: res.timings,
-      });
-      hooks.onProgress?.({ step, maxSteps: o.steps, loss: lastLoss, lastScore, bestScore: currentBestScore(), lambda, elapsed: elapsed() });
-      if (o.validateEvery === null ? isValidationStep(step) : step % o.validateEvery === 0) pendingValidation = step;
-    }
-    // A validation still owed (the last step was a validation step): sample its candidate.
-    if (pendingValidation !== null && !stop && !aborted()) {
-      const v = pendingValidation;
-      const support = await engine.sampleSupport(logits, mu, items, { gamma: o.gamma, tau: o.tau, seed: o.seed, step: v + 1, duplicateFirstSample: o.duplicateFirstSample });
-      lastSupport = { values: support, step: v };
-      if (!(await validate(support, v))) stopReason = "early-stop";
-    }
-    if (aborted() && stopReason === "max-steps") stopReason = "interrupted";
-  } finally {
-    await engine.close();
+        lambda: state.lambda,
+        lambda2: o.cardReg,
+        interactionsPerUser: this.interactionsPerUser,
+        depth: o.depth,
+        loss: "softmax",
+        batchBlock: o.batchBlock,
+        duplicateFirstSample: o.duplicateFirstSample,
+      },
+      true,
+      (support) => this.validateBeforeStep(support, step),
+    );
+    if (res === null) return false;
+    const grad = res.dLogits;
+    if (!grad) throw new Error("runDistill: the step returned no gradient");
+    if (!Number.isFinite(res.loss)) throw new Error(`runDistill: loss became ${res.loss} at step ${step}`);
+    this.adam.step(this.logits, grad);
+    state.stepsRun = step;
+    state.lastLoss = res.loss;
+    let norm = 0;
+    for (let p = 0; p < grad.length; p++) norm += grad[p] * grad[p];
+    this.log({
+      type: "step",
+      step,
+      loss: res.loss,
+      reconstruction: res.reconstruction,
+      penalty: res.penalty,
+      lambda: state.lambda,
+      gradientNorm: Math.sqrt(norm),
+      seconds: (performance.now() - t0) / 1000,
+      timings: res.timings,
+    });
+    this.hooks.onProgress?.({
+      step,
+      maxSteps: o.steps,
+      loss: state.lastLoss,
+      lastScore: state.lastScore,
+      bestScore: state.best?.score ?? Number.NaN,
+      lambda: state.lambda,
+      elapsed: this.elapsed(),
+    });
+    if (validatesAfter(step, o.validateEvery)) state.pendingValidation = step;
+    return true;
   }
 
-  let chosen = best as { values: Float64Array; step: number; score: number; lambda: number } | null;
-  if (chosen === null) {
-    const last = lastSupport as { values: Float64Array; step: number } | null;
-    const support =
-      last && last.step === stepsRun
-        ? last.values
-        : await new FastDistillEngine(backend, { samplingWorkers: 0, storeNoiseBytes: 0 }).sampleSupport(logits, mu, items, {
-            gamma: o.gamma,
-            tau: o.tau,
-            seed: o.seed,
-            step: stepsRun + 1,
-            duplicateFirstSample: o.duplicateFirstSample,
-          });
-    chosen = { values: support, step: stepsRun, score: Number.NaN, lambda };
+  /**
+   * After the loop: a validation still owed (the last step was a validation
+   * step and no later step sampled its candidate) samples and validates it;
+   * then an abort that ended the loop is recorded as "interrupted".
+   */
+  async validateOwedCandidate(): Promise<void> {
+    const { state } = this;
+    // Pending only when the loop ran out of steps: an early stop or an
+    // interrupted validation cleared it, and no step ran after them.
+    if (state.pendingValidation !== null && !this.aborted()) {
+      const owed = state.pendingValidation;
+      if (!(await this.validateCandidate(await this.sampleCandidate(owed), owed))) state.stopReason = "early-stop";
+    }
+    if (this.aborted() && state.stopReason === "max-steps") state.stopReason = "interrupted";
   }
-  const summary = makeSummary(
-    {
-      dataset: ds.name,
-      mu,
-      items,
-      itemIds: [...ds.itemIds],
+
+  /**
+   * The run's result: the best validated X̂, or (nothing validated) the
+   * candidate of the last step, sampled now unless it was sampled already;
+   * logs the stop entry.
+   */
+  async finish(): Promise<DistillRunResult> {
+    const { ds, o, state } = this;
+    let chosen = state.best;
+    if (chosen === null) {
+      const last = state.lastSupport;
+      const support =
+        last && last.step === state.stepsRun
+          ? last.values
+          : await new FastDistillEngine(this.backend, { samplingWorkers: 0, storeNoiseBytes: 0 }).sampleSupport(this.logits, o.mu, this.items, this.sampleConfig(state.stepsRun + 1));
+      chosen = { values: support, step: state.stepsRun, score: Number.NaN, lambda: state.lambda };
+    }
+    const summary = makeSummary(
+      {
+        dataset: ds.name,
+        mu: o.mu,
+        items: this.items,
+        itemIds: [...ds.itemIds],
+        lambda: chosen.lambda,
+        tau: o.tau,
+        gamma: o.gamma,
+        seed: o.seed,
+        step: chosen.step,
+        score: Number.isFinite(chosen.score) ? chosen.score : null,
+      },
+      chosen.values,
+    );
+    this.log({ type: "stop", step: state.stepsRun, reason: state.stopReason, bestStep: chosen.step, bestScore: summary.header.score });
+    return {
+      summary,
       lambda: chosen.lambda,
-      tau: o.tau,
-      gamma: o.gamma,
-      seed: o.seed,
-      step: chosen.step,
-      score: Number.isFinite(chosen.score) ? chosen.score : null,
-    },
-    chosen.values,
-  );
-  log({ type: "stop", step: stepsRun, reason: stopReason, bestStep: chosen.step, bestScore: summary.header.score });
-  return {
-    summary,
-    lambda: chosen.lambda,
-    bestStep: chosen.step,
-    bestScore: summary.header.score,
-    stepsRun,
-    stopReason,
-    history,
-    initialUsers,
-  };
+      bestStep: chosen.step,
+      bestScore: summary.header.score,
+      stepsRun: state.stepsRun,
+      stopReason: state.stopReason,
+      history: this.history,
+      initialUsers: this.initialUsers,
+    };
+  }
+}
+
+export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions> = {}, hooks: RunDistillHooks = {}): Promise<DistillRunResult> {
+  const run = await DistillRun.create(ds, options, hooks);
+  try {
+    await run.validateInitialCandidate();
+    for (let step = 1; step <= run.o.steps && !run.aborted(); step++) {
+      if (!(await run.takeStep(step))) break;
+    }
+    await run.validateOwedCandidate();
+  } finally {
+    await run.close();
+  }
+  return run.finish();
 }

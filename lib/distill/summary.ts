@@ -134,15 +134,15 @@ export function loadSummary(path: string): Summary {
   return decodeSummary(bytes, path);
 }
 
-/** Weighted rows as an InteractionMatrix (zeros skipped): any model can fit on it. */
-export function summaryToMatrix(summary: Summary): InteractionMatrix {
-  const { mu, items } = summary.header;
+/** Dense row-major rows (rows × items) as an InteractionMatrix holding their non-zero entries as weights. */
+export function denseRowsToMatrix(values: ArrayLike<number>, rows: number, items: number): InteractionMatrix {
+  if (values.length !== rows * items) throw new Error(`denseRowsToMatrix: ${values.length} values, expected ${rows}×${items}`);
   const users: number[] = [];
   const cols: number[] = [];
   const vals: number[] = [];
-  for (let r = 0; r < mu; r++) {
+  for (let r = 0; r < rows; r++) {
     for (let i = 0; i < items; i++) {
-      const v = summary.values[r * items + i];
+      const v = values[r * items + i];
       if (v !== 0) {
         users.push(r);
         cols.push(i);
@@ -150,7 +150,12 @@ export function summaryToMatrix(summary: Summary): InteractionMatrix {
       }
     }
   }
-  return InteractionMatrix.fromTriplets(mu, items, users, cols, vals);
+  return InteractionMatrix.fromTriplets(rows, items, users, cols, vals);
+}
+
+/** Weighted rows as an InteractionMatrix (zeros skipped): any model can fit on it. */
+export function summaryToMatrix(summary: Summary): InteractionMatrix {
+  return denseRowsToMatrix(summary.values, summary.header.mu, summary.header.items);
 }
 
 /** Sparse CSV: header `fake_user,item,weight`, item = original item id, zeros skipped. */

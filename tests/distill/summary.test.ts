@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   crc32,
   decodeSummary,
+  denseRowsToMatrix,
   encodeSummary,
   loadSummary,
   makeSummary,
@@ -88,6 +89,14 @@ test("CSV: fake_user,item,weight with original item ids (quoted when needed), ze
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("denseRowsToMatrix keeps the non-zero entries and checks the shape", () => {
+  const m = denseRowsToMatrix(new Float64Array([0.5, 0, 1, 0, 0, 0.25]), 2, 3);
+  assert.equal(m.nnz, 3);
+  assert.deepEqual([...m.rowItems(0)], [0, 2]);
+  assert.deepEqual([...m.rowValues(1)], [0.25]);
+  assert.throws(() => denseRowsToMatrix(new Float64Array(5), 2, 3), /denseRowsToMatrix: 5 values, expected 2×3/);
 });
 
 test("summaryToMatrix gives weighted rows; readSummaryMatrix returns null for other files and throws on corrupt summaries", async () => {

@@ -1,27 +1,32 @@
 /**
- * DISTILL-CF's outer loop (PROTOCOL §4): learn logits L (μ × I) so that an
- * ∞-AE fitted on the Gumbel-sampled support X̂ reconstructs real users.
+ * The float64 reference of DISTILL-CF (docs/protocol.md §4): the outer loop
+ * written plainly on the stage-by-stage objective (objective.ts, sample.ts,
+ * the float64 Gram engine). It is not what `infrec distill` runs; the fast
+ * path (run.ts's `runDistill` on fast-step.ts and fast-sample.ts: float32 ORT
+ * batch products, table-based noise, worker threads) is tested against these
+ * stages (tests/distill/fast.test.ts), and this loop itself is tested in
+ * tests/distill/reference.test.ts.
  *
  * - L starts as μ random real users' binary train rows (seeded).
  * - Outer step t = 1, 2, … uses Gumbel noise stream t (noise advances once per
  *   update), the batch of real users (all users by default, or a seeded random
  *   subset per step), the current λ, and one Adam update (lr 0.04).
- * - Validation at steps 25, 50, …, 200 and then every 40 steps (240, 280, …):
- *   the caller's hook gets X̂ sampled from the updated logits with noise
- *   stream t + 1 (the support the next step would use), re-picks λ and returns
- *   its score (HR@100). The best-scoring X̂ is kept; the run stops once
- *   150 steps have passed without improvement (checked at validations).
+ * - Validation at steps 25, 50, …, 200 and then every 40 steps (240, 280, …;
+ *   schedule.ts): the caller's hook gets X̂ sampled from the updated logits
+ *   with noise stream t + 1 (the support the next step would use), re-picks λ
+ *   and returns its score (HR@100). The best-scoring X̂ is kept; the run stops
+ *   once 150 steps have passed without improvement (checked at validations).
  * - Everything random comes from the counter-based RNG keyed by `seed`, so a
  *   run is deterministic per seed (given a deterministic Gram engine).
  */
 import type { InteractionMatrix } from "../data/matrix.ts";
-import { InteractionMatrix as Matrix } from "../data/matrix.ts";
 import { Adam } from "./adam.ts";
 import { float64GramEngine, type GramEngine } from "./gram-engine.ts";
 import type { ReconstructionLoss } from "./loss.ts";
 import { distillObjective, type UserBatch } from "./objective.ts";
 import { STREAM_BATCH, STREAM_INIT_USERS, sampleWithoutReplacement } from "./rng.ts";
 import { sampleSupport, stepNoise } from "./sample.ts";
+import { isValidationStep } from "./schedule.ts";
 
 export interface DistillOptions {
   /** Synthetic users μ (default 500). */
@@ -132,13 +137,6 @@ export interface DistillResult {
   validations: { step: number; score: number; lambda: number }[];
 }
 
-/** True at steps 25, 50, …, 200, 240, 280, … */
-export function isValidationStep(step: number): boolean {
-  if (step <= 0) return false;
-  if (step <= 200) return step % 25 === 0;
-  return (step - 200) % 40 === 0;
-}
-
 /** Binary dense rows of the given users, as a UserBatch. */
 export function matrixUserBatch(train: InteractionMatrix, users: Int32Array): UserBatch {
   const items = train.numItems;
@@ -153,25 +151,6 @@ export function matrixUserBatch(train: InteractionMatrix, users: Int32Array): Us
       return out;
     },
   };
-}
-
-/** A summary (μ × I dense) as an InteractionMatrix holding its non-zero entries. */
-export function summaryToMatrix(summary: Float64Array, mu: number, items: number): InteractionMatrix {
-  if (summary.length !== mu * items) throw new Error(`summaryToMatrix: ${summary.length} values, expected ${mu}×${items}`);
-  const users: number[] = [];
-  const cols: number[] = [];
-  const values: number[] = [];
-  for (let r = 0; r < mu; r++) {
-    for (let i = 0; i < items; i++) {
-      const v = summary[r * items + i];
-      if (v !== 0) {
-        users.push(r);
-        cols.push(i);
-        values.push(v);
-      }
-    }
-  }
-  return Matrix.fromTriplets(mu, items, users, cols, values);
 }
 
 function resolveOptions(partial: Partial<DistillOptions>, numUsers: number): DistillOptions {

@@ -1,13 +1,8 @@
+/** The float64 reference DISTILL-CF loop (lib/distill/reference.ts). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InteractionMatrix } from "../../lib/data/matrix.ts";
-import {
-  distill,
-  isValidationStep,
-  matrixUserBatch,
-  summaryToMatrix,
-  type DistillOptions,
-} from "../../lib/distill/distill.ts";
+import { distill, matrixUserBatch, type DistillOptions } from "../../lib/distill/reference.ts";
 import { float64GramEngine, type GramEngine } from "../../lib/distill/gram-engine.ts";
 import { sampleSupport, stepNoise } from "../../lib/distill/sample.ts";
 
@@ -34,11 +29,6 @@ function plantedMatrix(): InteractionMatrix {
 }
 
 const small: Partial<DistillOptions> = { mu: 4, gamma: 5, tau: 1, lambda: 0.1, maxSteps: 30, seed: 7 };
-
-test("validation schedule: every 25 steps to 200, then every 40", () => {
-  const steps = Array.from({ length: 400 }, (_, i) => i + 1).filter(isValidationStep);
-  assert.deepEqual(steps, [25, 50, 75, 100, 125, 150, 175, 200, 240, 280, 320, 360, 400]);
-});
 
 test("distill is deterministic per seed and the loss goes down", async () => {
   const train = plantedMatrix();
@@ -120,13 +110,6 @@ test("matrixUserBatch gives binary rows (summed duplicates become 1)", () => {
   assert.equal(m.rowValues(0)[0], 2);
   const block = matrixUserBatch(m, Int32Array.from([1, 0])).block(0, 2);
   assert.deepEqual([...block], [1, 0, 0, 0, 0, 1]);
-});
-
-test("summaryToMatrix keeps the non-zero entries", () => {
-  const m = summaryToMatrix(new Float64Array([0.5, 0, 1, 0, 0, 0.25]), 2, 3);
-  assert.equal(m.nnz, 3);
-  assert.deepEqual([...m.rowItems(0)], [0, 2]);
-  assert.deepEqual([...m.rowValues(1)], [0.25]);
 });
 
 test("distill rejects bad options", async () => {
