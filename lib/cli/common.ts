@@ -43,6 +43,13 @@ export function parseDevice(v: string | undefined): DeviceRequest {
   }
 }
 
+/** --engine: where ∞-AE's float32 fit lives (auto: device-resident on GPU devices). */
+export function parseEngine(v: string | undefined): "auto" | "host" | "device" {
+  const e = v ?? "auto";
+  if (e !== "auto" && e !== "host" && e !== "device") throw new UsageError(`--engine must be auto, host or device, got '${e}'`);
+  return e;
+}
+
 export function withDataFlags<T extends ReturnType<CAC["command"]>>(cmd: T): T {
   return cmd
     .option("--dataset <name>", "Dataset name (ml-1m, magazine, douban, …)")

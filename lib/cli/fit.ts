@@ -91,7 +91,7 @@ export function registerFitCommands(cli: CAC): void {
         const model = result.model;
         if (!(model instanceof InfiniteAE)) throw new Error(`fit --out: the fitted model is ${model?.name}, not inf-ae`);
         const bytes = encodeDuals(
-          model.toArtifact({ itemIds: ds.itemIds, userIds: train === ds.train ? ds.userIds : undefined, dataset: { ...datasetStats(ds), trainedOn } }),
+          await model.toArtifact({ itemIds: ds.itemIds, userIds: train === ds.train ? ds.userIds : undefined, dataset: { ...datasetStats(ds), trainedOn } }),
           flags.float16 ? "float16" : "float32",
         );
         writeFileAtomic(String(flags.out), bytes);

@@ -9,11 +9,22 @@ import { listDatasets, loadDataset } from "../data/registry.ts";
 import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
 import { tuneModel } from "../tuning/tune.ts";
-import { duplicatesPolicy, loadFromFlags, parseDevice, UsageError, withDataFlags, type DataFlags } from "./common.ts";
+import { sharedBackendStats, type TransferStats } from "../onnx/backend.ts";
+import { duplicatesPolicy, loadFromFlags, parseDevice, parseEngine, UsageError, withDataFlags, type DataFlags } from "./common.ts";
 import { registerDistillCommand } from "./distill.ts";
 import { registerFitCommands } from "./fit.ts";
 import { registerSampleCommands } from "./sample.ts";
 import { formatSeconds, Progress, table } from "../util/terminal.ts";
+
+/** ORT runs and megabytes moved between two snapshots (what the protocol cost in calls and transfers). */
+function onnxTraffic(before: TransferStats, after: TransferStats): { runs: number; hostToDeviceMB: number; deviceToHostMB: number } {
+  const mb = (b: number) => Math.round(b / 1e5) / 10;
+  return {
+    runs: after.runs - before.runs,
+    hostToDeviceMB: mb(after.hostToDeviceBytes - before.hostToDeviceBytes),
+    deviceToHostMB: mb(after.deviceToHostBytes - before.deviceToHostBytes),
+  };
+}
 
 export function buildCli() {
   const cli = cac("infrec");
@@ -46,8 +57,9 @@ export function buildCli() {
     .option("--psp <norm>", "PSP normalisation: official or textbook", { default: "official" })
     .option("--ties <rule>", "Equal scores: index (lower item index first) or random (a seeded random item order)", { default: "index" })
     .option("--device <device>", "ONNX Runtime device: cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
+    .option("--engine <engine>", "∞-AE float32 fit: auto (device-resident on webgpu/cuda), host or device", { default: "auto" })
     .option("--seed <n>", "Seed for AUC negatives and model randomness", { default: 42 })
-    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; ties: string; seed: number; device: string; json?: boolean }) => {
+    .action(async (flags: DataFlags & { model: string; split: string; metric: string; psp: string; ties: string; seed: number; device: string; engine: string; json?: boolean }) => {
       const split: EvalSplit = flags.split === "val" || flags.split === "validation" ? "validation" : flags.split === "test" ? "test" : (() => {
         throw new UsageError(`--split must be 'val' or 'test', got '${flags.split}'`);
       })();
@@ -65,8 +77,10 @@ export function buildCli() {
       const ds = await loadFromFlags(flags);
       const progress = new Progress(`evaluate ${flags.model}`, !flags.json);
       const device = parseDevice(flags.device);
+      const engine = parseEngine(flags.engine);
+      const before = await sharedBackendStats();
       const result = await tuneModel(ds, String(flags.model), {
-        build: { device },
+        build: { device, engine },
         metric: flags.metric,
         test: split === "test",
         seed,
@@ -86,6 +100,7 @@ export function buildCli() {
         metrics: chosen.metrics,
         users: chosen.users,
         seconds: (Date.now() - t0) / 1000,
+        onnx: onnxTraffic(before, await sharedBackendStats()),
       };
       if (flags.json) return console.log(JSON.stringify(out, null, 2));
       console.log(`${out.model} on ${out.dataset} (${split}, ${out.users} users, ${formatSeconds(out.seconds)})`);

@@ -6,9 +6,9 @@
 import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { Rng } from "../random.ts";
-import { randomTieOrder, topK } from "../ranking/top-k.ts";
+import { randomTieOrder, type TieOrder, topK } from "../ranking/top-k.ts";
 import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation } from "./metrics.ts";
-import type { Scorer } from "./scorer.ts";
+import { isRanker, type Ranker, type Scorer } from "./scorer.ts";
 
 export type EvalSplit = "validation" | "test";
 export type TieRule = "index" | "random";
@@ -32,6 +32,11 @@ export interface EvaluateOptions {
    */
   ties?: TieRule;
   tieSeed?: number;
+  /**
+   * Let a model that can rank on its device (a Ranker) do so, so that only k
+   * indices per user come back (default true; metrics are the same either way).
+   */
+  rankOnDevice?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -133,49 +138,59 @@ export async function evaluateView(
 
   const sums: Record<string, number> = {};
   for (const k of ks) sums[`HR@${k}`] = sums[`NDCG@${k}`] = sums[`PSP@${k}`] = 0;
-  const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
-  const scores = new Float32Array(block * ni);
-  const top = new Int32Array(kmax);
   const ties = options.ties ?? "index";
   if (ties !== "index" && ties !== "random") throw new Error(`evaluate: unknown tie rule '${String(ties)}' (index or random)`);
   const priority = ties === "random" ? randomTieOrder(ni, options.tieSeed ?? 42) : undefined;
   let withTargets = 0;
-  for (let start = 0; start < nu; start += block) {
-    const end = Math.min(nu, start + block);
-    const out = scores.subarray(0, (end - start) * ni);
-    await model.scoreBlock(context, start, end, out);
-    for (let u = start; u < end; u++) {
-      const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
-      const tItems = targets.rowItems(u);
-      if (tItems.length > 0 && negatives) {
-        for (const i of tItems) {
-          aucScores.push(row[i]);
-          aucLabels.push(1);
-        }
-        for (const i of negatives[u]) {
-          aucScores.push(row[i]);
-          aucLabels.push(0);
-        }
-      }
-      // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
-      let sum = 0;
-      for (let i = 0; i < ni; i++) sum += row[i];
-      if (Number.isNaN(sum)) {
-        const i = row.findIndex((v) => Number.isNaN(v));
-        if (i >= 0) throw new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
-      }
-      for (const i of mask.rowItems(u)) row[i] = -Infinity;
-      if (tItems.length === 0) continue;
-      withTargets++;
-      const t = new Set<number>(tItems);
-      const ranked = topK(row, kmax, top, priority);
-      for (const k of ks) {
-        sums[`HR@${k}`] += hitRate(ranked, t, k);
-        sums[`NDCG@${k}`] += ndcg(ranked, t, k);
-        sums[`PSP@${k}`] += psp(ranked, t, k, weights, normalisation);
-      }
+  /** Adds one user's ranking (best first) to the metric sums. */
+  const accumulate = (ranked: Int32Array, tItems: Int32Array): void => {
+    withTargets++;
+    const t = new Set<number>(tItems);
+    for (const k of ks) {
+      sums[`HR@${k}`] += hitRate(ranked, t, k);
+      sums[`NDCG@${k}`] += ndcg(ranked, t, k);
+      sums[`PSP@${k}`] += psp(ranked, t, k, weights, normalisation);
     }
-    options.onProgress?.(end, nu);
+  };
+  const nanError = (u: number, i: number) => new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
+
+  const onDevice = options.rankOnDevice !== false && isRanker(model) && mask === context;
+  let rankedOnDevice = false;
+  if (onDevice) rankedOnDevice = await rankOnDevice(model, { context, targets, negatives, ks, kmax, priority, accumulate, nanError, aucScores, aucLabels, onProgress: options.onProgress });
+  if (!rankedOnDevice) {
+    const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
+    const scores = new Float32Array(block * ni);
+    const top = new Int32Array(kmax);
+    for (let start = 0; start < nu; start += block) {
+      const end = Math.min(nu, start + block);
+      const out = scores.subarray(0, (end - start) * ni);
+      await model.scoreBlock(context, start, end, out);
+      for (let u = start; u < end; u++) {
+        const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
+        const tItems = targets.rowItems(u);
+        if (tItems.length > 0 && negatives) {
+          for (const i of tItems) {
+            aucScores.push(row[i]);
+            aucLabels.push(1);
+          }
+          for (const i of negatives[u]) {
+            aucScores.push(row[i]);
+            aucLabels.push(0);
+          }
+        }
+        // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
+        let sum = 0;
+        for (let i = 0; i < ni; i++) sum += row[i];
+        if (Number.isNaN(sum)) {
+          const i = row.findIndex((v) => Number.isNaN(v));
+          if (i >= 0) throw nanError(u, i);
+        }
+        for (const i of mask.rowItems(u)) row[i] = -Infinity;
+        if (tItems.length === 0) continue;
+        accumulate(topK(row, kmax, top, priority), tItems);
+      }
+      options.onProgress?.(end, nu);
+    }
   }
   const metrics: Metrics = {};
   if (negatives) metrics["AUC"] = auc(aucScores, aucLabels);
@@ -183,4 +198,67 @@ export async function evaluateView(
     for (const m of ["HR", "NDCG", "PSP"]) metrics[`${m}@${k}`] = (100 * sums[`${m}@${k}`]) / nu;
   }
   return { split, users: nu, usersWithTargets: withTargets, metrics };
+}
+
+/** Rows per device ranking block: about 2^26 score values (256 MB of float32). */
+const DEVICE_BLOCK_VALUES = 1 << 26;
+
+interface DeviceRanking {
+  context: InteractionMatrix;
+  targets: InteractionMatrix;
+  negatives: Int32Array[] | null;
+  ks: number[];
+  kmax: number;
+  priority: TieOrder | undefined;
+  accumulate: (ranked: Int32Array, targets: Int32Array) => void;
+  nanError: (user: number, item: number) => Error;
+  aucScores: number[];
+  aucLabels: number[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The evaluation loop with ranking on the model's device: the same users,
+ * pairs and metric sums as the host loop, from k indices per user. Returns
+ * false (nothing accumulated) when the model declines the first block.
+ */
+async function rankOnDevice(model: Ranker, r: DeviceRanking): Promise<boolean> {
+  const nu = r.context.numUsers;
+  const ni = r.context.numItems;
+  const kk = Math.min(r.kmax, ni);
+  const rows = Math.max(1, Math.min(nu, Math.floor(DEVICE_BLOCK_VALUES / ni)));
+  const tieOrder = r.priority ? r.priority.order : null;
+  for (let start = 0; start < nu; start += rows) {
+    const end = Math.min(nu, start + rows);
+    const pairs: number[] = [];
+    const labels: number[] = [];
+    if (r.negatives) {
+      for (let u = start; u < end; u++) {
+        const tItems = r.targets.rowItems(u);
+        if (tItems.length === 0) continue;
+        const base = (u - start) * ni;
+        for (const i of tItems) pairs.push(base + i), labels.push(1);
+        for (const i of r.negatives[u]) pairs.push(base + i), labels.push(0);
+      }
+    }
+    const block = await model.rankBlock({ context: r.context, start, end, k: kk, tieOrder, pairs: Int32Array.from(pairs) });
+    if (block === null) {
+      if (start === 0) return false;
+      throw new Error(`evaluate: model '${model.name}' ranked users before ${start} on its device but declined the next block`);
+    }
+    for (let u = start; u < end; u++) {
+      const at = block.firstNaN[u - start];
+      if (at >= 0) throw r.nanError(u, at);
+    }
+    for (let p = 0; p < pairs.length; p++) {
+      r.aucScores.push(block.pairScores[p]);
+      r.aucLabels.push(labels[p]);
+    }
+    for (let u = start; u < end; u++) {
+      const tItems = r.targets.rowItems(u);
+      if (tItems.length > 0) r.accumulate(block.top.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
+    }
+    r.onProgress?.(end, nu);
+  }
+  return true;
 }

@@ -23,6 +23,10 @@ export interface BuildContext {
   backend?: Backend;
   /** Seconds per fit phase are added here (benchmarks). */
   timings?: Timings;
+  /** The whole grid being searched: closed forms that batch it (∞-AE's device engine) fit it at once. */
+  grid?: readonly ModelParams[];
+  /** ∞-AE's engine: "auto" (device-resident on GPU backends), "host" or "device". */
+  engine?: "auto" | "host" | "device";
   /**
    * Early stopping for gradient-trained models: the model's validation score
    * (higher is better), e.g. validation HR@100 from lib/eval. Without it they
@@ -113,6 +117,9 @@ export const MODELS: Record<string, ModelEntry> = {
         device: c.device,
         backend: c.backend,
         timings: c.timings,
+        engine: c.engine,
+        // The grid's other λ with the same depth and support share one device batch.
+        lambdaBatch: c.grid?.filter((q) => (q.depth ?? 1) === (p.depth ?? 1) && q.support === p.support).map((q) => Number(q.lambda)),
       }),
   },
   ease: {

@@ -25,8 +25,9 @@ export class FitScratch {
     return value;
   }
 
-  /** Drops every entry (large buffers go with them). */
+  /** Drops every entry (large buffers go with them; shared device resources are released). */
   clear(): void {
+    for (const v of this.entries.values()) (v as { release?: () => void } | null)?.release?.();
     this.entries.clear();
   }
 }

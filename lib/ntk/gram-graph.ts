@@ -163,6 +163,12 @@ export function ntkDiagGraph(depth: number): Uint8Array {
   checkDepth(depth);
   const g = new GraphBuilder(`ntk_diag_d${depth}`);
   const a = g.input("A", "float32", ["na", "d"]);
+  g.output(diagonalNodes(g, a, depth, "K"), "K", "float32", ["na"]);
+  return g.toBytes();
+}
+
+/** K(x, x) per row of A, as nodes named `out` (the diagonal graph's body). */
+function diagonalNodes(g: GraphBuilder, a: Value, depth: number, out: string): Value {
   const sc = scales(g, a);
   const pi = g.constFloat(Math.PI);
   // The Gram graph's expressions at t = 0, sin t = 0 (so N sin t = 0, π − t = π).
@@ -171,7 +177,7 @@ export function ntkDiagGraph(depth: number): Uint8Array {
   let k: Value;
   if (depth === 1) {
     const y = g.op("Sum", [zero, Qr, Qr, g.op("Div", [g.constFloat(B_STD2 * Math.PI), sc.a])]);
-    k = g.op("Mul", [y, g.op("Mul", [sc.a, g.constFloat(INV_PI)])], {}, { outputs: ["K"] });
+    k = g.op("Mul", [y, g.op("Mul", [sc.a, g.constFloat(INV_PI)])], {}, { outputs: [out] });
   } else {
     const two = g.constFloat(W_STD2);
     let halfConst: Value | undefined; // only depth ≥ 3 halves in between
@@ -188,9 +194,32 @@ export function ntkDiagGraph(depth: number): Uint8Array {
       }
     }
     const y = g.op("Sum", [zero, g.op("Mul", [g.op("Add", [q, theta]), pi]), g.constFloat(B_STD2 * Math.PI)]);
-    k = g.op("Mul", [y, g.constFloat(INV_PI)], {}, { outputs: ["K"] });
+    k = g.op("Mul", [y, g.constFloat(INV_PI)], {}, { outputs: [out] });
   }
-  g.output(k, "K", "float32", ["na"]);
+  return k;
+}
+
+/** K(A, B) as nodes of a graph (A na × d, B nb × d; SB = Σb² per row of B, or null to compute it here). */
+export function appendNtkGram(g: GraphBuilder, a: Value, b: Value, sb: Value | null, depth: number, out: string): Value {
+  checkDepth(depth);
+  const xy = g.op("Gemm", [a, b], { transB: attr.int(1) });
+  return kernelNodes(g, xy, sumSqNode(g, a, true), sb ?? sumSqNode(g, b, false), scales(g, a), depth, out);
+}
+
+/**
+ * K(X, X) with the exact diagonal of ntk_diag (see ntkGram) and that diagonal:
+ * X (n × d) → K (n × n), KD (n). One run for a device-resident training Gram.
+ */
+export function ntkSelfGramGraph(depth: number): Uint8Array {
+  const g = new GraphBuilder(`ntk_self_gram_d${depth}`);
+  const x = g.input("X", "float32", ["n", "d"]);
+  const raw = appendNtkGram(g, x, x, null, depth, "K_raw");
+  const kd = diagonalNodes(g, x, depth, "KD");
+  const eye = g.op("EyeLike", [raw]);
+  const offDiagonal = g.op("Mul", [raw, g.op("Sub", [g.constFloat(1), eye])]);
+  const k = g.op("Add", [offDiagonal, g.op("Mul", [eye, g.op("Unsqueeze", [kd, g.constInt64([1])])])]);
+  g.output(k, "K", "float32", ["n", "n"]);
+  g.output(kd, "KD", "float32", ["n"]);
   return g.toBytes();
 }
 
@@ -203,12 +232,13 @@ export function rowSumSqGraph(): Uint8Array {
   return g.toBytes();
 }
 
-export type NtkGraphKind = "gram" | "gram_norms" | "diag";
+export type NtkGraphKind = "gram" | "gram_norms" | "diag" | "self_gram";
 
 const BUILDERS: Record<NtkGraphKind, (depth: number) => Uint8Array> = {
   gram: ntkGramGraph,
   gram_norms: ntkGramNormsGraph,
   diag: ntkDiagGraph,
+  self_gram: ntkSelfGramGraph,
 };
 const specs = new Map<string, GraphSpec>();
 
@@ -229,7 +259,7 @@ export const ROW_SUMSQ_GRAPH: GraphSpec = graphSpec("row_sumsq", rowSumSqGraph);
 /** Every NTK graph committed under models/: key → fresh builder (scripts/export-models.ts). */
 export function exportedNtkGraphs(): Record<string, () => Uint8Array> {
   const out: Record<string, () => Uint8Array> = { [ROW_SUMSQ_GRAPH.key]: rowSumSqGraph };
-  for (const kind of Object.keys(BUILDERS) as NtkGraphKind[]) {
+  for (const kind of ["gram", "gram_norms", "diag"] as NtkGraphKind[]) {
     for (const depth of NTK_DEPTHS) out[ntkGraph(kind, depth).key] = () => BUILDERS[kind](depth);
   }
   return out;

@@ -31,7 +31,7 @@
  * are written in place by onnxruntime-node instead of allocating fresh ones
  * (onnxruntime-web ignores pre-allocated CPU outputs, so on WASM they are copied in).
  */
-import type { GraphSpec } from "./builder.ts";
+import { decodeModel, type GraphSpec } from "./builder.ts";
 import { graphBytes, isGraphName, type GraphName } from "./graphs/index.ts";
 
 /** The ORT API (onnxruntime-common's, re-exported identically by the node and web packages). */
@@ -59,6 +59,43 @@ export interface TensorArg<T extends TensorData = TensorData> {
   dims: readonly number[];
 }
 
+/**
+ * A tensor that stays where it was computed, to be passed from one run to the
+ * next without a host round trip: a WebGPU buffer on "webgpu", ORT's own
+ * memory on the host for "cpu", "cuda" outputs and "wasm". Bound to the backend
+ * that made it. Only `download` brings its values to the host.
+ */
+export interface DeviceTensor {
+  readonly dims: readonly number[];
+  readonly type: TensorType;
+  /** Where the values live: "gpu-buffer" (WebGPU) or "cpu". */
+  readonly location: "gpu-buffer" | "cpu";
+  /** Size of the values in bytes. */
+  readonly bytes: number;
+  /** Frees the memory now (a GPU buffer otherwise waits for garbage collection); the handle is dead after. */
+  dispose(): void;
+}
+
+export type TensorType = "float32" | "float64" | "int32" | "int64";
+
+/** What crossed between host and device, and how many runs: a backend's running totals. */
+export interface TransferStats {
+  /** session.run calls (uploads and downloads of device tensors included). */
+  runs: number;
+  /** Bytes of host arrays fed to runs (host → device). */
+  hostToDeviceBytes: number;
+  /** Bytes of outputs delivered to the host (device → host). */
+  deviceToHostBytes: number;
+}
+
+export interface SessionOptions {
+  /**
+   * Outputs that stay on the device as DeviceTensors: every output (true) or
+   * the named ones; the rest come back to the host (default: none stay).
+   */
+  deviceOutputs?: boolean | readonly string[];
+}
+
 export interface BackendOptions {
   /** Which device to run on (default "cpu"). */
   device?: DeviceRequest;
@@ -73,6 +110,8 @@ export interface Session {
   readonly key: string;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Outputs kept on the device (empty for a host-output session). */
+  readonly deviceOutputs: readonly string[];
 }
 
 export interface MatmulOptions {
@@ -87,14 +126,29 @@ export interface Backend {
   /** One line: what was asked, what was picked and why. */
   readonly message: string;
   readonly threads: number;
-  /** A session for a registered graph (lib/onnx/graphs) or a GraphSpec, cached by its name or key. */
-  session(graph: GraphName | GraphSpec): Promise<Session>;
+  /**
+   * A session for a registered graph (lib/onnx/graphs) or a GraphSpec, cached by
+   * its name or key (and by which outputs stay on the device).
+   */
+  session(graph: GraphName | GraphSpec, options?: SessionOptions): Promise<Session>;
   /** Runs a session. Outputs given in `outputs` are written in place; the rest are fresh. */
   run(
     session: Session,
     feeds: Record<string, TensorArg>,
     outputs?: Record<string, TensorArg>,
   ): Promise<Record<string, TensorArg>>;
+  /**
+   * Runs a session whose inputs may be DeviceTensors of this backend; outputs
+   * the session keeps on the device come back as DeviceTensors, the others as
+   * host arrays.
+   */
+  runDevice(session: Session, feeds: Record<string, TensorArg | DeviceTensor>): Promise<Record<string, TensorArg | DeviceTensor>>;
+  /** Puts host values on the device (on the host backends the data is not copied: do not modify it while the handle lives). */
+  upload(t: TensorArg): Promise<DeviceTensor>;
+  /** Brings a device tensor's values to the host. */
+  download(t: DeviceTensor): Promise<TensorData>;
+  /** Runs, bytes uploaded and bytes downloaded so far (a live object; copy it to keep a snapshot). */
+  readonly stats: TransferStats;
   /** A (m×k) · B (k×n), or A · Bᵀ with B (n×k) when transB. Returns m×n float32. */
   matmul(
     a: Float32Array,
@@ -139,7 +193,7 @@ function numel(dims: readonly number[]): number {
   return n;
 }
 
-function elemType(data: TensorData): "float32" | "float64" | "int32" | "int64" {
+function elemType(data: TensorData): TensorType {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Float64Array) return "float64";
   if (data instanceof Int32Array) return "int32";
@@ -183,6 +237,50 @@ async function loadWeb(threads: number): Promise<Ort> {
   return webModule;
 }
 
+const BYTES_PER_ELEMENT: Record<TensorType, number> = { float32: 4, float64: 8, int32: 4, int64: 8 };
+
+/** A DeviceTensor over an ORT tensor; `owner` is the backend whose runs may take it. */
+class OrtDeviceTensor implements DeviceTensor {
+  private disposed = false;
+  readonly bytes: number;
+
+  constructor(
+    readonly owner: OrtBackend,
+    private readonly tensor: OrtTensor,
+  ) {
+    this.bytes = numel(tensor.dims) * BYTES_PER_ELEMENT[this.type];
+  }
+
+  get dims(): readonly number[] {
+    return this.tensor.dims;
+  }
+
+  get type(): TensorType {
+    return this.tensor.type as TensorType;
+  }
+
+  get location(): "gpu-buffer" | "cpu" {
+    return this.tensor.location === "gpu-buffer" ? "gpu-buffer" : "cpu";
+  }
+
+  /** @internal the ORT tensor, for runs of its owner. */
+  ortTensor(): OrtTensor {
+    if (this.disposed) throw new Error(`device tensor [${this.dims.join(", ")}] was disposed`);
+    return this.tensor;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // Host tensors are garbage collected; a GPU buffer is released now.
+    if (this.tensor.location === "gpu-buffer") this.tensor.dispose();
+  }
+}
+
+function isDeviceTensor(t: TensorArg | DeviceTensor): t is DeviceTensor {
+  return t instanceof OrtDeviceTensor;
+}
+
 /** A tiny Add graph, run once to prove an execution provider really works. */
 const PROBE: GraphName = "probe_add";
 
@@ -191,6 +289,7 @@ class OrtBackend implements Backend {
   private readonly sessionPromises = new Map<string, Promise<Session>>();
 
   message = "";
+  readonly stats: TransferStats = { runs: 0, hostToDeviceBytes: 0, deviceToHostBytes: 0 };
 
   constructor(
     private readonly ort: Ort,
@@ -202,21 +301,23 @@ class OrtBackend implements Backend {
     return this.device === "wasm" ? ["wasm"] : [this.device];
   }
 
-  async session(graph: GraphName | GraphSpec): Promise<Session> {
-    const k = typeof graph === "string" ? graph : graph.key;
-    if (typeof graph !== "string" && isGraphName(k)) {
-      throw new Error(`backend.session: graph key "${k}" is the name of a registered graph; pick another key`);
+  async session(graph: GraphName | GraphSpec, options: SessionOptions = {}): Promise<Session> {
+    const name = typeof graph === "string" ? graph : graph.key;
+    if (typeof graph !== "string" && isGraphName(name)) {
+      throw new Error(`backend.session: graph key "${name}" is the name of a registered graph; pick another key`);
     }
+    const kept = options.deviceOutputs ?? false;
+    const k = kept === false || (Array.isArray(kept) && kept.length === 0) ? name : `${name}@device:${kept === true ? "*" : [...kept].sort().join(",")}`;
     let p = this.sessionPromises.get(k);
     if (p === undefined) {
-      p = this.create(k, typeof graph === "string" ? graphBytes(graph) : graph.bytes());
+      p = this.create(k, typeof graph === "string" ? graphBytes(graph) : graph.bytes(), kept);
       this.sessionPromises.set(k, p);
       p.catch(() => this.sessionPromises.delete(k));
     }
     return p;
   }
 
-  private async create(key: string, bytes: Uint8Array): Promise<Session> {
+  private async create(key: string, bytes: Uint8Array, kept: boolean | readonly string[]): Promise<Session> {
     const options: import("onnxruntime-node").InferenceSession.SessionOptions = {
       executionProviders: this.providers(),
       graphOptimizationLevel: "all",
@@ -226,8 +327,22 @@ class OrtBackend implements Backend {
       options.intraOpNumThreads = this.threads;
       options.interOpNumThreads = 1;
     }
+    // Only the WebGPU EP places outputs elsewhere than the host; there a per-output
+    // map keeps the named outputs in GPU buffers.
+    if (this.device === "webgpu" && kept !== false) {
+      const names = kept === true ? null : new Set(kept);
+      options.preferredOutputLocation = {};
+      const locations = options.preferredOutputLocation as Record<string, "gpu-buffer" | "cpu">;
+      for (const out of decodeModel(bytes).graph?.output ?? []) {
+        locations[out.name!] = names === null || names.has(out.name!) ? "gpu-buffer" : "cpu";
+      }
+    }
     const s = await this.ort.InferenceSession.create(bytes, options);
-    const info: Session = { key, inputNames: s.inputNames, outputNames: s.outputNames };
+    for (const name of kept === true || kept === false ? [] : kept) {
+      if (!s.outputNames.includes(name)) throw new Error(`backend.session(${key}): no output ${name} to keep on the device`);
+    }
+    const deviceOutputs = kept === true ? [...s.outputNames] : kept === false ? [] : [...kept];
+    const info: Session = { key, inputNames: s.inputNames, outputNames: s.outputNames, deviceOutputs };
     this.sessions.set(key, { ort: s, info });
     return info;
   }
@@ -267,10 +382,14 @@ class OrtBackend implements Backend {
       if (this.device !== "wasm") fetches[name] = this.tensor(name, t);
       else if (t.data.length !== numel(t.dims)) throw new Error(`output ${name}: ${t.data.length} values for dims [${t.dims.join(", ")}]`);
     }
+    if (session.deviceOutputs.length > 0) throw new Error(`backend.run(${session.key}): this session keeps outputs on the device; use runDevice`);
+    for (const t of Object.values(ortFeeds)) this.stats.hostToDeviceBytes += (t.data as TensorData).byteLength;
+    this.stats.runs++;
     const res = await entry.ort.run(ortFeeds, fetches);
     const result: Record<string, TensorArg> = {};
     for (const name of session.outputNames) {
       const given = outputs[name];
+      this.stats.deviceToHostBytes += ((res[name] as OrtTensor).data as TensorData).byteLength;
       const t = res[name] as OrtTensor;
       if (given !== undefined) {
         if (t.data !== given.data) {
@@ -285,6 +404,70 @@ class OrtBackend implements Backend {
       result[name] = { data: t.data as TensorData, dims: t.dims };
     }
     return result;
+  }
+
+  /** The ORT tensor of a feed: a device tensor of this backend as it is, a host array wrapped (zero copy). */
+  private feed(session: Session, name: string, t: TensorArg | DeviceTensor): OrtTensor {
+    if (!isDeviceTensor(t)) {
+      this.stats.hostToDeviceBytes += t.data.byteLength;
+      return this.tensor(name, t);
+    }
+    if (!(t instanceof OrtDeviceTensor) || t.owner !== this) {
+      const from = t instanceof OrtDeviceTensor ? `backend "${t.owner.device}"` : "another runtime";
+      throw new Error(`backend.runDevice(${session.key}): input ${name} is a device tensor of ${from}, not of this "${this.device}" backend; download it first`);
+    }
+    return t.ortTensor();
+  }
+
+  async runDevice(session: Session, feeds: Record<string, TensorArg | DeviceTensor>): Promise<Record<string, TensorArg | DeviceTensor>> {
+    const entry = this.sessions.get(session.key);
+    if (entry === undefined || entry.info !== session) throw new Error(`backend.runDevice: session ${session.key} is not from this backend`);
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const name of session.inputNames) {
+      const t = feeds[name];
+      if (t === undefined) throw new Error(`backend.runDevice(${session.key}): missing input ${name}`);
+      ortFeeds[name] = this.feed(session, name, t);
+    }
+    for (const name of Object.keys(feeds)) {
+      if (!session.inputNames.includes(name)) throw new Error(`backend.runDevice(${session.key}): unknown input ${name}`);
+    }
+    this.stats.runs++;
+    const res = await entry.ort.run(ortFeeds);
+    const result: Record<string, TensorArg | DeviceTensor> = {};
+    for (const name of session.outputNames) {
+      const t = res[name] as OrtTensor;
+      if (session.deviceOutputs.includes(name)) {
+        result[name] = new OrtDeviceTensor(this, t);
+        continue;
+      }
+      this.stats.deviceToHostBytes += (t.data as TensorData).byteLength;
+      result[name] = { data: t.data as TensorData, dims: t.dims };
+    }
+    return result;
+  }
+
+  async upload(t: TensorArg): Promise<DeviceTensor> {
+    if (this.device !== "webgpu") {
+      this.stats.hostToDeviceBytes += t.data.byteLength;
+      return new OrtDeviceTensor(this, this.tensor("upload", t));
+    }
+    const s = await this.session(`identity_${elemType(t.data)}` as GraphName, { deviceOutputs: true });
+    return (await this.runDevice(s, { X: t })).Y as DeviceTensor;
+  }
+
+  async download(t: DeviceTensor): Promise<TensorData> {
+    if (!(t instanceof OrtDeviceTensor) || t.owner !== this) throw new Error(`backend.download: the device tensor is not from this "${this.device}" backend`);
+    if (t.location === "cpu") {
+      const data = t.ortTensor().data as TensorData;
+      this.stats.deviceToHostBytes += data.byteLength;
+      return data;
+    }
+    // getData() on a gpu-buffer tensor aborts the process in onnxruntime-node 1.30
+    // (docs/onnx-runtime.md#device-resident-tensors): read it through a host-output run.
+    if (t.type === "float64") throw new Error("backend.download: WebGPU has no float64 tensors");
+    const s = await this.session(`identity_${t.type}` as GraphName);
+    const { Y } = await this.runDevice(s, { X: t });
+    return (Y as TensorArg).data;
   }
 
   async matmul(
@@ -414,6 +597,19 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
 }
 
 const backends = new Map<string, Promise<Backend>>();
+
+/** Runs and bytes moved so far by every shared backend (getBackend) of this process, summed. */
+export async function sharedBackendStats(): Promise<TransferStats> {
+  const total: TransferStats = { runs: 0, hostToDeviceBytes: 0, deviceToHostBytes: 0 };
+  for (const p of backends.values()) {
+    const be = await p.catch(() => null);
+    if (!be) continue;
+    total.runs += be.stats.runs;
+    total.hostToDeviceBytes += be.stats.hostToDeviceBytes;
+    total.deviceToHostBytes += be.stats.deviceToHostBytes;
+  }
+  return total;
+}
 
 /** A shared backend per (device, threads): sessions are cached inside it. */
 export function getBackend(opts: BackendOptions = {}): Promise<Backend> {

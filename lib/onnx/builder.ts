@@ -141,16 +141,11 @@ function attributeProto(name: string, a: AttrValue): proto.IAttributeProto {
   }
 }
 
-function valueInfo(name: string, dtype: DType, shape: readonly Dim[]): proto.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: ELEM_TYPE[dtype],
-        shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
+/** A value's type; `shape` null leaves the rank open (any shape). */
+function valueInfo(name: string, dtype: DType, shape: readonly Dim[] | null): proto.IValueInfoProto {
+  const tensorType: proto.TypeProto.ITensor = { elemType: ELEM_TYPE[dtype] };
+  if (shape !== null) tensorType.shape = { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) };
+  return { name, type: { tensorType } };
 }
 
 export class GraphBuilder {
@@ -179,7 +174,7 @@ export class GraphBuilder {
   }
 
   /** A graph input with element type and (possibly symbolic) shape. */
-  input(name: string, dtype: DType, shape: readonly Dim[]): Value {
+  input(name: string, dtype: DType, shape: readonly Dim[] | null): Value {
     const v = this.claim(name);
     this.inputs.push(valueInfo(name, dtype, shape));
     return v;
@@ -235,7 +230,7 @@ export class GraphBuilder {
   }
 
   /** Declares a graph output; renames through an Identity node when `name` differs. */
-  output(value: Value, name: string, dtype: DType, shape: readonly Dim[]): Value {
+  output(value: Value, name: string, dtype: DType, shape: readonly Dim[] | null): Value {
     let v = value;
     if (value.name !== name) v = this.op("Identity", [value], {}, { outputs: [name] });
     this.outputs.push(valueInfo(name, dtype, shape));

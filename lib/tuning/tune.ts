@@ -22,8 +22,8 @@ export interface TuneOptions extends Omit<GridSearchOptions, "train"> {
   grid?: ModelParams[];
   /** The registry's small smoke-run grid. */
   quick?: boolean;
-  /** Device, backend and timings for the models (BuildContext). */
-  build?: Pick<BuildContext, "device" | "backend" | "timings">;
+  /** Device, backend, timings and engine for the models (BuildContext). */
+  build?: Pick<BuildContext, "device" | "backend" | "timings" | "engine">;
   /** Gradient-trained models stop early on validation HR@100 (default true). */
   earlyStopping?: boolean;
 }
@@ -46,6 +46,7 @@ export async function tuneModel(ds: Dataset, name: string, options: TuneOptions 
   const context: BuildContext = {
     ...options.build,
     scratch,
+    grid,
     size: datasetSize(ds),
     validate: options.earlyStopping === false ? undefined : validationHitRate(ds),
   };

@@ -9,7 +9,7 @@ Deno.test("edge recommender runs under Deno and agrees with the fitted model's r
   const ds = plantedDataset();
   const model = new InfiniteAE({ lambda: 5, device: "wasm" });
   await model.fit(ds.train);
-  const edge = await EdgeRecommender.fromBytes(encodeDuals(model.toArtifact({ itemIds: ds.itemIds })));
+  const edge = await EdgeRecommender.fromBytes(encodeDuals(await model.toArtifact({ itemIds: ds.itemIds })));
   // A user of cluster 0 (items 0..14) should get cluster-0 items first.
   const [rec] = await edge.recommend([["0", "1", "2", "3", "4"]], 5);
   if (rec.items.length !== 5) throw new Error(`expected 5 items, got ${rec.items.length}`);

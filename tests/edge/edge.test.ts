@@ -12,7 +12,7 @@ test("the edge module (onnxruntime-web) gives the native path's top-10 for 20 ra
   const ds = plantedDataset();
   const model = new InfiniteAE({ lambda: 5 });
   await model.fit(ds.train);
-  const bytes = encodeDuals(model.toArtifact({ itemIds: ds.itemIds }));
+  const bytes = encodeDuals(await model.toArtifact({ itemIds: ds.itemIds }));
   const edge = await EdgeRecommender.fromBytes(bytes);
   const native = new DualsScorer((await import("../../lib/models/infinite-ae/artifact.ts")).decodeDuals(bytes), await getBackend({ device: "cpu" }));
   const rng = new Rng(11);

@@ -95,3 +95,42 @@ test("matmul edge cases and shape errors", async () => {
   await assert.rejects(() => be.session("no_such_graph" as "matmul"), /unknown ONNX graph "no_such_graph"/);
   await assert.rejects(() => be.session(graphSpec("matmul", () => new Uint8Array(4))), /name of a registered graph/);
 });
+
+for (const device of ["cpu", "wasm"] as const) {
+  test(`device tensors (${device}): upload, runDevice keeps chosen outputs on the device, download, transfer accounting`, async () => {
+    const be = await getBackend({ device });
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const before = { ...be.stats };
+    const dev = await be.upload({ data: a, dims: [2, 3] });
+    assert.deepEqual(dev.dims, [2, 3]);
+    assert.equal(dev.type, "float32");
+    assert.equal(dev.bytes, 24);
+    assert.equal(be.stats.hostToDeviceBytes - before.hostToDeviceBytes, 24);
+    const kept = await be.session("matmul_bt", { deviceOutputs: true });
+    assert.deepEqual(kept.deviceOutputs, ["Y"]);
+    const { Y } = await be.runDevice(kept, { A: dev, B: dev });
+    assert.ok(!("data" in Y), "a kept output is a device tensor, not host data");
+    // A·Aᵀ stays on the device and feeds the next run, whose output comes back.
+    const host = await be.session("matmul");
+    const out = await be.runDevice(host, { A: Y, B: { data: new Float32Array([1, 0, 0, 1]), dims: [2, 2] } });
+    assert.deepEqual([...(out.Y as { data: Float32Array }).data], [14, 32, 32, 77]);
+    assert.deepEqual([...((await be.download(Y as never)) as Float32Array)], [14, 32, 32, 77]);
+    assert.equal(be.stats.runs - before.runs, 2);
+    // uploads: A once; host inputs of the second run: 16 bytes. Downloads: 16 (run) + 16 (download).
+    assert.equal(be.stats.hostToDeviceBytes - before.hostToDeviceBytes, 24 + 16);
+    assert.equal(be.stats.deviceToHostBytes - before.deviceToHostBytes, 32);
+    await assert.rejects(be.run(kept, { A: { data: a, dims: [2, 3] }, B: { data: a, dims: [2, 3] } }), /keeps outputs on the device; use runDevice/);
+    await assert.rejects(be.session("matmul", { deviceOutputs: ["Z"] }), /no output Z to keep on the device/);
+    (Y as { dispose(): void }).dispose();
+    await assert.rejects(be.download(Y as never), /was disposed/);
+  });
+}
+
+test("a device tensor of one backend is refused by another, naming both", async () => {
+  const cpu = await getBackend({ device: "cpu" });
+  const wasm = await getBackend({ device: "wasm" });
+  const t = await cpu.upload({ data: new Float32Array(4), dims: [2, 2] });
+  const s = await wasm.session("matmul");
+  await assert.rejects(wasm.runDevice(s, { A: t, B: t }), /input A is a device tensor of backend "cpu", not of this "wasm" backend/);
+  await assert.rejects(wasm.download(t), /not from this "wasm" backend/);
+});

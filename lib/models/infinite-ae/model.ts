@@ -15,7 +15,9 @@ import { SpdSolver } from "../../linalg/spd-solver.ts";
 import { ridgeShift } from "./duals.ts";
 import { Rng } from "../../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
+import { DeviceInfiniteAE } from "./device-engine.ts";
 import { InfiniteAEFloat64 } from "./float64.ts";
+import type { RankedBlock, RankRequest } from "../../eval/scorer.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
@@ -49,6 +51,14 @@ export interface InfiniteAEOptions {
   scratch?: FitScratch;
   /** Seconds spent per phase (gram, factor, solve, score-gram, score-product) are added here. */
   timings?: Timings;
+  /**
+   * Where the float32 fit lives: "host" (buffers in JavaScript, ORT per
+   * block), "device" (device-resident, the λ grid batched; device-engine.ts)
+   * or "auto" (default): "device" on a GPU backend (webgpu, cuda), else "host".
+   */
+  engine?: "auto" | "host" | "device";
+  /** The other λ of the grid, fitted in the same batch by the device engine. */
+  lambdaBatch?: readonly number[];
 }
 
 interface KernelState {
@@ -76,6 +86,8 @@ export class InfiniteAE implements Recommender {
   /** The float64 model a small support is delegated to. */
   private small?: InfiniteAEFloat64;
   private smallTrain?: { train: InteractionMatrix; support: Int32Array | null; rows: InteractionMatrix };
+  /** The device-resident fit (engine "device"). */
+  private device?: { model: DeviceInfiniteAE; train: InteractionMatrix; support: Int32Array | null };
 
   constructor(private readonly options: InfiniteAEOptions) {
     if (!Number.isFinite(options.lambda) || options.lambda < 0) throw new Error(`InfiniteAE: λ must be finite and ≥ 0, got ${options.lambda}`);
@@ -131,6 +143,8 @@ export class InfiniteAE implements Recommender {
   async fit(train: InteractionMatrix, options: FitOptions = {}): Promise<void> {
     if (train.numUsers === 0 || train.numItems === 0) throw new Error(`InfiniteAE.fit: empty training matrix (${train.numUsers}×${train.numItems})`);
     if (train.nnz === 0) throw new Error("InfiniteAE.fit: the training matrix has no interactions");
+    this.device?.model.dispose();
+    this.device = undefined;
     const precision = this.options.precision ?? "auto";
     const supportSize = this.supportBudget === "all" ? train.numUsers : Math.min(this.supportBudget, train.numUsers);
     if (precision === "float64" || (precision === "auto" && supportSize <= FLOAT64_MAX_SUPPORT)) {
@@ -146,6 +160,21 @@ export class InfiniteAE implements Recommender {
     }
     this.small = undefined;
     this.smallTrain = undefined;
+    if (await this.onDevice()) {
+      const seed = options.seed ?? 42;
+      const support = this.supportUsers(train, seed);
+      const model = await DeviceInfiniteAE.fit({
+        backend: await this.getBackend(), train, support, depth: this.depth, lambda: this.lambda,
+        lambdaBatch: this.options.lambdaBatch, scratch: this.options.scratch, key: `${this.depth}:${this.supportBudget}:${seed}`,
+        maxResidual: MAX_RESIDUAL, timings: this.options.timings,
+      });
+      this.device = { model, train, support };
+      this.shift = model.shift;
+      this.state = undefined;
+      this.alphaBuf = undefined;
+      options.onProgress?.(1, "solve");
+      return;
+    }
     const state = await this.kernelState(train, options.seed ?? 42, options);
     const n = state.support ? state.support.length : train.numUsers;
     this.shift = ridgeShift(state.k, n, this.lambda);
@@ -156,13 +185,35 @@ export class InfiniteAE implements Recommender {
     this.state = state;
   }
 
-  /** α (|S| × items), the support rows and their ids: what an artifact saves. */
+  /** Whether the float32 fit runs on the device engine. */
+  private async onDevice(): Promise<boolean> {
+    const engine = this.options.engine ?? "auto";
+    if (engine !== "auto" && engine !== "host" && engine !== "device") throw new Error(`InfiniteAE: engine must be auto, host or device, got '${String(engine)}'`);
+    if (engine !== "auto") return engine === "device";
+    const device = (await this.getBackend()).device;
+    return device === "webgpu" || device === "cuda";
+  }
+
+  /** α (|S| × items), the support rows and their ids: what an artifact saves (host engines; see loadDuals). */
   get duals(): { alpha: Float32Array; support: Int32Array | null; shift: number } {
+    if (this.device) throw new Error("InfiniteAE: the duals are on the device; use await model.loadDuals()");
     if (!this.alphaBuf || (!this.state && !this.smallTrain)) throw new Error("InfiniteAE: call fit first");
     return { alpha: this.alphaBuf, support: this.state ? this.state.support : this.smallTrain!.support, shift: this.shift };
   }
 
+  /** The duals wherever they live (downloaded from the device engine). */
+  async loadDuals(): Promise<{ alpha: Float32Array; support: Int32Array | null; shift: number }> {
+    if (this.device) return { alpha: await this.device.model.hostDuals(), support: this.device.support, shift: this.shift };
+    return this.duals;
+  }
+
+  /** Ranks on the device engine (only k indices per user come back); null on the host engines. */
+  async rankBlock(request: RankRequest): Promise<RankedBlock | null> {
+    return this.device ? this.device.model.rankBlock(request) : null;
+  }
+
   async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
+    if (this.device) return this.device.model.scoreBlock(context, start, end, out);
     if (this.small) return this.small.scoreBlock(context, start, end, out);
     const state = this.state;
     const alpha = this.alphaBuf;
@@ -186,9 +237,9 @@ export class InfiniteAE implements Recommender {
   }
 
   /** The saved-duals artifact of this fit (support rows, α, λ, depth). */
-  toArtifact(meta: { itemIds: readonly string[]; userIds?: readonly string[]; dataset?: DualsArtifact["dataset"] }): Omit<DualsArtifact, "alphaDType"> {
-    const { alpha, support } = this.duals;
-    const train = this.state?.train ?? this.smallTrain!.train;
+  async toArtifact(meta: { itemIds: readonly string[]; userIds?: readonly string[]; dataset?: DualsArtifact["dataset"] }): Promise<Omit<DualsArtifact, "alphaDType">> {
+    const { alpha, support } = await this.loadDuals();
+    const train = this.device?.train ?? this.state?.train ?? this.smallTrain!.train;
     if (meta.itemIds.length !== train.numItems) throw new Error(`toArtifact: ${meta.itemIds.length} item ids for ${train.numItems} items`);
     const rows = support ?? Int32Array.from({ length: train.numUsers }, (_, i) => i);
     return {
@@ -202,6 +253,12 @@ export class InfiniteAE implements Recommender {
       itemIds: [...meta.itemIds],
       dataset: meta.dataset,
     };
+  }
+
+  /** Releases the device-resident buffers this fit holds. */
+  dispose(): void {
+    this.device?.model.dispose();
+    this.device = undefined;
   }
 
   hyperParameters(): HyperParameters {

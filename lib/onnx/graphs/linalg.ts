@@ -41,3 +41,16 @@ export function gemmUpdateGraph(): Uint8Array {
   g.output(y, "Y", "float32", ["m", "n"]);
   return g.toBytes();
 }
+
+export type IdentityDType = "float32" | "int32" | "int64";
+
+/** Y = X for any shape: the backend's upload (device output) and download (host output) of device tensors. */
+export function identityGraph(dtype: IdentityDType): () => Uint8Array {
+  return () => {
+    const g = new GraphBuilder(`identity_${dtype}`);
+    const x = g.input("X", dtype, null);
+    g.op("Identity", [x], {}, { outputs: ["Y"] });
+    g.output({ name: "Y" }, "Y", dtype, null);
+    return g.toBytes();
+  };
+}

@@ -11,7 +11,7 @@ async function fitted() {
   const ds = plantedDataset();
   const model = new InfiniteAE({ lambda: 1 });
   await model.fit(ds.train);
-  return { ds, model, art: model.toArtifact({ itemIds: ds.itemIds, userIds: ds.userIds, dataset: { name: ds.name } }) };
+  return { ds, model, art: await model.toArtifact({ itemIds: ds.itemIds, userIds: ds.userIds, dataset: { name: ds.name } }) };
 }
 
 test("artifact round-trips exactly (float32) and within float16 precision", async () => {

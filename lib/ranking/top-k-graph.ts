@@ -1,0 +1,34 @@
+/**
+ * Ranking inside a scoring graph, so that only k item indices per user (and the
+ * few scores AUC needs) leave the device: the graph-side twin of top-k.ts.
+ *
+ * Appended after a model's score nodes S (rows × items): items the context row
+ * holds (CONTEXT > 0) are masked to −∞, ties follow the item order ORDER (the
+ * tie order's items by rank; identity for "lower index first"), then TopK.
+ * ONNX TopK orders equal values by the lower index, so ranking the columns in
+ * ORDER's order breaks ties by the lower rank, exactly as `topK` does.
+ *
+ * Inputs it adds: ORDER (int64 [items]), PAIRS (int64 [p]: user·items + item
+ * offsets into S for AUC, users relative to the block). Outputs: TOP (int64
+ * [rows, k] best first), PAIR (float32 [p]: raw scores, before masking),
+ * NAN (int64 [rows]: the first item whose score is NaN, −1 if none).
+ */
+import { attr, type GraphBuilder, type Value } from "../onnx/builder.ts";
+
+export function appendRanking(g: GraphBuilder, scores: Value, context: Value, k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`appendRanking: k must be a positive integer, got ${k}`);
+  const order = g.input("ORDER", "int64", ["items"]);
+  const pairs = g.input("PAIRS", "int64", ["p"]);
+  const flat = g.op("Reshape", [scores, g.constInt64([-1])]);
+  g.output(g.op("Gather", [flat, pairs], { axis: attr.int(0) }), "PAIR", "float32", ["p"]);
+  // First NaN per row: ArgMax of the NaN indicator, −1 where the row has none.
+  const isNan = g.op("Cast", [g.op("IsNaN", [scores])], { to: attr.int(1) });
+  const anyNan = g.op("ReduceMax", [isNan], { axes: attr.ints([1]), keepdims: attr.int(0) });
+  const firstNan = g.op("ArgMax", [isNan], { axis: attr.int(1), keepdims: attr.int(0) });
+  const none = g.constInt64(-1);
+  g.output(g.op("Where", [g.op("Greater", [anyNan, g.constFloat(0)]), firstNan, none]), "NAN", "int64", ["rows"]);
+  const masked = g.op("Where", [g.op("Greater", [context, g.constFloat(0)]), g.constFloat(-Infinity), scores]);
+  const permuted = g.op("Gather", [masked, order], { axis: attr.int(1) });
+  const [, idx] = g.opMulti("TopK", [permuted, g.constInt64([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, { outputCount: 2 });
+  g.output(g.op("Gather", [order, idx], { axis: attr.int(0) }), "TOP", "int64", ["rows", k]);
+}
