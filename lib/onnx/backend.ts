@@ -538,6 +538,53 @@ async function tryDevice(device: Device, threads: number): Promise<OrtBackend> {
   return be;
 }
 
+/** Vulkan device names of software rasterisers: never picked by "auto". */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader/i;
+
+/**
+ * The Vulkan devices the WebGPU EP would see, or why none can be named. The
+ * binding does not expose its adapter, so a child process opens a tiny WebGPU
+ * session with the Vulkan loader's device listing on (VK_LOADER_DEBUG=info)
+ * and its stderr is read (docs/onnx-runtime.md#webgpu-on-lavapipe). Node only.
+ */
+async function vulkanAdapters(): Promise<{ names: string[] } | { reason: string }> {
+  let fs: typeof import("node:fs");
+  let cp: typeof import("node:child_process");
+  try {
+    fs = await import("node:fs");
+    cp = await import("node:child_process");
+  } catch {
+    return { reason: "cannot inspect GPUs from this runtime" };
+  }
+  // Cheap first: no render node and no NVIDIA device file means no GPU at all.
+  const dri = fs.existsSync("/dev/dri") ? fs.readdirSync("/dev/dri").some((f) => f.startsWith("renderD")) : false;
+  const nvidia = fs.existsSync("/dev") && fs.readdirSync("/dev").some((f) => /^nvidia\d/.test(f));
+  const software = Boolean(process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES);
+  if (!dri && !nvidia && !software) return { reason: "no GPU device files (/dev/dri/renderD*, /dev/nvidia*)" };
+  const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
+  if (typeof resolve !== "function") return { reason: "cannot locate onnxruntime-node for the adapter probe" };
+  const ort = new URL(resolve("onnxruntime-node")).pathname;
+  const model = Array.from(graphBytes(PROBE));
+  const code = `const ort = require(${JSON.stringify(ort)});
+ort.InferenceSession.create(Uint8Array.from(${JSON.stringify(model)}), { executionProviders: ["webgpu"] })
+  .then(() => process.exit(0), (e) => { console.error("ORT-ERROR " + String(e.message).split("\\n")[0]); process.exit(3); });`;
+  const r = cp.spawnSync(process.execPath, ["-e", code], { encoding: "utf8", env: { ...process.env, VK_LOADER_DEBUG: "info" }, timeout: 60_000 });
+  const out = `${r.stderr ?? ""}${r.stdout ?? ""}`;
+  const names = [...new Set([...out.matchAll(/^INFO[^\n]*?\[\d+\] (.+?)\s*$/gm)].map((m) => m[1]))];
+  if (r.status !== 0) return { reason: (out.match(/ORT-ERROR (.*)/) ?? [])[1] ?? `adapter probe exited with ${r.status ?? r.signal}` };
+  return { names };
+}
+
+/** For "auto": a hardware WebGPU adapter's name, or why WebGPU is passed over. */
+async function hardwareWebGpu(): Promise<{ adapter: string } | { reason: string }> {
+  const found = await vulkanAdapters();
+  if ("reason" in found) return found;
+  const hardware = found.names.filter((n) => !SOFTWARE_ADAPTER.test(n));
+  if (hardware.length > 0) return { adapter: hardware[0] };
+  if (found.names.length > 0) return { reason: `only software Vulkan adapters (${found.names.join(", ")})` };
+  return { reason: "the Vulkan loader named no adapter" };
+}
+
 const HINTS: Partial<Record<Device, string>> = {
   cuda:
     " (the CUDA EP needs libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so of the same ORT" +
@@ -554,7 +601,9 @@ function reason(e: unknown): string {
  * Creates a backend for the requested device. A specific device that cannot
  * run throws an Error naming it — except "cpu" when the native binding itself
  * cannot load (a runtime without N-API addons): then WASM runs it, and the
- * message says so. "auto" tries CUDA, then CPU, then WASM.
+ * message says so. "auto" tries CUDA, then WebGPU on a hardware adapter (never
+ * a software Vulkan driver such as lavapipe), then CPU, then WASM, and writes
+ * one line saying what it picked and why (to `log`, or stderr).
  */
 export async function createBackend(opts: BackendOptions = {}): Promise<Backend> {
   const request = opts.device ?? "cpu";
@@ -567,7 +616,9 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   // WASM threads run in workers and barely help (docs/onnx-runtime.md#throughput), so WASM defaults to 1.
   const allCores = await defaultThreads();
   const threadsFor = (d: Device): number => opts.threads ?? (d === "wasm" ? 1 : allCores);
-  const order: Device[] = request === "auto" ? ["cuda", "cpu", "wasm"] : [request];
+  const order: Device[] = request === "auto" ? ["cuda", "webgpu", "cpu", "wasm"] : [request];
+  const failures: string[] = [];
+  const notes: Partial<Record<Device, string>> = {};
   if (request === "cpu") {
     try {
       await loadNative();
@@ -577,14 +628,23 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
       opts.log?.(`onnx backend: onnxruntime-node cannot load (${reason(e)}); using onnxruntime-web`);
     }
   }
-  const failures: string[] = [];
   for (const device of order) {
     try {
+      if (request === "auto" && device === "webgpu") {
+        const gpu = await hardwareWebGpu();
+        if ("reason" in gpu) {
+          failures.push(`webgpu: ${gpu.reason}`);
+          continue;
+        }
+        notes.webgpu = gpu.adapter;
+      }
       const be = await tryDevice(device, threadsFor(device));
       const pkg = device === "wasm" ? "onnxruntime-web" : "onnxruntime-node";
       const why = failures.length > 0 ? ` (${failures.join("; ")})` : "";
-      be.message = `onnx backend: device ${request} → ${device} (${pkg}, ${be.threads} thread${be.threads > 1 ? "s" : ""})${why}`;
-      opts.log?.(be.message);
+      const what = notes[device] ?? `${be.threads} thread${be.threads > 1 ? "s" : ""}`;
+      be.message = `onnx backend: device ${request} → ${device} (${pkg}, ${what})${why}`;
+      if (opts.log) opts.log(be.message);
+      else if (request === "auto") console.error(be.message);
       return be;
     } catch (e) {
       failures.push(`${device}: ${reason(e)}`);

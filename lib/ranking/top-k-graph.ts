@@ -3,7 +3,11 @@
  * few scores AUC needs) leave the device: the graph-side twin of top-k.ts.
  *
  * Appended after a model's score nodes S (rows × items): items the context row
- * holds (CONTEXT > 0) are masked to −∞, ties follow the item order ORDER (the
+ * holds (CONTEXT > 0) are masked to MASKED = −1e37, not −∞ or −FLT_MAX: with
+ * many entries at either of those the WebGPU EP's TopK returns duplicate
+ * indices (measured on lavapipe, ORT 1.30). Scores above −1e37 (any real
+ * model's) still rank above masked items, which tie among themselves by index
+ * as the host's −∞ do. Ties follow the item order ORDER (the
  * tie order's items by rank; identity for "lower index first"), then TopK.
  * ONNX TopK orders equal values by the lower index, so ranking the columns in
  * ORDER's order breaks ties by the lower rank, exactly as `topK` does.
@@ -14,6 +18,9 @@
  * NAN (int64 [rows]: the first item whose score is NaN, −1 if none).
  */
 import { attr, type GraphBuilder, type Value } from "../onnx/builder.ts";
+
+/** The masked items' score (see above). */
+export const MASKED_SCORE = -1e37;
 
 export function appendRanking(g: GraphBuilder, scores: Value, context: Value, k: number): void {
   if (!Number.isInteger(k) || k < 1) throw new Error(`appendRanking: k must be a positive integer, got ${k}`);
@@ -27,7 +34,7 @@ export function appendRanking(g: GraphBuilder, scores: Value, context: Value, k:
   const firstNan = g.op("ArgMax", [isNan], { axis: attr.int(1), keepdims: attr.int(0) });
   const none = g.constInt64(-1);
   g.output(g.op("Where", [g.op("Greater", [anyNan, g.constFloat(0)]), firstNan, none]), "NAN", "int64", ["rows"]);
-  const masked = g.op("Where", [g.op("Greater", [context, g.constFloat(0)]), g.constFloat(-Infinity), scores]);
+  const masked = g.op("Where", [g.op("Greater", [context, g.constFloat(0)]), g.constFloat(MASKED_SCORE), scores]);
   const permuted = g.op("Gather", [masked, order], { axis: attr.int(1) });
   const [, idx] = g.opMulti("TopK", [permuted, g.constInt64([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, { outputCount: 2 });
   g.output(g.op("Gather", [order, idx], { axis: attr.int(0) }), "TOP", "int64", ["rows", k]);
