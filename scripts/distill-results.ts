@@ -5,7 +5,7 @@
  * {1e-5, 1e-3, 0.1, 1, 5, 50}, and report every Table-1 metric on test —
  * once with lib/models/infinite-ae/model.ts (float32 solve; refuses ill-conditioned
  * λ) and once with InfiniteAEFloat64 (float64 solve, lib/models/infinite-ae/float64.ts). With
- * --ease (default on ML-1M when lib/models/ease.ts exists) EASE is fitted on
+ * --ease (default on ML-1M) EASE is fitted on
  * the same summary, λ from {1e-3, 1e-2, 0.1, 1, 10, 100, 1000}.
  *
  *   npx tsx scripts/distill-results.ts [--datasets magazine,ml-1m] [--mu 500]

@@ -5,7 +5,7 @@
  */
 import type { Dataset } from "../data/dataset.ts";
 import type { Backend, DeviceRequest } from "../onnx/backend.ts";
-import { EASE } from "./ease.ts";
+import { EASE } from "./ease/model.ts";
 import { type AnyBaselineConfig, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan } from "./grids.ts";
 import { InfiniteAE } from "./infinite-ae/model.ts";
 import type { HyperValue, Recommender } from "./model.ts";
@@ -125,7 +125,11 @@ export const MODELS: Record<string, ModelEntry> = {
   ease: {
     description: "EASE: item-item closed-form linear autoencoder",
     gridFor: (_ds, r = {}) => lambdas(r.summary ? SUMMARY_EASE_LAMBDAS : EASE_LAMBDAS, r.summary ? undefined : [500, 1000], r).map((lambda) => ({ lambda })),
-    build: (p, c = {}) => new EASE({ lambda: Number(p.lambda), scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings }),
+    build: (p, c = {}) =>
+      new EASE({
+        lambda: Number(p.lambda), scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings,
+        engine: c.engine, lambdaBatch: c.grid?.map((q) => Number(q.lambda)),
+      }),
   },
   "bias-only": baselineEntry("bias-only", "Bias only: global, user and item biases"),
   mf: baselineEntry("mf", "MF: matrix factorisation with BPR loss"),

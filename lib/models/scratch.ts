@@ -31,3 +31,17 @@ export class FitScratch {
     this.entries.clear();
   }
 }
+
+/** A device resource shared by a scratch and the models that use it; freed when the last lets go. */
+export class SharedResource<T extends { dispose(): void }> {
+  private refs = 1;
+  constructor(readonly value: T) {}
+  retain(): this {
+    if (this.refs === 0) throw new Error("device resource used after release");
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (this.refs > 0 && --this.refs === 0) this.value.dispose();
+  }
+}

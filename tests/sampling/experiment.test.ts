@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { evaluate } from "../../lib/eval/evaluate.ts";
-import { EASE } from "../../lib/models/ease.ts";
+import { EASE } from "../../lib/models/ease/model.ts";
 import { fitOnSample, runKey, samplingSweep } from "../../lib/sampling/experiment.ts";
 import { HeadUserSampler, InteractionRandomSampler, UserRandomSampler } from "../../lib/sampling/heuristic.ts";
 import { runUserSweepFigure } from "../../scripts/figure1.ts";

@@ -92,3 +92,15 @@ test("webgpu: ranking in the graph equals ranking its downloaded scores on the h
   const out = await be.runDevice(await be.session("probe_add"), { X: { data: new Float32Array([1, 2]), dims: [2] } });
   assert.deepEqual([...((out.Y as TensorArg).data as Float32Array)], [2, 3]);
 });
+
+test("webgpu: EASE's device engine picks the CPU path's λ and reproduces its metrics within 0.01", async () => {
+  const ds = plantedDataset(220, 56, 4, 12, 6);
+  const grid = [1, 10, 100].map((lambda) => ({ lambda }));
+  const gpu = await tuneModel(ds, "ease", { grid, build: { device: "webgpu" }, test: true });
+  const cpu = await tuneModel(ds, "ease", { grid, build: { device: "cpu", engine: "host" }, test: true });
+  assert.deepEqual(gpu.best.params, cpu.best.params);
+  for (const [name, v] of Object.entries(cpu.test!.metrics)) {
+    const tol = name === "AUC" ? 1e-4 : 0.01;
+    assert.ok(Math.abs(gpu.test!.metrics[name] - v) <= tol, `${name}: webgpu ${gpu.test!.metrics[name]} vs cpu ${v}`);
+  }
+});

@@ -15,7 +15,7 @@ import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { ntkGraph } from "../../ntk/gram-graph.ts";
 import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
-import { type FitScratch, ScratchSlot } from "../scratch.ts";
+import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
 import { rankGraphSpec, type ScoreSource, scoreGraphSpec } from "./device-graphs.ts";
 
@@ -24,20 +24,6 @@ export const DEVICE_BATCH_BYTES = 8 * 2 ** 30;
 
 /** Sampled columns of the residual check. */
 const RESIDUAL_COLUMNS = 8;
-
-/** A device resource shared by a scratch and the models that use it; freed when the last lets go. */
-class SharedResource<T extends { dispose(): void }> {
-  private refs = 1;
-  constructor(readonly value: T) {}
-  retain(): this {
-    if (this.refs === 0) throw new Error("device resource used after release");
-    this.refs++;
-    return this;
-  }
-  release(): void {
-    if (this.refs > 0 && --this.refs === 0) this.value.dispose();
-  }
-}
 
 interface DeviceKernel {
   train: InteractionMatrix;

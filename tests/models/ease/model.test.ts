@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Matrix, inverse } from "ml-matrix";
-import { InteractionMatrix } from "../../lib/data/matrix.ts";
-import { EASE, itemGram } from "../../lib/models/ease.ts";
-import { getBackend } from "../../lib/onnx/backend.ts";
-import { Rng } from "../../lib/random.ts";
-import { checkSubsetFoldIn } from "./shared.ts";
+import { InteractionMatrix } from "../../../lib/data/matrix.ts";
+import { EASE, itemGram } from "../../../lib/models/ease/model.ts";
+import { getBackend } from "../../../lib/onnx/backend.ts";
+import { Rng } from "../../../lib/random.ts";
+import { checkSubsetFoldIn } from "../shared.ts";
 
 function randomMatrix(n: number, m: number, density: number, seed: number, weighted = false): InteractionMatrix {
   const rng = new Rng(seed);

@@ -3,13 +3,15 @@
  * in closed form. G = XᵀX + λI, P = G⁻¹, B_ij = −P_ij / P_jj (B_jj = 0);
  * scores = X_C · B. The inverse runs on the same ONNX Cholesky path as ∞-AE.
  */
-import type { InteractionMatrix } from "../data/matrix.ts";
-import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
-import { SpdSolver } from "../linalg/spd-solver.ts";
-import { DEFAULT_MAX_RESIDUAL } from "../linalg/spd-solver.ts";
-import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
-import { type FitScratch, ScratchSlot } from "./scratch.ts";
-import { timed, type Timings } from "./timings.ts";
+import type { InteractionMatrix } from "../../data/matrix.ts";
+import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
+import { SpdSolver } from "../../linalg/spd-solver.ts";
+import { DEFAULT_MAX_RESIDUAL } from "../../linalg/spd-solver.ts";
+import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
+import { type FitScratch, ScratchSlot } from "../scratch.ts";
+import type { RankedBlock, RankRequest } from "../../eval/scorer.ts";
+import { DeviceEASE } from "./device-engine.ts";
+import { timed, type Timings } from "../timings.ts";
 
 /** Identity columns per solve when inverting G + λI (bounds the n × w scratch). */
 export const INVERSE_COLUMN_BLOCK = 4096;
@@ -25,6 +27,10 @@ export interface EASEOptions {
   scratch?: FitScratch;
   /** Seconds per phase (gram, factor, inverse, weights, score) are added here. */
   timings?: Timings;
+  /** "host", "device" (device-resident, the λ grid batched; device-engine.ts) or "auto": device on webgpu/cuda. */
+  engine?: "auto" | "host" | "device";
+  /** The other λ of the grid, fitted in the same batch by the device engine. */
+  lambdaBatch?: readonly number[];
 }
 
 interface GramState {
@@ -84,6 +90,7 @@ export class EASE implements Recommender {
   private backend?: Backend;
   private weights?: Float32Array;
   private numItems = 0;
+  private device?: DeviceEASE;
 
   constructor(private readonly options: EASEOptions) {
     if (!Number.isFinite(options.lambda) || options.lambda <= 0) throw new Error(`EASE: λ must be finite and > 0, got ${options.lambda}`);
@@ -100,6 +107,20 @@ export class EASE implements Recommender {
     if (train.nnz === 0) throw new Error("EASE.fit: the training matrix has no interactions");
     const backend = await this.getBackend();
     const m = train.numItems;
+    this.device?.dispose();
+    this.device = undefined;
+    const engine = this.options.engine ?? "auto";
+    if (engine !== "auto" && engine !== "host" && engine !== "device") throw new Error(`EASE: engine must be auto, host or device, got '${String(engine)}'`);
+    if (engine === "device" || (engine === "auto" && (backend.device === "webgpu" || backend.device === "cuda"))) {
+      this.weights = undefined;
+      this.device = await DeviceEASE.fit({
+        backend, train, lambda: this.lambda, lambdaBatch: this.options.lambdaBatch, scratch: this.options.scratch,
+        maxResidual: DEFAULT_MAX_RESIDUAL, timings: this.options.timings,
+      });
+      this.numItems = m;
+      options.onProgress?.(1, "weights");
+      return;
+    }
     let state = this.options.scratch?.get(GRAM_SLOT, "");
     if (!state || state.train !== train) {
       state = { train, g: await timed(this.options.timings, "gram", () => itemGram(train, backend)), solver: new SpdSolver(backend) };
@@ -139,7 +160,13 @@ export class EASE implements Recommender {
     options.onProgress?.(1, "weights");
   }
 
+  /** Ranks on the device engine (only k indices per user come back); null on the host engine. */
+  async rankBlock(request: RankRequest): Promise<RankedBlock | null> {
+    return this.device ? this.device.rankBlock(request) : null;
+  }
+
   async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
+    if (this.device) return this.device.scoreBlock(context, start, end, out);
     const b = this.weights;
     if (!b) throw new Error("EASE.scoreBlock: call fit first");
     const m = this.numItems;
@@ -158,5 +185,7 @@ export class EASE implements Recommender {
   /** Drops the item × item weights (a grid search disposes the candidates it does not keep). */
   dispose(): void {
     this.weights = undefined;
+    this.device?.dispose();
+    this.device = undefined;
   }
 }
