@@ -26,7 +26,7 @@ export { MODELS, modelEntry, type ModelParams } from "./lib/models/registry.ts";
 /** ∞-AE: kernel ridge regression with the NTK of an infinitely wide autoencoder. */
 export { InfiniteAE, type InfiniteAEOptions } from "./lib/models/infinite-ae/model.ts";
 /** EASE: the item–item closed-form linear autoencoder. */
-export { EASE, type EASEOptions } from "./lib/models/ease.ts";
+export { EASE, type EASEOptions } from "./lib/models/ease/model.ts";
 /** The saved-duals artifact of a fitted ∞-AE (support rows, α, λ, item ids), as bytes. */
 export { decodeDuals, type DualsArtifact, encodeDuals } from "./lib/models/infinite-ae/artifact.ts";
 /** Top-k recommendations for new users from saved duals, on any backend. */
