@@ -61,29 +61,36 @@ export function psp(
 
 /**
  * Global AUC over pooled (score, label) pairs: the fraction of
- * (positive, negative) pairs ordered correctly, a tie counting one half.
+ * (positive, negative) pairs ordered correctly, a tie counting one half
+ * (the Mann–Whitney U over P·N). Positives and negatives are sorted apart with
+ * the native typed-array sort and merged: several times faster than one sort
+ * with a comparator on the ~300k pairs of an ML-1M evaluation, same value.
  */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   const n = scores.length;
   if (labels.length !== n) throw new Error(`auc: ${n} scores but ${labels.length} labels`);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => scores[a] - scores[b]);
   let pos = 0;
-  let neg = 0;
-  let rankSum = 0; // sum of (1-based, tie-averaged) ranks of the positives
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
-    const mid = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) {
-      if (labels[order[t]]) {
-        pos++;
-        rankSum += mid;
-      } else neg++;
-    }
-    i = j + 1;
-  }
+  for (let i = 0; i < n; i++) if (labels[i]) pos++;
+  const neg = n - pos;
   if (pos === 0 || neg === 0) return NaN;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+  const p = new Float64Array(pos);
+  const q = new Float64Array(neg);
+  for (let i = 0, a = 0, b = 0; i < n; i++) {
+    if (labels[i]) p[a++] = scores[i];
+    else q[b++] = scores[i];
+  }
+  p.sort();
+  q.sort();
+  // For each positive (ascending): negatives strictly below, and equal ones at ½.
+  let u = 0;
+  let below = 0;
+  let upTo = 0;
+  for (let i = 0; i < pos; i++) {
+    const v = p[i];
+    while (below < neg && q[below] < v) below++;
+    if (upTo < below) upTo = below;
+    while (upTo < neg && q[upTo] === v) upTo++;
+    u += below + (upTo - below) / 2;
+  }
+  return u / (pos * neg);
 }

@@ -38,7 +38,8 @@ export class OrtCholeskyKernels implements CholeskyKernels {
   async panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void> {
     const rows = n - j0;
     const bj = j1 - j0;
-    const la = this.scratch("la", rows * j0);
+    // (n − j0)·j0 peaks at n²/4: allocate that once rather than growing (and zero-filling) it step by step.
+    const la = this.scratch("la", rows * j0, Math.ceil((n * n) / 4));
     for (let r = 0; r < rows; r++) la.set(l.subarray((j0 + r) * n, (j0 + r) * n + j0), r * j0);
     const kp = this.scratch("kp", rows * bj);
     for (let r = 0; r < rows; r++) kp.set(k.subarray((j0 + r) * n + j0, (j0 + r) * n + j1), r * bj);
@@ -67,11 +68,11 @@ export class OrtCholeskyKernels implements CholeskyKernels {
 
   private readonly scratchBuffers = new Map<string, Float32Array>();
 
-  /** A reusable scratch view of `size` floats (grown on demand). */
-  private scratch(name: string, size: number): Float32Array {
+  /** A reusable scratch view of `size` floats (grown on demand, to at least `capacity`). */
+  private scratch(name: string, size: number, capacity = size): Float32Array {
     let buf = this.scratchBuffers.get(name);
     if (buf === undefined || buf.length < size) {
-      buf = new Float32Array(size);
+      buf = new Float32Array(Math.max(size, capacity));
       this.scratchBuffers.set(name, buf);
     }
     return buf.subarray(0, size);

@@ -50,3 +50,21 @@ test("auc counts a tied (positive, negative) pair as one half", () => {
   close(auc([1, 1, 1, 1], [1, 0, 1, 0]), 0.5);
   assert.ok(Number.isNaN(auc([1, 2], [1, 1])), "no negatives: undefined");
 });
+
+test("auc equals the brute-force pair count on random scores with ties", () => {
+  let s = 7;
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const scores = Array.from({ length: 300 }, () => Math.floor(next() * 20) / 4);
+  const labels = scores.map(() => (next() < 0.3 ? 1 : 0));
+  let num = 0;
+  let pairs = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (!labels[i]) continue;
+    for (let j = 0; j < scores.length; j++) {
+      if (labels[j]) continue;
+      pairs++;
+      num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    }
+  }
+  assert.equal(auc(scores, labels), num / pairs);
+});

@@ -142,21 +142,7 @@ export class DeviceInfiniteAE {
 
   async rankBlock(r: RankRequest): Promise<RankedBlock> {
     const source = this.source(r.context);
-    const items = r.context.numItems;
-    const session = await this.backend.session(rankGraphSpec(source, this.depth, r.k));
-    const order = new BigInt64Array(items);
-    for (let i = 0; i < items; i++) order[i] = BigInt(r.tieOrder ? r.tieOrder[i] : i);
-    const feeds = this.feeds(source, r.context, r.start, r.end);
-    feeds.ORDER = { data: order, dims: [items] };
-    feeds.PAIRS = { data: BigInt64Array.from(r.pairs, (p) => BigInt(p)), dims: [r.pairs.length] };
-    const out = await timed(this.timings, "rank", () => this.backend.runDevice(session, feeds));
-    const top = (out.TOP as TensorArg).data as BigInt64Array;
-    const nan = (out.NAN as TensorArg).data as BigInt64Array;
-    return {
-      top: Int32Array.from(top, (v) => Number(v)),
-      pairScores: (out.PAIR as TensorArg).data as Float32Array,
-      firstNaN: Int32Array.from(nan, (v) => Number(v)),
-    };
+    return rankInGraph(this.backend, source, this.depth, this.feeds(source, r.context, r.start, r.end), r, this.timings);
   }
 
   dispose(): void {
@@ -165,6 +151,23 @@ export class DeviceInfiniteAE {
     this.duals = null;
     this.kernel = null;
   }
+}
+
+/** One ranking run of the ∞-AE scoring graph of `source` with its score inputs in `feeds`. */
+async function rankInGraph(
+  backend: Backend, source: ScoreSource, depth: number, feeds: Record<string, TensorArg | DeviceTensor>, r: RankRequest, timings?: Timings,
+): Promise<RankedBlock> {
+  const items = r.context.numItems;
+  const session = await backend.session(rankGraphSpec(source, depth, r.k));
+  const order = new BigInt64Array(items);
+  for (let i = 0; i < items; i++) order[i] = BigInt(r.tieOrder ? r.tieOrder[i] : i);
+  const all = { ...feeds, ORDER: { data: order, dims: [items] }, PAIRS: { data: BigInt64Array.from(r.pairs, (p) => BigInt(p)), dims: [r.pairs.length] } };
+  const out = await timed(timings, "rank", () => backend.runDevice(session, all));
+  return {
+    top: Int32Array.from((out.TOP as TensorArg).data as BigInt64Array, (v) => Number(v)),
+    pairScores: (out.PAIR as TensorArg).data as Float32Array,
+    firstNaN: Int32Array.from((out.NAN as TensorArg).data as BigInt64Array, (v) => Number(v)),
+  };
 }
 
 /** X_S on the device and K_SS with its diagonal: one upload and one run, shared through the scratch. */
