@@ -13,7 +13,7 @@ import { MODELS, modelEntry, type ModelParams } from "../models/registry.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { InfiniteAE } from "../models/infinite-ae/model.ts";
 import { getBackend } from "../onnx/backend.ts";
-import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
+import { type DataFlags, loadFromFlags, parseDevice, parseEngine, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress, table } from "../util/terminal.ts";
 import { loadTrainingMatrix } from "./train-on.ts";
 
@@ -26,6 +26,7 @@ interface FitFlags extends DataFlags {
   trainOn?: string;
   float16?: boolean;
   device?: string;
+  engine?: string;
   json?: boolean;
 }
 
@@ -48,8 +49,10 @@ export function registerFitCommands(cli: CAC): void {
     .option("--train-on <file>", "Fit on a DISTILL-CF summary (or any saved matrix) and evaluate on the dataset's real users")
     .option("--float16", "Store α as float16 (half the size)")
     .option("--device <device>", "cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
+    .option("--engine <engine>", "∞-AE/EASE float32 fit: auto (device-resident on webgpu/cuda), host or device", { default: "auto" })
     .action(async (flags: FitFlags) => {
       const device = parseDevice(flags.device);
+      const engine = parseEngine(flags.engine);
       let entry;
       try {
         entry = modelEntry(String(flags.model));
@@ -78,7 +81,7 @@ export function registerFitCommands(cli: CAC): void {
       const progress = new Progress(`fit ${flags.model}`, !flags.json);
       const result = await tuneModel(ds, String(flags.model), {
         grid,
-        build: { device },
+        build: { device, engine },
         test: true,
         keepBest: true,
         train,

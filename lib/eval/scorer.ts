@@ -3,6 +3,7 @@
  * model: every Recommender of lib/models has this shape.
  */
 import type { InteractionMatrix } from "../data/matrix.ts";
+import type { RankedBlock, RankRequest } from "../ranking/ranked-block.ts";
 
 /** Scores users [start, end) of a context matrix into a row-major (end − start) × items block. */
 export interface Scorer {
@@ -15,28 +16,6 @@ export interface Candidate extends Scorer {
   fit(train: InteractionMatrix, options?: { seed?: number; onProgress?: (fraction: number, message: string) => void }): Promise<void>;
   hyperParameters(): Record<string, number | string | boolean>;
   dispose?(): Promise<void> | void;
-}
-
-/** A block of users to rank on the scorer's own device (see Ranker). */
-export interface RankRequest {
-  context: InteractionMatrix;
-  start: number;
-  end: number;
-  /** Items per user to return, best first (≤ the number of items). */
-  k: number;
-  /** Items in tie order (equal scores rank by position here); null: lower item index first. */
-  tieOrder: Int32Array | null;
-  /** (user − start)·items + item of each (user, item) pair whose raw score is wanted (AUC). */
-  pairs: Int32Array;
-}
-
-export interface RankedBlock {
-  /** (end − start) × k item indices, best first, the context's items masked to −∞. */
-  top: Int32Array;
-  /** Raw scores (before masking) of the requested pairs, in order. */
-  pairScores: Float32Array;
-  /** Per user, the first item whose score is NaN, or −1. */
-  firstNaN: Int32Array;
 }
 
 /**

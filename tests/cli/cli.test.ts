@@ -28,6 +28,19 @@ test("evaluate --model pop --json prints the test metrics", () => {
   assert.ok(Math.abs(out.metrics["HR@10"] - 14.01) < 0.05);
 });
 
+test("evaluate --engine device: the host engine's λ and metrics (Magazine ∞-AE: λ 20, NDCG@10 22.13) in a few dozen ORT runs", () => {
+  const r = infrec("evaluate", "--model", "inf-ae", "--dataset", "magazine", "--engine", "device", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.hyperParameters.lambda, 20);
+  // The host engine's numbers on this split (README): NDCG@10 22.128, HR@10 25.566.
+  assert.ok(Math.abs(out.metrics["NDCG@10"] - 22.128) < 0.01, String(out.metrics["NDCG@10"]));
+  assert.ok(Math.abs(out.metrics["HR@10"] - 25.566) < 0.01, String(out.metrics["HR@10"]));
+  // Gram, the first diagonal block and 12 factor steps, solve, 6 validation and 1 test ranking = 22 (host engine: 306).
+  assert.ok(out.onnx.runs <= 25, `runs ${out.onnx.runs}`);
+  assert.ok(out.onnx.hostToDeviceMB < 100, `uploaded ${out.onnx.hostToDeviceMB} MB`);
+});
+
 test("bad input exits non-zero with one line naming the problem", () => {
   const cases: [string[], RegExp][] = [
     [["evaluate", "--model", "nope", "--dataset", "magazine"], /unknown model 'nope'/],
@@ -36,6 +49,7 @@ test("bad input exits non-zero with one line naming the problem", () => {
     [["evaluate", "--dataset", "magazine", "--ties", "first"], /--ties must be 'index' or 'random', got 'first'/],
     [["evaluate", "--dataset", "magazine", "--bogus"], /Unknown option `--bogus`/],
     [["evaluate", "--dataset", "magazine", "--duplicates", "max"], /--duplicates must be/],
+    [["evaluate", "--dataset", "magazine", "--engine", "gpu"], /--engine must be auto, host or device, got 'gpu'/],
     [["evaluate"], /name a dataset with --dataset/],
     [["frobnicate"], /unknown command 'frobnicate'/],
   ];

@@ -10,7 +10,7 @@
  * (lib/ranking/top-k-graph.ts), so only k indices per user come back.
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
-import type { RankedBlock, RankRequest } from "../../eval/scorer.ts";
+import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";

@@ -9,7 +9,7 @@ import { SpdSolver } from "../../linalg/spd-solver.ts";
 import { DEFAULT_MAX_RESIDUAL } from "../../linalg/spd-solver.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
-import type { RankedBlock, RankRequest } from "../../eval/scorer.ts";
+import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { DeviceEASE } from "./device-engine.ts";
 import { timed, type Timings } from "../timings.ts";
 

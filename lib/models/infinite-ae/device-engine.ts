@@ -10,7 +10,7 @@
  * Scoring and ranking pick their λ from the [λ, n, items] duals by index.
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
-import type { RankedBlock, RankRequest } from "../../eval/scorer.ts";
+import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { ntkGraph } from "../../ntk/gram-graph.ts";

@@ -17,7 +17,7 @@ import { Rng } from "../../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
 import { DeviceInfiniteAE } from "./device-engine.ts";
 import { InfiniteAEFloat64 } from "./float64.ts";
-import type { RankedBlock, RankRequest } from "../../eval/scorer.ts";
+import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
@@ -229,7 +229,8 @@ export class InfiniteAE implements Recommender {
     if (context === state.train && state.support === null) {
       // K_SS·α = (K_SS + c·I)·α − c·α = X_S − c·α: exact, and free.
       const c = this.shift;
-      for (let i = 0, p = start * m; i < rows * m; i++, p++) out[i] = state.xs[p] - c * alpha[p];
+      const xs = state.xs;
+      for (let i = 0, p = start * m; i < rows * m; i++, p++) out[i] = xs[p] - c * alpha[p];
       return;
     }
     const backend = await this.getBackend();
