@@ -19,7 +19,7 @@
  * (2n³/3 flops instead of n³/3) to keep every operand one GEMM.
  */
 import type { Backend, DeviceTensor, TensorArg } from "../onnx/backend.ts";
-import { attr, GraphBuilder, type GraphSpec, graphSpec, type Value } from "../onnx/builder.ts";
+import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec, type Value } from "../onnx/builder.ts";
 import { choleskyFactorInto, DEFAULT_MIN_PIVOT_RATIO, invertLowerTriangular, SingularKernelError } from "./cholesky.ts";
 
 /** Block size: 256 matches the host solver's (its diagonal blocks cost ≈ 9 ms each in TypeScript). */
@@ -107,15 +107,6 @@ function solveGraph(b: number, blocks: number): Uint8Array {
   return g.toBytes();
 }
 
-const specs = new Map<string, GraphSpec>();
-function spec(key: string, build: () => Uint8Array): GraphSpec {
-  let s = specs.get(key);
-  if (s === undefined) {
-    s = graphSpec(key, build);
-    specs.set(key, s);
-  }
-  return s;
-}
 
 export interface DeviceSpdOptions {
   /** Block size (default DEVICE_BLOCK_SIZE). */
@@ -167,7 +158,7 @@ export class DeviceSpdBatch {
     const inverses: Float32Array[] = [];
     const panels: DeviceTensor[] = [];
 
-    const top = await backend.session(spec(`spd_top_block_b${b}`, () => topBlockGraph(b)));
+    const top = await backend.session(sharedGraphSpec(`spd_top_block_b${b}`, () => topBlockGraph(b)));
     let blockValues = (await backend.runDevice(top, { K: k })).T as TensorArg;
     let shared = true; // the first block is K's own, the same for every shift
     let s: DeviceTensor | null = null;
@@ -181,7 +172,7 @@ export class DeviceSpdBatch {
       }
       inverses.push(d);
       if (j0 + bj >= n) break;
-      const step = await backend.session(spec(`spd_step_b${b}${shared ? "_first" : ""}`, () => stepGraph(b, shared)), { deviceOutputs: ["P", "NEXT"] });
+      const step = await backend.session(sharedGraphSpec(`spd_step_b${b}${shared ? "_first" : ""}`, () => stepGraph(b, shared)), { deviceOutputs: ["P", "NEXT"] });
       const out = await backend.runDevice(step, { S: s ?? k, D: { data: d, dims: [batch, bj, bj] } });
       s?.dispose();
       s = out.NEXT as DeviceTensor;
@@ -203,7 +194,7 @@ export class DeviceSpdBatch {
     const blocks = this.inverses.length;
     const b = this.blockSize;
     const batch = this.shifts.length;
-    const session = await this.backend.session(spec(`spd_solve_b${b}_k${blocks}`, () => solveGraph(b, blocks)), { deviceOutputs: ["A"] });
+    const session = await this.backend.session(sharedGraphSpec(`spd_solve_b${b}_k${blocks}`, () => solveGraph(b, blocks)), { deviceOutputs: ["A"] });
     const feeds: Record<string, TensorArg | DeviceTensor> = {
       X: x,
       K: this.k,

@@ -27,7 +27,7 @@
  * `ntkGram` overwrites that diagonal from ntk_diag_d{L}. Distinct rows are
  * accurate to ≈ 3e-7 (relative, vs float64).
  */
-import { attr, GraphBuilder, type GraphSpec, graphSpec, type Value } from "../onnx/builder.ts";
+import { attr, GraphBuilder, type GraphSpec, graphSpec, sharedGraphSpec, type Value } from "../onnx/builder.ts";
 import { B_STD2, W_STD2 } from "./ntk.ts";
 
 const INV_2PI = 1 / (2 * Math.PI);
@@ -240,18 +240,11 @@ const BUILDERS: Record<NtkGraphKind, (depth: number) => Uint8Array> = {
   diag: ntkDiagGraph,
   self_gram: ntkSelfGramGraph,
 };
-const specs = new Map<string, GraphSpec>();
 
 /** The graph ntk_{kind}_d{depth}; depths of NTK_DEPTHS are exported to models/. */
 export function ntkGraph(kind: NtkGraphKind, depth: number): GraphSpec {
   checkDepth(depth);
-  const key = `ntk_${kind}_d${depth}`;
-  let spec = specs.get(key);
-  if (spec === undefined) {
-    spec = graphSpec(key, () => BUILDERS[kind](depth));
-    specs.set(key, spec);
-  }
-  return spec;
+  return sharedGraphSpec(`ntk_${kind}_d${depth}`, () => BUILDERS[kind](depth));
 }
 
 export const ROW_SUMSQ_GRAPH: GraphSpec = graphSpec("row_sumsq", rowSumSqGraph);

@@ -284,3 +284,18 @@ export function graphSpec(key: string, build: () => Uint8Array): GraphSpec {
   let cached: Uint8Array | undefined;
   return { key, bytes: () => (cached ??= build()) };
 }
+
+const sharedSpecs = new Map<string, GraphSpec>();
+
+/**
+ * The one GraphSpec of `key` in this process (made from `build` the first
+ * time): for graphs generated per shape or option, e.g. per block count.
+ */
+export function sharedGraphSpec(key: string, build: () => Uint8Array): GraphSpec {
+  let spec = sharedSpecs.get(key);
+  if (spec === undefined) {
+    spec = graphSpec(key, build);
+    sharedSpecs.set(key, spec);
+  }
+  return spec;
+}

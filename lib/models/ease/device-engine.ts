@@ -14,7 +14,7 @@ import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
-import { attr, GraphBuilder, type GraphSpec, graphSpec, type Value } from "../../onnx/builder.ts";
+import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec, type Value } from "../../onnx/builder.ts";
 import { appendRanking } from "../../ranking/top-k-graph.ts";
 import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
@@ -54,18 +54,9 @@ function scoreNodes(g: GraphBuilder, context: Context): { scores: Value; ctx: Va
   return { scores: g.op("MatMul", [ctx, b]), ctx };
 }
 
-const specs = new Map<string, GraphSpec>();
-function cached(key: string, build: () => Uint8Array): GraphSpec {
-  let s = specs.get(key);
-  if (s === undefined) {
-    s = graphSpec(key, build);
-    specs.set(key, s);
-  }
-  return s;
-}
 
 function scoreSpec(context: Context): GraphSpec {
-  return cached(`ease_scores_${context}`, () => {
+  return sharedGraphSpec(`ease_scores_${context}`, () => {
     const g = new GraphBuilder(`ease_scores_${context}`);
     g.output(scoreNodes(g, context).scores, "S", "float32", ["rows", "items"]);
     return g.toBytes();
@@ -73,7 +64,7 @@ function scoreSpec(context: Context): GraphSpec {
 }
 
 function rankSpec(context: Context, k: number): GraphSpec {
-  return cached(`ease_rank_${context}_k${k}`, () => {
+  return sharedGraphSpec(`ease_rank_${context}_k${k}`, () => {
     const g = new GraphBuilder(`ease_rank_${context}_k${k}`);
     const { scores, ctx } = scoreNodes(g, context);
     appendRanking(g, scores, ctx, k);
@@ -199,7 +190,7 @@ async function deviceGram(o: DeviceEaseOptions): Promise<SharedResource<DeviceGr
   const n = o.train.numUsers;
   const items = o.train.numItems;
   const x = await o.backend.upload({ data: o.train.denseRows(0, n), dims: [n, items] });
-  const session = await o.backend.session(graphSpec("ease_item_gram", itemGramGraph), { deviceOutputs: ["G", "I"] });
+  const session = await o.backend.session(sharedGraphSpec("ease_item_gram", itemGramGraph), { deviceOutputs: ["G", "I"] });
   const out = await timed(o.timings, "gram", () => o.backend.runDevice(session, { X: x }));
   const g = out.G as DeviceTensor;
   const identity = out.I as DeviceTensor;

@@ -12,7 +12,7 @@
  * (lib/ranking/top-k-graph.ts appended: only top-k indices, AUC pair scores
  * and NaN flags come back).
  */
-import { GraphBuilder, type GraphSpec, graphSpec, type Value } from "../../onnx/builder.ts";
+import { GraphBuilder, type GraphSpec, sharedGraphSpec, type Value } from "../../onnx/builder.ts";
 import { appendNtkGram } from "../../ntk/gram-graph.ts";
 import { appendRanking } from "../../ranking/top-k-graph.ts";
 
@@ -52,22 +52,13 @@ function rankGraph(source: ScoreSource, depth: number, k: number): Uint8Array {
   return g.toBytes();
 }
 
-const specs = new Map<string, GraphSpec>();
-function cached(key: string, build: () => Uint8Array): GraphSpec {
-  let s = specs.get(key);
-  if (s === undefined) {
-    s = graphSpec(key, build);
-    specs.set(key, s);
-  }
-  return s;
-}
 
 /** Scores of a row block, to the host. */
 export function scoreGraphSpec(source: ScoreSource, depth: number): GraphSpec {
-  return cached(`inf_ae_scores_${source}_d${depth}`, () => scoreGraph(source, depth));
+  return sharedGraphSpec(`inf_ae_scores_${source}_d${depth}`, () => scoreGraph(source, depth));
 }
 
 /** Top-k of a row block (context items masked), AUC pair scores and NaN flags. */
 export function rankGraphSpec(source: ScoreSource, depth: number, k: number): GraphSpec {
-  return cached(`inf_ae_rank_${source}_d${depth}_k${k}`, () => rankGraph(source, depth, k));
+  return sharedGraphSpec(`inf_ae_rank_${source}_d${depth}_k${k}`, () => rankGraph(source, depth, k));
 }

@@ -8,7 +8,7 @@
  *   backward, K(X̂, X̂)'s dots) in double precision; the float32 ones carry the
  *   batch-sized products (K_BSᵀ·dP, Gᵀ·X_B) without transposed copies.
  */
-import { attr, GraphBuilder, type GraphSpec, graphSpec } from "../builder.ts";
+import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec } from "../builder.ts";
 
 export type GemmDType = "float32" | "float64";
 
@@ -27,15 +27,7 @@ export function gemmGraph(dtype: GemmDType, transA: boolean, transB: boolean): U
   return g.toBytes();
 }
 
-const gemmSpecs = new Map<string, GraphSpec>();
-
 /** The backend's handle on gemmGraph(dtype, transA, transB). */
 export function gemmSpec(dtype: GemmDType, transA: boolean, transB: boolean): GraphSpec {
-  const key = gemmKey(dtype, transA, transB);
-  let spec = gemmSpecs.get(key);
-  if (spec === undefined) {
-    spec = graphSpec(key, () => gemmGraph(dtype, transA, transB));
-    gemmSpecs.set(key, spec);
-  }
-  return spec;
+  return sharedGraphSpec(gemmKey(dtype, transA, transB), () => gemmGraph(dtype, transA, transB));
 }
