@@ -7,6 +7,8 @@ import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { Rng } from "../random.ts";
 import { randomTieOrder, type TieOrder, topK } from "../ranking/top-k.ts";
+import { topKRows } from "../ranking/top-k-graph.ts";
+import { type Backend, getBackend } from "../onnx/backend.ts";
 import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation } from "./metrics.ts";
 import { isRanker, type Ranker, type Scorer } from "./scorer.ts";
 
@@ -37,6 +39,12 @@ export interface EvaluateOptions {
    * indices per user come back (default true; metrics are the same either way).
    */
   rankOnDevice?: boolean;
+  /**
+   * Where the host path's top-k runs: "ort" (default: one ORT TopK per block on
+   * the CPU backend, native and multi-threaded) or "typescript" (per user). Same
+   * rankings either way.
+   */
+  topK?: "ort" | "typescript";
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -61,7 +69,17 @@ export interface SplitView {
   aucExclude: InteractionMatrix;
 }
 
+/** Split views per dataset: a grid search evaluates the same split many times. */
+const views = new WeakMap<Dataset, Partial<Record<EvalSplit, SplitView>>>();
+
+/** The view of a split, built once per dataset object (datasets are not modified in place). */
 export function splitView(ds: Dataset, split: EvalSplit): SplitView {
+  let cached = views.get(ds);
+  if (cached === undefined) views.set(ds, (cached = {}));
+  return (cached[split] ??= buildSplitView(ds, split));
+}
+
+function buildSplitView(ds: Dataset, split: EvalSplit): SplitView {
   if (split === "validation") {
     return { context: ds.train, targets: ds.validation, mask: ds.train, aucExclude: ds.train.add(ds.test) };
   }
@@ -103,6 +121,17 @@ export function sampleAucNegatives(exclude: InteractionMatrix, count: number, se
   return out;
 }
 
+/** sampleAucNegatives, remembered per exclusion matrix, count and seed (every candidate of a grid uses the same). */
+const negativesCache = new WeakMap<InteractionMatrix, Map<string, Int32Array[]>>();
+function aucNegativesOf(exclude: InteractionMatrix, count: number, seed: number): Int32Array[] {
+  let byKey = negativesCache.get(exclude);
+  if (byKey === undefined) negativesCache.set(exclude, (byKey = new Map()));
+  const key = `${count}:${seed}`;
+  let negatives = byKey.get(key);
+  if (negatives === undefined) byKey.set(key, (negatives = sampleAucNegatives(exclude, count, seed)));
+  return negatives;
+}
+
 export function defaultBlockSize(numItems: number): number {
   return Math.max(1, Math.min(2048, Math.floor((1 << 24) / Math.max(1, numItems))));
 }
@@ -132,7 +161,7 @@ export async function evaluateView(
   const weights = inversePropensity(train.itemCounts(), train.total);
   const normalisation = options.psp ?? "official";
   const nNeg = options.aucNegatives ?? 50;
-  const negatives = nNeg > 0 ? sampleAucNegatives(view.aucExclude, nNeg, options.seed ?? 42) : null;
+  const negatives = nNeg > 0 ? aucNegativesOf(view.aucExclude, nNeg, options.seed ?? 42) : null;
   const aucScores: number[] = [];
   const aucLabels: number[] = [];
 
@@ -154,13 +183,16 @@ export async function evaluateView(
   };
   const nanError = (u: number, i: number) => new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
 
-  const onDevice = options.rankOnDevice !== false && isRanker(model) && mask === context;
+  const onDevice = options.rankOnDevice !== false && isRanker(model) && model.ranksOnDevice() && mask === context;
   let rankedOnDevice = false;
   if (onDevice) rankedOnDevice = await rankOnDevice(model, { context, targets, negatives, ks, kmax, priority, accumulate, nanError, aucScores, aucLabels, onProgress: options.onProgress });
   if (!rankedOnDevice) {
     const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
     const scores = new Float32Array(block * ni);
     const top = new Int32Array(kmax);
+    const kk = Math.min(kmax, ni);
+    const topAll = new Int32Array(block * kk);
+    const topKBackend = await topKBackendFor(options.topK ?? "ort");
     for (let start = 0; start < nu; start += block) {
       const end = Math.min(nu, start + block);
       const out = scores.subarray(0, (end - start) * ni);
@@ -186,8 +218,15 @@ export async function evaluateView(
           if (i >= 0) throw nanError(u, i);
         }
         for (const i of mask.rowItems(u)) row[i] = -Infinity;
-        if (tItems.length === 0) continue;
+        if (tItems.length === 0 || topKBackend) continue;
         accumulate(topK(row, kmax, top, priority), tItems);
+      }
+      if (topKBackend) {
+        await topKRows(topKBackend, out, end - start, ni, kk, priority ? priority.order : null, topAll);
+        for (let u = start; u < end; u++) {
+          const tItems = targets.rowItems(u);
+          if (tItems.length > 0) accumulate(topAll.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
+        }
       }
       options.onProgress?.(end, nu);
     }
@@ -198,6 +237,17 @@ export async function evaluateView(
     for (const m of ["HR", "NDCG", "PSP"]) metrics[`${m}@${k}`] = (100 * sums[`${m}@${k}`]) / nu;
   }
   return { split, users: nu, usersWithTargets: withTargets, metrics };
+}
+
+/** The CPU backend for ORT top-k, or null for TypeScript's (asked for, or ONNX Runtime cannot load here). */
+async function topKBackendFor(rule: "ort" | "typescript"): Promise<Backend | null> {
+  if (rule !== "ort" && rule !== "typescript") throw new Error(`evaluate: topK must be 'ort' or 'typescript', got '${String(rule)}'`);
+  if (rule === "typescript") return null;
+  try {
+    return await getBackend({ device: "cpu" });
+  } catch {
+    return null;
+  }
 }
 
 /** Rows per device ranking block: about 2^26 score values (256 MB of float32). */

@@ -25,9 +25,11 @@ export interface Candidate extends Scorer {
  * rank this block (the host path then does).
  */
 export interface Ranker extends Scorer {
+  /** Whether rankBlock would rank now (checked before the evaluator builds a request). */
+  ranksOnDevice(): boolean;
   rankBlock(request: RankRequest): Promise<RankedBlock | null>;
 }
 
 export function isRanker(s: Scorer): s is Ranker {
-  return typeof (s as Partial<Ranker>).rankBlock === "function";
+  return typeof (s as Partial<Ranker>).rankBlock === "function" && typeof (s as Partial<Ranker>).ranksOnDevice === "function";
 }

@@ -17,7 +17,8 @@
  * [rows, k] best first), PAIR (float32 [p]: raw scores, before masking),
  * NAN (int64 [rows]: the first item whose score is NaN, −1 if none).
  */
-import { attr, type GraphBuilder, type Value } from "../onnx/builder.ts";
+import type { Backend, TensorArg } from "../onnx/backend.ts";
+import { attr, GraphBuilder, sharedGraphSpec, type Value } from "../onnx/builder.ts";
 
 /** The masked items' score (see above). */
 export const MASKED_SCORE = -1e37;
@@ -38,4 +39,36 @@ export function appendRanking(g: GraphBuilder, scores: Value, context: Value, k:
   const permuted = g.op("Gather", [masked, order], { axis: attr.int(1) });
   const [, idx] = g.opMulti("TopK", [permuted, g.constInt64([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, { outputCount: 2 });
   g.output(g.op("Gather", [order, idx], { axis: attr.int(0) }), "TOP", "int64", ["rows", k]);
+}
+
+/** TOP (int64 [rows, k]) = the k best items of each row of S, ties to the lower position in ORDER (when given). */
+function topKRowsGraph(k: number, ordered: boolean): Uint8Array {
+  const g = new GraphBuilder(`top_k_rows_k${k}${ordered ? "_ordered" : ""}`);
+  const s = g.input("S", "float32", ["rows", "items"]);
+  const order = ordered ? g.input("ORDER", "int64", ["items"]) : null;
+  const cols = order ? g.op("Gather", [s, order], { axis: attr.int(1) }) : s;
+  const [, idx] = g.opMulti("TopK", [cols, g.constInt64([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, { outputCount: 2 });
+  g.output(order ? g.op("Gather", [order, idx], { axis: attr.int(0) }) : idx, "TOP", "int64", ["rows", k]);
+  return g.toBytes();
+}
+
+/**
+ * topK (top-k.ts) for every row of a host score block at once, as one ORT
+ * TopK run: the same items in the same order (ONNX TopK puts equal values at
+ * the lower index first), in native code on all of the backend's threads.
+ * `tieOrder` is the tie order's items by rank (null: lower index first).
+ */
+export async function topKRows(
+  backend: Backend, scores: Float32Array, rows: number, items: number, k: number, tieOrder: Int32Array | null, out: Int32Array,
+): Promise<Int32Array> {
+  if (scores.length !== rows * items) throw new Error(`topKRows: ${scores.length} scores for ${rows} × ${items}`);
+  const kk = Math.min(k, items);
+  if (out.length < rows * kk) throw new Error(`topKRows: out holds ${out.length} values, need ${rows} × ${kk}`);
+  const session = await backend.session(sharedGraphSpec(`top_k_rows_k${kk}${tieOrder ? "_ordered" : ""}`, () => topKRowsGraph(kk, tieOrder !== null)));
+  const feeds: Record<string, TensorArg> = { S: { data: scores, dims: [rows, items] } };
+  if (tieOrder) feeds.ORDER = { data: BigInt64Array.from(tieOrder, (v) => BigInt(v)), dims: [items] };
+  const { TOP } = await backend.run(session, feeds);
+  const top = TOP.data as BigInt64Array;
+  for (let i = 0; i < rows * kk; i++) out[i] = Number(top[i]);
+  return out;
 }

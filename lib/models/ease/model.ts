@@ -161,6 +161,10 @@ export class EASE implements Recommender {
   }
 
   /** Ranks on the device engine (only k indices per user come back); null on the host engine. */
+  ranksOnDevice(): boolean {
+    return this.device !== undefined;
+  }
+
   async rankBlock(request: RankRequest): Promise<RankedBlock | null> {
     return this.device ? this.device.rankBlock(request) : null;
   }
