@@ -27,8 +27,18 @@
  * `ntkGram` overwrites that diagonal from ntk_diag_d{L}. Distinct rows are
  * accurate to ≈ 3e-7 (relative, vs float64).
  */
-import { attr, GraphBuilder, type GraphSpec, graphSpec, sharedGraphSpec, type Value } from "../onnx/builder.ts";
+import { attr, GraphBuilder, type GraphSpec, graphSpec, identityLike, sharedGraphSpec, type Value } from "../onnx/builder.ts";
 import { B_STD2, W_STD2 } from "./ntk.ts";
+
+/**
+ * x₁ + x₂ + … as one variadic Sum (one pass: the exported CPU graphs) or as
+ * chained Adds in the same order (`portable`: ORT 1.30's WebGPU EP has no Sum
+ * kernel, so a Sum over n × n would run on the CPU).
+ */
+function sumOf(g: GraphBuilder, inputs: Value[], portable: boolean): Value {
+  if (!portable) return g.op("Sum", inputs);
+  return inputs.slice(1).reduce((acc, v) => g.op("Add", [acc, v]), inputs[0]);
+}
 
 const INV_2PI = 1 / (2 * Math.PI);
 const INV_PI = 1 / Math.PI;
@@ -63,7 +73,7 @@ function scales(g: GraphBuilder, x: Value): { a: Value; h: Value } {
  * last ReLU is fused with the read-out: K = u + (‖·‖ sin t − u t)/π + b, u = q + Θ.
  * Depth 1 costs 12 elementwise passes over na×nb after the MatMul.
  */
-function kernelNodes(g: GraphBuilder, xy: Value, sa: Value, sb: Value, sc: { a: Value; h: Value }, depth: number, out: string): Value {
+function kernelNodes(g: GraphBuilder, xy: Value, sa: Value, sb: Value, sc: { a: Value; h: Value }, depth: number, out: string, portable = false): Value {
   checkDepth(depth);
   const pi = g.constFloat(Math.PI);
   // Created on first use: depth 1 needs neither (an unused initializer makes ORT warn).
@@ -87,7 +97,7 @@ function kernelNodes(g: GraphBuilder, xy: Value, sa: Value, sb: Value, sc: { a: 
   if (depth === 1) {
     // K = 2q + (‖·‖ sin t − 2q t)/π + b = (a/π)(N sin t + 2 Q (π − t) + bπ/a):
     // the variadic Sum does the three additions in one pass over na×nb.
-    const y = g.op("Sum", [first.normSin, Qr, Qr, g.op("Div", [g.constFloat(B_STD2 * Math.PI), sc.a])]);
+    const y = sumOf(g, [first.normSin, Qr, Qr, g.op("Div", [g.constFloat(B_STD2 * Math.PI), sc.a])], portable);
     return g.op("Mul", [y, g.op("Mul", [sc.a, g.constFloat(INV_PI)])], {}, { outputs: [out] });
   }
   // After ReLU 1: q = (a/2π)(N sin t + Q (π − t)), Θ = (a/2π) Q (π − t); at t = 0
@@ -114,7 +124,7 @@ function kernelNodes(g: GraphBuilder, xy: Value, sa: Value, sb: Value, sc: { a: 
     } else {
       // K = u + (‖·‖ sin t − u t)/π + b = (‖·‖ sin t + u (π − t) + bπ)/π
       const ur = g.op("Mul", [g.op("Add", [q, theta]), g.op("Sub", [pi, t])]);
-      const y = g.op("Sum", [normSin, ur, g.constFloat(B_STD2 * Math.PI)]);
+      const y = sumOf(g, [normSin, ur, g.constFloat(B_STD2 * Math.PI)], portable);
       return g.op("Mul", [y, g.constFloat(INV_PI)], {}, { outputs: [out] });
     }
   }
@@ -168,7 +178,7 @@ export function ntkDiagGraph(depth: number): Uint8Array {
 }
 
 /** K(x, x) per row of A, as nodes named `out` (the diagonal graph's body). */
-function diagonalNodes(g: GraphBuilder, a: Value, depth: number, out: string): Value {
+function diagonalNodes(g: GraphBuilder, a: Value, depth: number, out: string, portable = false): Value {
   const sc = scales(g, a);
   const pi = g.constFloat(Math.PI);
   // The Gram graph's expressions at t = 0, sin t = 0 (so N sin t = 0, π − t = π).
@@ -176,7 +186,7 @@ function diagonalNodes(g: GraphBuilder, a: Value, depth: number, out: string): V
   const Qr = g.op("Mul", [g.op("Add", [sumSqNode(g, a, false), sc.h]), pi]);
   let k: Value;
   if (depth === 1) {
-    const y = g.op("Sum", [zero, Qr, Qr, g.op("Div", [g.constFloat(B_STD2 * Math.PI), sc.a])]);
+    const y = sumOf(g, [zero, Qr, Qr, g.op("Div", [g.constFloat(B_STD2 * Math.PI), sc.a])], portable);
     k = g.op("Mul", [y, g.op("Mul", [sc.a, g.constFloat(INV_PI)])], {}, { outputs: [out] });
   } else {
     const two = g.constFloat(W_STD2);
@@ -193,17 +203,20 @@ function diagonalNodes(g: GraphBuilder, a: Value, depth: number, out: string): V
         theta = g.op("Mul", [theta, half()]);
       }
     }
-    const y = g.op("Sum", [zero, g.op("Mul", [g.op("Add", [q, theta]), pi]), g.constFloat(B_STD2 * Math.PI)]);
+    const y = sumOf(g, [zero, g.op("Mul", [g.op("Add", [q, theta]), pi]), g.constFloat(B_STD2 * Math.PI)], portable);
     k = g.op("Mul", [y, g.constFloat(INV_PI)], {}, { outputs: [out] });
   }
   return k;
 }
 
-/** K(A, B) as nodes of a graph (A na × d, B nb × d; SB = Σb² per row of B, or null to compute it here). */
+/**
+ * K(A, B) as nodes of a graph (A na × d, B nb × d; SB = Σb² per row of B, or
+ * null to compute it here), with WebGPU-portable ops (no variadic Sum).
+ */
 export function appendNtkGram(g: GraphBuilder, a: Value, b: Value, sb: Value | null, depth: number, out: string): Value {
   checkDepth(depth);
   const xy = g.op("Gemm", [a, b], { transB: attr.int(1) });
-  return kernelNodes(g, xy, sumSqNode(g, a, true), sb ?? sumSqNode(g, b, false), scales(g, a), depth, out);
+  return kernelNodes(g, xy, sumSqNode(g, a, true), sb ?? sumSqNode(g, b, false), scales(g, a), depth, out, true);
 }
 
 /**
@@ -214,8 +227,8 @@ export function ntkSelfGramGraph(depth: number): Uint8Array {
   const g = new GraphBuilder(`ntk_self_gram_d${depth}`);
   const x = g.input("X", "float32", ["n", "d"]);
   const raw = appendNtkGram(g, x, x, null, depth, "K_raw");
-  const kd = diagonalNodes(g, x, depth, "KD");
-  const eye = g.op("EyeLike", [raw]);
+  const kd = diagonalNodes(g, x, depth, "KD", true);
+  const eye = identityLike(g, raw);
   const offDiagonal = g.op("Mul", [raw, g.op("Sub", [g.constFloat(1), eye])]);
   const k = g.op("Add", [offDiagonal, g.op("Mul", [eye, g.op("Unsqueeze", [kd, g.constInt64([1])])])]);
   g.output(k, "K", "float32", ["n", "n"]);

@@ -201,6 +201,12 @@ function elemType(data: TensorData): TensorType {
   throw new Error("tensor data must be a Float32Array, Float64Array, Int32Array or BigInt64Array");
 }
 
+/** INFREC_ORT_LOG=verbose: ORT's own verbose log (node placements, kernels), for diagnosing a device. */
+function ortVerbose(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.INFREC_ORT_LOG === "verbose";
+}
+
 let nativeModule: Promise<Ort> | undefined;
 let webModule: Promise<Ort> | undefined;
 
@@ -209,7 +215,7 @@ async function loadNative(): Promise<Ort> {
     const ort = (await import("onnxruntime-node")) as Ort;
     // A failing execution provider (probing CUDA on a machine without it) also
     // logs to stderr; its error reaches us as an exception, so only fatal logs.
-    ort.env.logLevel = "fatal";
+    ort.env.logLevel = ortVerbose() ? "verbose" : "fatal";
     return ort;
   })();
   return nativeModule;
@@ -321,7 +327,9 @@ class OrtBackend implements Backend {
     const options: import("onnxruntime-node").InferenceSession.SessionOptions = {
       executionProviders: this.providers(),
       graphOptimizationLevel: "all",
-      logSeverityLevel: 3, // errors only: ORT's warnings are about its own graph rewrites
+      // Errors only: ORT's warnings are about its own graph rewrites. INFREC_ORT_LOG=verbose
+      // shows everything, e.g. which execution provider each node was placed on.
+      logSeverityLevel: ortVerbose() ? 0 : 3,
     };
     if (this.device !== "wasm") {
       options.intraOpNumThreads = this.threads;

@@ -270,6 +270,19 @@ export function decodeModel(bytes: Uint8Array): proto.ModelProto {
 }
 
 /**
+ * An identity matrix shaped like the square matrix `x`, from Range and Equal:
+ * ONNX's EyeLike has no WebGPU kernel in ORT 1.30 (it runs on the CPU, and an
+ * n × n identity then crosses to the GPU).
+ */
+export function identityLike(g: GraphBuilder, x: Value): Value {
+  const n = g.op("Squeeze", [g.op("Shape", [x], { start: attr.int(0), end: attr.int(1) }), g.constInt64([0])]);
+  // Positions as float32 (exact below 2²⁴): WebGPU's Equal takes no int64.
+  const r = g.op("Cast", [g.op("Range", [g.constInt64(0), n, g.constInt64(1)])], { to: attr.int(1) });
+  const same = g.op("Equal", [g.op("Unsqueeze", [r, g.constInt64([1])]), g.op("Unsqueeze", [r, g.constInt64([0])])]);
+  return g.op("Cast", [same], { to: attr.int(1) });
+}
+
+/**
  * A graph as the backend loads it: a stable key (the session cache key and,
  * for exported graphs, the models/<key>.onnx file name) and its bytes, built
  * on first use. Domain folders (lib/ntk, lib/linalg) define their own specs.

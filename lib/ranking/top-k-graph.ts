@@ -30,7 +30,8 @@ export function appendRanking(g: GraphBuilder, scores: Value, context: Value, k:
   const flat = g.op("Reshape", [scores, g.constInt64([-1])]);
   g.output(g.op("Gather", [flat, pairs], { axis: attr.int(0) }), "PAIR", "float32", ["p"]);
   // First NaN per row: ArgMax of the NaN indicator, −1 where the row has none.
-  const isNan = g.op("Cast", [g.op("IsNaN", [scores])], { to: attr.int(1) });
+  // NaN ≠ NaN: IsNaN has no WebGPU kernel in ORT 1.30 (the scores would cross to the CPU).
+  const isNan = g.op("Cast", [g.op("Not", [g.op("Equal", [scores, scores])])], { to: attr.int(1) });
   const anyNan = g.op("ReduceMax", [isNan], { axes: attr.ints([1]), keepdims: attr.int(0) });
   const firstNan = g.op("ArgMax", [isNan], { axis: attr.int(1), keepdims: attr.int(0) });
   const none = g.constInt64(-1);

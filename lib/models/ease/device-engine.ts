@@ -14,7 +14,7 @@ import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
-import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec, type Value } from "../../onnx/builder.ts";
+import { attr, GraphBuilder, type GraphSpec, identityLike, sharedGraphSpec, type Value } from "../../onnx/builder.ts";
 import { appendRanking } from "../../ranking/top-k-graph.ts";
 import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
@@ -27,7 +27,7 @@ function itemGramGraph(): Uint8Array {
   const g = new GraphBuilder("ease_item_gram");
   const x = g.input("X", "float32", ["n", "items"]);
   const gram = g.op("MatMul", [g.op("Transpose", [x], { perm: attr.ints([1, 0]) }), x]);
-  const eye = g.op("EyeLike", [gram]);
+  const eye = identityLike(g, gram);
   g.output(gram, "G", "float32", ["items", "items"]);
   g.output(eye, "I", "float32", ["items", "items"]);
   g.output(g.op("ReduceSum", [g.op("Mul", [gram, eye]), g.constInt64([1])], { keepdims: attr.int(0) }), "GD", "float32", ["items"]);
@@ -41,7 +41,7 @@ function scoreNodes(g: GraphBuilder, context: Context): { scores: Value; ctx: Va
   const p = g.input("P", "float32", ["L", "items", "items"]);
   const sel = g.input("SEL", "int64", []);
   const inv = g.op("Gather", [p, sel]);
-  const eye = g.op("EyeLike", [inv]);
+  const eye = identityLike(g, inv);
   const diag = g.op("ReduceSum", [g.op("Mul", [inv, eye]), g.constInt64([0])], { keepdims: attr.int(1) });
   const b = g.op("Mul", [g.op("Div", [g.op("Neg", [inv]), diag]), g.op("Sub", [g.constFloat(1), eye])]);
   let ctx: Value;
