@@ -15,7 +15,7 @@
 import type { CAC } from "cac";
 import { type RunDistillOptions, runDistill, RUN_DISTILL_DEFAULTS } from "../distill/run.ts";
 import { saveSummary, saveSummaryCsv } from "../distill/summary.ts";
-import { type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
+import { checkWritable, type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress } from "../util/terminal.ts";
 
 export interface DistillFlags extends DataFlags {
@@ -58,6 +58,8 @@ const positiveInt = (x: number): boolean => Number.isInteger(x) && x >= 1;
 export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDistillOptions>; out: string; csv: string | null } {
   if (flags.out === undefined || String(flags.out) === "" || typeof flags.out === "boolean") throw new UsageError("--out PATH is required (where the summary is written)");
   if (flags.csv !== undefined && (typeof flags.csv === "boolean" || String(flags.csv) === "")) throw new UsageError("--csv needs a PATH");
+  checkWritable("--out", String(flags.out));
+  if (flags.csv !== undefined) checkWritable("--csv", String(flags.csv));
   const d = RUN_DISTILL_DEFAULTS;
   const seed = numberFlag("seed", flags.seed, d.seed, (x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff, "an integer in [0, 2^32)");
   const options: Partial<RunDistillOptions> = {

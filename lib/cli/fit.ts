@@ -4,6 +4,7 @@
  * top-k for a new user from a saved artifact, without refitting.
  */
 import type { CAC } from "cac";
+import { existsSync, statSync } from "node:fs";
 import { datasetStats } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { encodeDuals } from "../models/infinite-ae/artifact.ts";
@@ -13,7 +14,7 @@ import { MODELS, modelEntry, type ModelParams } from "../models/registry.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { InfiniteAE } from "../models/infinite-ae/model.ts";
 import { getBackend } from "../onnx/backend.ts";
-import { type DataFlags, loadFromFlags, parseDevice, parseEngine, UsageError, withDataFlags } from "./common.ts";
+import { checkOnnxDevice, checkWritable, type DataFlags, loadFromFlags, parseDevice, parseEngine, rawOption, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress, table } from "../util/terminal.ts";
 import { loadTrainingMatrix } from "./train-on.ts";
 
@@ -52,6 +53,7 @@ export function registerFitCommands(cli: CAC): void {
     .option("--engine <engine>", "∞-AE/EASE float32 fit: auto (device-resident on webgpu/cuda), host or device", { default: "auto" })
     .action(async (flags: FitFlags) => {
       const device = parseDevice(flags.device);
+      checkOnnxDevice(String(flags.model), device);
       const engine = parseEngine(flags.engine);
       let entry;
       try {
@@ -64,6 +66,8 @@ export function registerFitCommands(cli: CAC): void {
       const depth = positiveNumber("--depth", flags.depth, true) ?? 1;
       if (depth < 1) throw new UsageError("--depth must be at least 1");
       const support = positiveNumber("--support", flags.support, true);
+      // Found out now, not after a long fit.
+      if (flags.out !== undefined) checkWritable("--out", String(flags.out));
       const t0 = Date.now();
       const ds = await loadFromFlags(flags);
       let train: InteractionMatrix = ds.train;
@@ -76,6 +80,9 @@ export function registerFitCommands(cli: CAC): void {
         summary = loaded.summary;
       }
       let grid: ModelParams[] = entry.gridFor(ds, { summary });
+      if (support !== undefined && support > train.numUsers) {
+        throw new UsageError(`--support ${support} exceeds the ${train.numUsers} users of the training matrix`);
+      }
       if (flags.model === "inf-ae") grid = grid.map((p) => ({ ...p, depth, ...(support ? { support } : {}) }));
       if (lambda !== undefined) grid = [{ ...grid[0], lambda }];
       const progress = new Progress(`fit ${flags.model}`, !flags.json);
@@ -128,11 +135,15 @@ export function registerFitCommands(cli: CAC): void {
     .option("--json", "Print JSON")
     .action(async (flags: { model?: string; items?: string | number; k: string | number; device?: string; json?: boolean }) => {
       if (flags.model === undefined) throw new UsageError("name the artifact with --model FILE");
-      if (flags.items === undefined || String(flags.items).trim() === "") throw new UsageError("give the user's items with --items ID,ID,…");
+      // Item ids are strings end to end: cac would read "00088" as 88 and "" as 0.
+      const rawItems = rawOption("items") ?? (flags.items === undefined ? undefined : String(flags.items));
+      if (rawItems === undefined || rawItems.trim() === "") throw new UsageError("give the user's items with --items ID,ID,…");
       const k = Number(flags.k);
       if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got '${flags.k}'`);
-      const ids = String(flags.items).split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-      const artifact = readDualsFile(String(flags.model));
+      const ids = rawItems.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+      const modelPath = String(flags.model);
+      if (existsSync(modelPath) && statSync(modelPath).isDirectory()) throw new UsageError(`--model ${modelPath} is a folder, not an artifact file`);
+      const artifact = readDualsFile(modelPath);
       const scorer = new DualsScorer(artifact, await getBackend({ device: parseDevice(flags.device) }));
       const [rec] = await scorer.recommend([ids], k);
       if (rec.unknown.length === ids.length) throw new UsageError(`none of the items is known to the model: ${rec.unknown.join(", ")}`);

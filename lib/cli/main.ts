@@ -10,7 +10,7 @@ import { evaluate, type EvalSplit } from "../eval/evaluate.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { sharedBackendStats, type TransferStats } from "../onnx/backend.ts";
-import { duplicatesPolicy, loadFromFlags, parseDevice, parseEngine, UsageError, withDataFlags, type DataFlags } from "./common.ts";
+import { checkOnnxDevice, duplicatesPolicy, loadFromFlags, parseDevice, parseEngine, rejectNegativeValues, setRawArgv, UsageError, withDataFlags, type DataFlags } from "./common.ts";
 import { registerDistillCommand } from "./distill.ts";
 import { registerFitCommands } from "./fit.ts";
 import { registerSampleCommands } from "./sample.ts";
@@ -77,6 +77,7 @@ export function buildCli() {
       const ds = await loadFromFlags(flags);
       const progress = new Progress(`evaluate ${flags.model}`, !flags.json);
       const device = parseDevice(flags.device);
+      checkOnnxDevice(String(flags.model), device);
       const engine = parseEngine(flags.engine);
       const before = await sharedBackendStats();
       const result = await tuneModel(ds, String(flags.model), {
@@ -121,6 +122,8 @@ export function buildCli() {
 export async function runCli(argv: string[]): Promise<number> {
   const cli = buildCli();
   try {
+    rejectNegativeValues(argv);
+    setRawArgv(argv);
     cli.parse(["node", "infrec", ...argv], { run: false });
     if (!cli.matchedCommand) {
       if (cli.options.help || cli.options.version) return 0;

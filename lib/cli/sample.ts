@@ -17,7 +17,7 @@ import { saveSplit } from "../data/split.ts";
 import { injectNoise } from "../sampling/noise.ts";
 import { formatBudget, isSamplerName, makeSampler, parseBudget, SAMPLER_NAMES } from "../sampling/registry.ts";
 import { type Budget, checkBudget, expandSample } from "../sampling/sampler.ts";
-import { type DataFlags, loadFromFlags, UsageError, withDataFlags } from "./common.ts";
+import { checkWritable, type DataFlags, loadFromFlags, UsageError, withDataFlags } from "./common.ts";
 
 export interface SampleFlags extends DataFlags {
   sampler?: string;
@@ -58,6 +58,7 @@ export interface NoiseReport {
 
 function outFlag(v: string | boolean | undefined): string {
   if (v === undefined || typeof v === "boolean" || v === "") throw new UsageError("--out FILE is required (where the split is written)");
+  checkWritable("--out", String(v));
   return String(v);
 }
 

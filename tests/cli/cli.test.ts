@@ -63,6 +63,43 @@ test("bad input exits non-zero with one line naming the problem", () => {
   }
 });
 
+test("inputs that used to be silently wrong or misleading: one line, exit code 2, before any long work", () => {
+  withTempDir((dir) => {
+    const cases: [string[], RegExp][] = [
+      [["evaluate", "--model", "pop", "--dataset", "magazine", "--data-dir", join(dir, "nope")], /--data-dir .*nope: no such folder/],
+      [["datasets", "--data", join(dir, "x.csv"), "--format", "xml"], /--format must be one of auto, paper, split, movielens, csv, tsv, recbole, netflix, got 'xml'/],
+      [["sample", "--sampler", "user-random", "--budget", "-5", "--dataset", "magazine", "--out", join(dir, "s.split")], /--budget must not be negative, got '-5'/],
+      [["evaluate", "--model", "pop", "--dataset", "magazine", "--device", "cuda"], /--device cuda: model 'pop' runs no ONNX graphs/],
+      [["fit", "--model", "inf-ae", "--dataset", "magazine", "--support", "99999"], /--support 99999 exceeds the 3092 users of the training matrix/],
+      [["fit", "--model", "inf-ae", "--dataset", "magazine", "--out", dir], /--out .* is a folder, not a file/],
+      [["fit", "--model", "inf-ae", "--dataset", "magazine", "--out", join(dir, "no", "such", "m.infrec")], /--out .*: folder .* does not exist/],
+      [["recommend", "--model", dir, "--items", "1"], /--model .* is a folder, not an artifact file/],
+      [["recommend", "--model", join(dir, "m.infrec"), "--items", ""], /give the user's items with --items/],
+      [["distill", "--dataset", "magazine", "--budget", "10", "--out", join(dir, "no", "s.infrec-summary")], /--out .*: folder .* does not exist/],
+    ];
+    for (const [args, msg] of cases) {
+      const t0 = Date.now();
+      const r = infrec(...args);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}, ${r.stderr}`);
+      assert.equal(lines.length, 1, `one line for ${args.join(" ")}: ${r.stderr}`);
+      assert.match(lines[0], msg);
+      assert.ok(Date.now() - t0 < 20_000, `${args.join(" ")} failed only after ${Date.now() - t0} ms`);
+    }
+  });
+});
+
+test("recommend keeps item ids as typed strings (00088 is not 88)", () => {
+  withTempDir((dir) => {
+    const model = join(dir, "m.infrec");
+    const fit = infrec("fit", "--model", "inf-ae", "--dataset", "magazine", "--lambda", "20", "--out", model, "--json");
+    assert.equal(fit.code, 0, fit.stderr);
+    const r = infrec("recommend", "--model", model, "--items", "00088", "--json");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /none of the items is known to the model: 00088/);
+  });
+});
+
 test("--help works on every command", () => {
   for (const cmd of [[], ["datasets"], ["evaluate"]]) {
     const r = infrec(...cmd, "--help");
@@ -88,8 +125,8 @@ test("datasets --data reads a raw log and splits it", () => {
     assert.ok(JSON.parse(ev.stdout).metrics["HR@10"] >= 0);
   });
   const bad = infrec("datasets", "--data", join(REPO_ROOT, "tests", "fixtures", "data", "ratings.csv"), "--format", "xml");
-  assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /unknown --format 'xml'/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--format must be one of .*, got 'xml'/);
   const missing = infrec("datasets", "--data", "/nonexistent/file.csv");
   assert.match(missing.stderr, /missing file: \/nonexistent\/file\.csv/);
 });
