@@ -103,8 +103,14 @@ export async function distillCommand(
   const onAbort = (): void => controller.abort();
   if (signal?.aborted) controller.abort();
   signal?.addEventListener("abort", onAbort);
+  const onSecondSigint = (): void => {
+    // Writes are atomic (temp file, then rename), so stopping here leaves no partial file.
+    process.stderr.write(`\ninterrupted again: stopping now without writing ${out}\n`);
+    process.exit(130);
+  };
   const onSigint = (): void => {
-    process.stderr.write("\ninterrupted: finishing the current stage, then writing the best summary so far…\n");
+    process.stderr.write("\ninterrupted: finishing the current stage, then writing the best summary so far (Ctrl-C again to stop at once)…\n");
+    process.once("SIGINT", onSecondSigint);
     controller.abort();
   };
   process.once("SIGINT", onSigint);
@@ -133,6 +139,7 @@ export async function distillCommand(
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);
+    process.removeListener("SIGINT", onSecondSigint);
     signal?.removeEventListener("abort", onAbort);
   }
 }

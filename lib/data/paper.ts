@@ -10,7 +10,7 @@
  * our default too (`duplicates: "sum"`) because Table 1's numbers come from
  * it. `"binary"` sets every stored entry to 1.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import h5wasm from "h5wasm/node";
 import type { Dataset } from "./dataset.ts";
@@ -28,11 +28,44 @@ export interface PaperRows {
   split: Int32Array;
 }
 
+/**
+ * Refuses an HDF5 file shorter than its superblock's end-of-file address (a
+ * cut-off download or copy), before the HDF5 library prints its own pages of
+ * diagnostics about it. Superblock versions 0–3 at offset 0; others pass.
+ */
+export function checkHdf5Complete(path: string): void {
+  const head = new Uint8Array(96);
+  const fd = openSync(path, "r");
+  let got: number;
+  let size: number;
+  try {
+    got = readSync(fd, head, 0, head.length, 0);
+    size = fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+  const signature = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (got < 16 || signature.some((b, i) => head[i] !== b)) throw new Error(`${path}: not an HDF5 file (no HDF5 signature)`);
+  const version = head[8];
+  if (version > 3) return;
+  const offsetSize = version <= 1 ? head[13] : head[9];
+  if (offsetSize !== 8 && offsetSize !== 4) return;
+  // Base address, then (free-space or extension address), then the end-of-file address.
+  const base = version === 0 ? 24 : version === 1 ? 28 : 12;
+  const at = base + 2 * offsetSize;
+  if (got < at + offsetSize) return;
+  const view = new DataView(head.buffer);
+  const read = (p: number): number => (offsetSize === 8 ? Number(view.getBigUint64(p, true)) : view.getUint32(p, true));
+  const eof = read(base) + read(at);
+  if (Number.isSafeInteger(eof) && size < eof) throw new Error(`${path}: truncated HDF5 file (${size} of ${eof} bytes)`);
+}
+
 /** Reads the raw rows (original ids and split codes) of a paper-format folder. */
 export async function readPaperRows(dir: string): Promise<PaperRows> {
   const h5Path = join(dir, "total_data.hdf5");
   const npzPath = join(dir, "index.npz");
   for (const p of [h5Path, npzPath]) if (!existsSync(p)) throw new Error(`missing file: ${p}`);
+  checkHdf5Complete(h5Path);
   await h5wasm.ready;
   // h5wasm's Node build reads the real file system directly.
   let users: Int32Array;

@@ -18,7 +18,9 @@ import { writeFileAtomic } from "../util/files.ts";
 export { crc32, writeFileAtomic };
 import { InteractionMatrix } from "../data/matrix.ts";
 
-export const SUMMARY_FORMAT_VERSION = 1;
+/** 2: the header carries its own CRC (headerChecksum); 1 (still read) covered only the values. */
+export const SUMMARY_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 const MAGIC = "INFREC-SUMMARY\n\0";
 const MAGIC_BYTES = new TextEncoder().encode(MAGIC);
 const PREFIX = MAGIC_BYTES.length + 4;
@@ -41,6 +43,23 @@ export interface SummaryHeader {
   score: number | null;
   /** CRC-32 of the value bytes. */
   checksum: number;
+  /** CRC-32 of this header's JSON without this field: in format-2 files only (checked and dropped on reading). */
+  headerChecksum?: number;
+}
+
+/** CRC-32 of a header's JSON without its headerChecksum (JSON.stringify keeps the parsed key order). */
+function headerCrc(header: SummaryHeader): number {
+  const { headerChecksum: _omit, ...rest } = header;
+  return crc32(new TextEncoder().encode(JSON.stringify(rest)));
+}
+
+/** Throws naming the first repeated item id. */
+function checkUniqueIds(ids: readonly string[], where: string): void {
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) throw new Error(`${where}: item id '${id}' appears more than once`);
+    seen.add(id);
+  }
 }
 
 export interface Summary {
@@ -60,6 +79,7 @@ export function makeSummary(header: Omit<SummaryHeader, "formatVersion" | "check
   if (!Number.isInteger(mu) || mu < 1 || !Number.isInteger(items) || items < 1) throw new Error(`summary: bad shape ${mu}×${items}`);
   if (values.length !== mu * items) throw new Error(`summary: ${values.length} values, expected ${mu}×${items}`);
   if (header.itemIds.length !== items) throw new Error(`summary: ${header.itemIds.length} item ids for ${items} items`);
+  checkUniqueIds(header.itemIds, "summary");
   const v = Float32Array.from(values);
   for (let p = 0; p < v.length; p++) {
     if (!(v[p] >= 0 && v[p] <= 1)) throw new Error(`summary: value ${v[p]} at row ${Math.floor(p / items)}, item ${p % items} is outside [0, 1]`);
@@ -68,7 +88,10 @@ export function makeSummary(header: Omit<SummaryHeader, "formatVersion" | "check
 }
 
 export function encodeSummary(summary: Summary): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify(summary.header));
+  const { headerChecksum: _old, ...fields } = summary.header;
+  const sealed: SummaryHeader = { ...fields, headerChecksum: 0 };
+  sealed.headerChecksum = headerCrc(sealed);
+  const header = new TextEncoder().encode(JSON.stringify(sealed));
   const data = valueBytes(summary.values);
   const out = new Uint8Array(PREFIX + header.length + data.length);
   out.set(MAGIC_BYTES, 0);
@@ -97,12 +120,19 @@ export function decodeSummary(bytes: Uint8Array, source = "summary"): Summary {
     throw new Error(`${source}: corrupt header (${e instanceof Error ? e.message : String(e)})`);
   }
   if (typeof header !== "object" || header === null) throw new Error(`${source}: corrupt header (not an object)`);
-  if (header.formatVersion !== SUMMARY_FORMAT_VERSION) {
-    throw new Error(`${source}: format version ${String(header.formatVersion)} is not supported (this build reads ${SUMMARY_FORMAT_VERSION})`);
+  if (!READABLE_VERSIONS.includes(header.formatVersion)) {
+    throw new Error(`${source}: format version ${String(header.formatVersion)} is not supported (this build reads ${READABLE_VERSIONS.join(" and ")})`);
+  }
+  if (header.formatVersion >= 2) {
+    const sum = headerCrc(header);
+    if (sum !== header.headerChecksum) throw new Error(`${source}: header checksum mismatch (file says ${String(header.headerChecksum)}, header gives ${sum}): the file is corrupt`);
+    // A property of the file, not of the summary: encodeSummary computes it afresh.
+    delete header.headerChecksum;
   }
   const { mu, items } = header;
   if (!Number.isInteger(mu) || mu < 1 || !Number.isInteger(items) || items < 1) throw new Error(`${source}: corrupt header (shape ${mu}×${items})`);
   if (!Array.isArray(header.itemIds) || header.itemIds.length !== items) throw new Error(`${source}: corrupt header (item ids do not match ${items} items)`);
+  checkUniqueIds(header.itemIds, source);
   const expected = 4 * mu * items;
   const have = bytes.length - PREFIX - headerLength;
   if (have < expected) throw new Error(`${source}: truncated (${have} of ${expected} value bytes)`);

@@ -64,3 +64,17 @@ test("an index.npz of the wrong length or with bad codes is rejected", async () 
     await assert.rejects(loadPaperDataset(dir), /no interactions/);
   });
 });
+
+test("a truncated total_data.hdf5 gets one clear error, not the HDF5 library's diagnostics", async () => {
+  const { mkdirSync } = await import("node:fs");
+  await withTempDir(async (dir) => {
+    const cut = join(dir, "cut");
+    mkdirSync(cut);
+    copyFileSync(join(MAGAZINE_DIR, "index.npz"), join(cut, "index.npz"));
+    const full = readFileSync(join(MAGAZINE_DIR, "total_data.hdf5"));
+    writeFileSync(join(cut, "total_data.hdf5"), full.subarray(0, 200_000));
+    await assert.rejects(loadPaperDataset(cut), /total_data\.hdf5: truncated HDF5 file \(200000 of 447392 bytes\)/);
+    writeFileSync(join(cut, "total_data.hdf5"), "not hdf5 at all");
+    await assert.rejects(loadPaperDataset(cut), /total_data\.hdf5: not an HDF5 file/);
+  });
+});

@@ -93,3 +93,33 @@ test("an aborted run writes the best summary so far and throws DistillInterrupte
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a second Ctrl-C stops at once with one line, exit 130 and no summary written", async () => {
+  const { spawn } = await import("node:child_process");
+  const { existsSync } = await import("node:fs");
+  const { REPO_ROOT } = await import("../../lib/data/registry.ts");
+  const dir = mkdtempSync(join(tmpdir(), "infrec-distill-sigint-"));
+  try {
+    const out = join(dir, "s.infrec-summary");
+    // Magazine's steps take long enough that the second Ctrl-C lands while the first is being honoured.
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "infrec.js"), "distill", "--dataset", "magazine", "--budget", "300", "--steps", "100000", "--out", out], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    const started = new Promise<void>((resolve) => {
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes("step ")) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await started;
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    const code = await exited;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted again: stopping now without writing .*s\.infrec-summary/);
+    assert.ok(!existsSync(out), "no summary was written");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

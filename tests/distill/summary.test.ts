@@ -123,3 +123,32 @@ test("summaryToMatrix gives weighted rows; readSummaryMatrix returns null for ot
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("format 2 checksums the header: a changed header value is refused; format 1 files still load", () => {
+  const s = makeSummary({ dataset: "toy", mu: 2, items: 3, itemIds: ["a", "b", "c"], lambda: 1, tau: 10, gamma: 2, seed: 1, step: 0, score: null }, [0, 0.5, 1, 0.25, 0, 1]);
+  const bytes = encodeSummary(s);
+  const text = new TextDecoder().decode(bytes);
+  // A value in the header changed (a flipped bit that keeps the JSON valid): "seed":1 → "seed":3.
+  const at = text.indexOf('"seed":1') + '"seed":'.length;
+  const flipped = bytes.slice();
+  flipped[at] ^= 0x02;
+  assert.equal(new TextDecoder().decode(flipped).slice(at - 7, at + 1), '"seed":3');
+  assert.throws(() => decodeSummary(flipped, "f"), /f: header checksum mismatch .*the file is corrupt/);
+  // Format 1 (values-only checksum), as older infrec wrote it.
+  const { headerChecksum: _h, ...v1Header } = { ...decodeSummary(bytes).header, formatVersion: 1 };
+  const json = new TextEncoder().encode(JSON.stringify(v1Header));
+  const magic = bytes.subarray(0, 16);
+  const v1 = new Uint8Array(20 + json.length + 24);
+  v1.set(magic, 0);
+  new DataView(v1.buffer).setUint32(16, json.length, true);
+  v1.set(json, 20);
+  v1.set(new Uint8Array(s.values.buffer, s.values.byteOffset, 24), 20 + json.length);
+  assert.deepEqual([...decodeSummary(v1, "old").values], [...s.values]);
+});
+
+test("summaries reject repeated item ids, naming the id", () => {
+  assert.throws(
+    () => makeSummary({ dataset: "toy", mu: 1, items: 3, itemIds: ["a", "b", "a"], lambda: 1, tau: 10, gamma: 2, seed: 1, step: 0, score: null }, [0, 0, 0]),
+    /summary: item id 'a' appears more than once/,
+  );
+});
