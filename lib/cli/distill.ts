@@ -103,17 +103,22 @@ export async function distillCommand(
   const onAbort = (): void => controller.abort();
   if (signal?.aborted) controller.abort();
   signal?.addEventListener("abort", onAbort);
-  const onSecondSigint = (): void => {
+  // One listener for the whole run, counting: a `once` listener that adds the next one
+  // lets Node drop its signal watcher in between, and a second Ctrl-C queued while a
+  // step computes would then be lost.
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write("\ninterrupted: finishing the current stage, then writing the best summary so far (Ctrl-C again to stop at once)…\n");
+      controller.abort();
+      return;
+    }
     // Writes are atomic (temp file, then rename), so stopping here leaves no partial file.
     process.stderr.write(`\ninterrupted again: stopping now without writing ${out}\n`);
     process.exit(130);
   };
-  const onSigint = (): void => {
-    process.stderr.write("\ninterrupted: finishing the current stage, then writing the best summary so far (Ctrl-C again to stop at once)…\n");
-    process.once("SIGINT", onSecondSigint);
-    controller.abort();
-  };
-  process.once("SIGINT", onSigint);
+  process.on("SIGINT", onSigint);
   const progress = new Progress(`distill ${ds.name}`, true);
   const started = Date.now();
   const maxSteps = options.steps ?? RUN_DISTILL_DEFAULTS.steps;
@@ -139,7 +144,6 @@ export async function distillCommand(
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);
-    process.removeListener("SIGINT", onSecondSigint);
     signal?.removeEventListener("abort", onAbort);
   }
 }
