@@ -3,6 +3,7 @@ import type { CAC } from "cac";
 import type { Dataset } from "../data/dataset.ts";
 import type { DuplicatePolicy } from "../data/matrix.ts";
 import { loadDataset } from "../data/registry.ts";
+import { MODELS } from "../models/registry.ts";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type DeviceRequest, parseDeviceRequest } from "../onnx/backend.ts";
@@ -67,13 +68,12 @@ export function checkWritable(flag: string, path: string): void {
   }
 }
 
-/** Models that run ONNX graphs; --device means nothing to the others. */
-const ONNX_MODELS = new Set(["inf-ae", "ease"]);
-
 /** A --device other than cpu for a model that never uses ONNX Runtime is a mistake worth naming. */
 export function checkOnnxDevice(model: string, device: DeviceRequest): void {
-  if (device !== "cpu" && !ONNX_MODELS.has(model)) {
-    throw new UsageError(`--device ${device}: model '${model}' runs no ONNX graphs (only ${[...ONNX_MODELS].join(", ")} do)`);
+  const entry = MODELS[model];
+  if (device !== "cpu" && entry && !entry.usesOnnx) {
+    const onnx = Object.keys(MODELS).filter((name) => MODELS[name].usesOnnx);
+    throw new UsageError(`--device ${device}: model '${model}' runs no ONNX graphs (only ${onnx.join(", ")} do)`);
   }
 }
 

@@ -21,6 +21,7 @@ import type { Backend, Session } from "../onnx/backend.ts";
 import { gemmKey, gemmSpec, type GemmDType } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
 import { spdInverse } from "../linalg/cholesky.ts";
+import { ridgedSymmetric } from "./solve.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
@@ -355,14 +356,7 @@ export class FastDistillEngine {
    * batch Gemms.
    */
   private async innerSolve(support: Float64Array, mu: number, items: number, kSS: Float64Array, lambda: number): Promise<InnerSolve> {
-    let trace = 0;
-    for (let i = 0; i < mu; i++) trace += kSS[i * mu + i];
-    const ridge = (lambda * trace) / mu;
-    const a = new Float64Array(mu * mu);
-    for (let i = 0; i < mu; i++) {
-      for (let j = 0; j < mu; j++) a[i * mu + j] = 0.5 * (kSS[i * mu + j] + kSS[j * mu + i]);
-      a[i * mu + i] += ridge;
-    }
+    const { a } = ridgedSymmetric(kSS, mu, lambda);
     const aInv = symmetricInverse(a, mu);
     const alpha = await this.gemm("float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
     return { aInv, alpha, alpha32: toF32(alpha), support32: toF32(support) };

@@ -23,10 +23,8 @@ export interface KrrSolution {
   ridge: number;
 }
 
-export function krrSolve(kSS: Float64Array, mu: number, support: Float64Array, items: number, lambda: number): KrrSolution {
-  if (kSS.length !== mu * mu) throw new Error(`krrSolve: K_SS has ${kSS.length} values, expected ${mu}×${mu}`);
-  if (support.length !== mu * items) throw new Error(`krrSolve: support has ${support.length} values, expected ${mu}×${items}`);
-  if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new Error(`krrSolve: lambda must be a finite number ≥ 0, got ${lambda}`);
+/** A = sym(K_SS) + c·I with c = λ·tr(K_SS)/μ: the inner solve's matrix, and c. */
+export function ridgedSymmetric(kSS: Float64Array, mu: number, lambda: number): { a: Float64Array; ridge: number } {
   let trace = 0;
   for (let i = 0; i < mu; i++) trace += kSS[i * mu + i];
   const ridge = (lambda * trace) / mu;
@@ -35,6 +33,14 @@ export function krrSolve(kSS: Float64Array, mu: number, support: Float64Array, i
     for (let j = 0; j < mu; j++) a[i * mu + j] = 0.5 * (kSS[i * mu + j] + kSS[j * mu + i]);
     a[i * mu + i] += ridge;
   }
+  return { a, ridge };
+}
+
+export function krrSolve(kSS: Float64Array, mu: number, support: Float64Array, items: number, lambda: number): KrrSolution {
+  if (kSS.length !== mu * mu) throw new Error(`krrSolve: K_SS has ${kSS.length} values, expected ${mu}×${mu}`);
+  if (support.length !== mu * items) throw new Error(`krrSolve: support has ${support.length} values, expected ${mu}×${items}`);
+  if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new Error(`krrSolve: lambda must be a finite number ≥ 0, got ${lambda}`);
+  const { a, ridge } = ridgedSymmetric(kSS, mu, lambda);
   const factor = choleskyFactor(a, mu);
   return { alpha: choleskySolve(factor, mu, support, items), factor, ridge };
 }

@@ -49,6 +49,8 @@ export interface GridRequest {
 export interface ModelEntry {
   /** One-line description for --help. */
   description: string;
+  /** Whether the model runs ONNX graphs (so that --device means something to it). */
+  usesOnnx: boolean;
   /** The validation grid for a dataset (docs/protocol.md §2, §4). */
   gridFor(ds: Dataset, request?: GridRequest): ModelParams[];
   build(params: ModelParams, context?: BuildContext): Recommender;
@@ -71,6 +73,7 @@ export const datasetSize = (ds: Dataset): DatasetSize => (ds.train.numUsers * ds
 function baselineEntry(name: BaselineName, description: string): ModelEntry {
   return {
     description,
+    usesOnnx: false,
     gridFor: (ds, request = {}) => baselineGrid(name, { size: datasetSize(ds), quick: request.quick }) as unknown as ModelParams[],
     build: (params, c = {}) => {
       const m = buildBaseline(name, params as unknown as AnyBaselineConfig as never);
@@ -100,11 +103,13 @@ function lambdas(grid: readonly number[], quick: readonly number[] | undefined, 
 export const MODELS: Record<string, ModelEntry> = {
   pop: {
     description: "PopRec: items ranked by training popularity",
+    usesOnnx: false,
     gridFor: () => [{}],
     build: () => new PopRec(),
   },
   "inf-ae": {
     description: "∞-AE: kernel ridge regression with the NTK of an infinitely wide autoencoder",
+    usesOnnx: true,
     gridFor: (_ds, r = {}) =>
       lambdas(r.summary ? SUMMARY_INFINITE_AE_LAMBDAS : INFINITE_AE_LAMBDAS, r.summary ? undefined : [5, 20], r).map((lambda) => ({ lambda, depth: 1 })),
     build: (p, c = {}) =>
@@ -124,6 +129,7 @@ export const MODELS: Record<string, ModelEntry> = {
   },
   ease: {
     description: "EASE: item-item closed-form linear autoencoder",
+    usesOnnx: true,
     gridFor: (_ds, r = {}) => lambdas(r.summary ? SUMMARY_EASE_LAMBDAS : EASE_LAMBDAS, r.summary ? undefined : [500, 1000], r).map((lambda) => ({ lambda })),
     build: (p, c = {}) =>
       new EASE({

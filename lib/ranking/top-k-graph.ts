@@ -18,6 +18,7 @@
  * NAN (int64 [rows]: the first item whose score is NaN, −1 if none).
  */
 import type { Backend, TensorArg } from "../onnx/backend.ts";
+import type { RankedBlock, RankRequest } from "./ranked-block.ts";
 import { attr, GraphBuilder, sharedGraphSpec, type Value } from "../onnx/builder.ts";
 
 /** The masked items' score (see above). */
@@ -40,6 +41,27 @@ export function appendRanking(g: GraphBuilder, scores: Value, context: Value, k:
   const permuted = g.op("Gather", [masked, order], { axis: attr.int(1) });
   const [, idx] = g.opMulti("TopK", [permuted, g.constInt64([k])], { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) }, { outputCount: 2 });
   g.output(g.op("Gather", [order, idx], { axis: attr.int(0) }), "TOP", "int64", ["rows", k]);
+}
+
+/** The ORDER and PAIRS inputs appendRanking adds, for a ranking request. */
+export function rankingFeeds(r: RankRequest): Record<"ORDER" | "PAIRS", TensorArg> {
+  const items = r.context.numItems;
+  const order = new BigInt64Array(items);
+  for (let i = 0; i < items; i++) order[i] = BigInt(r.tieOrder ? r.tieOrder[i] : i);
+  return {
+    ORDER: { data: order, dims: [items] },
+    PAIRS: { data: BigInt64Array.from(r.pairs, (p) => BigInt(p)), dims: [r.pairs.length] },
+  };
+}
+
+/** The outputs appendRanking adds (TOP, PAIR, NAN), as the evaluator's RankedBlock. */
+export function rankedBlock(out: Record<string, TensorArg | unknown>): RankedBlock {
+  const host = (name: string): TensorArg => out[name] as TensorArg;
+  return {
+    top: Int32Array.from(host("TOP").data as BigInt64Array, (v) => Number(v)),
+    pairScores: host("PAIR").data as Float32Array,
+    firstNaN: Int32Array.from(host("NAN").data as BigInt64Array, (v) => Number(v)),
+  };
 }
 
 /** TOP (int64 [rows, k]) = the k best items of each row of S, ties to the lower position in ORDER (when given). */

@@ -5,22 +5,11 @@ import { DeviceSpdBatch } from "../../lib/linalg/device-cholesky.ts";
 import { solveReference } from "../../lib/linalg/reference.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
 import { lcg, relErr } from "../helpers.ts";
+import { binaryGram } from "./fixtures.ts";
 
-/** K = A·Aᵀ/d + 0.01 (float32) for a random binary A; rows `dup` repeat row 0 (singular without a shift). */
-function gram(n: number, d: number, seed: number, dup = false): Float32Array {
-  const r = lcg(seed);
-  const a = new Float64Array(n * d).map(() => (r() < 0.3 ? 1 : 0));
-  if (dup) a.copyWithin(d, 0, d);
-  const k = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let p = 0; p < d; p++) s += a[i * d + p] * a[j * d + p];
-      k[i * n + j] = k[j * n + i] = s / d + 0.01;
-    }
-  }
-  return k;
-}
+/** The shared test kernel at density 0.3; `dup` copies row 0 onto row 1 (singular without a shift). */
+const gram = (n: number, d: number, seed: number, dup = false): Float32Array =>
+  binaryGram(n, d, seed, { density: 0.3, duplicate: dup ? [0, 1] : undefined });
 
 const diagonal = (k: Float32Array, n: number) => Float64Array.from({ length: n }, (_, i) => k[i * n + i]);
 

@@ -15,26 +15,16 @@ import { OrtCholeskyKernels } from "../../lib/linalg/ort-kernels.ts";
 import { relativeResidual, SpdSolver } from "../../lib/linalg/spd-solver.ts";
 import { relativeResidualReference, solveReference } from "../../lib/linalg/reference.ts";
 import { ridgeShift, solveDuals } from "../../lib/models/infinite-ae/duals.ts";
+import { binaryGram } from "./fixtures.ts";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-/** K = A·Aᵀ/d + 0.01 (float32) for a random binary A: PSD like the ∞-AE Gram, singular when n > d. */
+/** The shared test kernel (fixtures.ts) at density 0.2. */
 function gram(n: number, d: number, seed: number, duplicate?: [number, number]): Float32Array {
-  const r = rng(seed);
-  const a = new Float64Array(n * d).map(() => (r() < 0.2 ? 1 : 0));
-  if (duplicate) a.copyWithin(duplicate[1] * d, duplicate[0] * d, duplicate[0] * d + d);
-  const k = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let p = 0; p < d; p++) s += a[i * d + p] * a[j * d + p];
-      k[i * n + j] = k[j * n + i] = s / d + 0.01;
-    }
-  }
-  return k;
+  return binaryGram(n, d, seed, { duplicate });
 }
 
 function targets(n: number, m: number, seed: number): Float32Array {

@@ -16,6 +16,7 @@ import { getBackend, type TensorArg } from "../../lib/onnx/backend.ts";
 import { tuneModel } from "../../lib/tuning/tune.ts";
 import { plantedDataset } from "../models/synthetic.ts";
 import { lcg, relErr } from "../helpers.ts";
+import { binaryGram } from "../linalg/fixtures.ts";
 
 test("webgpu: device tensors live in GPU buffers, chain between runs and download exactly", async () => {
   const be = await getBackend({ device: "webgpu" });
@@ -41,14 +42,8 @@ test("webgpu: DeviceSpdBatch matches the float64 reference for every shift", asy
   const n = 37;
   const m = 5;
   const d = 60;
-  const r = lcg(7);
-  const x0 = new Float64Array(n * d).map(() => (r() < 0.3 ? 1 : 0));
-  const k = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let p = 0; p < d; p++) s += x0[i * d + p] * x0[j * d + p];
-    k[i * n + j] = s / d + 0.01;
-  }
+  const k = binaryGram(n, d, 7, { density: 0.3 });
+  const r = lcg(8);
   const x = new Float32Array(n * m).map(() => (r() < 0.3 ? 1 : 0));
   const shifts = [0.1, 1];
   const diag = Float64Array.from({ length: n }, (_, i) => k[i * n + i]);

@@ -15,7 +15,7 @@ import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
 import { attr, GraphBuilder, type GraphSpec, identityLike, sharedGraphSpec, type Value } from "../../onnx/builder.ts";
-import { appendRanking } from "../../ranking/top-k-graph.ts";
+import { appendRanking, rankedBlock, rankingFeeds } from "../../ranking/top-k-graph.ts";
 import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
 
@@ -162,18 +162,9 @@ export class DeviceEASE {
 
   async rankBlock(r: RankRequest): Promise<RankedBlock> {
     const { kind, feeds } = this.feeds(r.context, r.start, r.end);
-    const items = r.context.numItems;
-    const order = new BigInt64Array(items);
-    for (let i = 0; i < items; i++) order[i] = BigInt(r.tieOrder ? r.tieOrder[i] : i);
-    feeds.ORDER = { data: order, dims: [items] };
-    feeds.PAIRS = { data: BigInt64Array.from(r.pairs, (p) => BigInt(p)), dims: [r.pairs.length] };
     const session = await this.backend.session(rankSpec(kind, r.k));
-    const out = await timed(this.timings, "rank", () => this.backend.runDevice(session, feeds));
-    return {
-      top: Int32Array.from((out.TOP as TensorArg).data as BigInt64Array, (v) => Number(v)),
-      pairScores: (out.PAIR as TensorArg).data as Float32Array,
-      firstNaN: Int32Array.from((out.NAN as TensorArg).data as BigInt64Array, (v) => Number(v)),
-    };
+    const out = await timed(this.timings, "rank", () => this.backend.runDevice(session, { ...feeds, ...rankingFeeds(r) }));
+    return rankedBlock(out);
   }
 
   dispose(): void {

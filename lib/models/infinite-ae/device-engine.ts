@@ -17,7 +17,8 @@ import { ntkGraph } from "../../ntk/gram-graph.ts";
 import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
 import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
-import { rankGraphSpec, type ScoreSource, scoreGraphSpec } from "./device-graphs.ts";
+import { rankedBlock, rankingFeeds } from "../../ranking/top-k-graph.ts";
+import { rankGraphSpec, type ScoreSource, scoreGraphSpec, selectDualsSpec } from "./device-graphs.ts";
 
 /** Device memory one batch of λ may take (bytes): about 3 n² + n·items floats per λ. */
 export const DEVICE_BATCH_BYTES = 8 * 2 ** 30;
@@ -106,10 +107,10 @@ export class DeviceInfiniteAE {
 
   /** The duals α (support × items) on the host, e.g. for an artifact. */
   async hostDuals(): Promise<Float32Array> {
-    const { kernel, duals } = this.parts();
-    const all = (await this.backend.download(duals.alpha)) as Float32Array;
-    const size = kernel.n * kernel.items;
-    return all.slice(this.index * size, (this.index + 1) * size);
+    const { duals } = this.parts();
+    const session = await this.backend.session(selectDualsSpec());
+    const { Y } = await this.backend.runDevice(session, { A: duals.alpha, SEL: { data: new BigInt64Array([BigInt(this.index)]), dims: [] } });
+    return (Y as TensorArg).data as Float32Array;
   }
 
   private source(context: InteractionMatrix): ScoreSource {
@@ -157,17 +158,9 @@ export class DeviceInfiniteAE {
 async function rankInGraph(
   backend: Backend, source: ScoreSource, depth: number, feeds: Record<string, TensorArg | DeviceTensor>, r: RankRequest, timings?: Timings,
 ): Promise<RankedBlock> {
-  const items = r.context.numItems;
   const session = await backend.session(rankGraphSpec(source, depth, r.k));
-  const order = new BigInt64Array(items);
-  for (let i = 0; i < items; i++) order[i] = BigInt(r.tieOrder ? r.tieOrder[i] : i);
-  const all = { ...feeds, ORDER: { data: order, dims: [items] }, PAIRS: { data: BigInt64Array.from(r.pairs, (p) => BigInt(p)), dims: [r.pairs.length] } };
-  const out = await timed(timings, "rank", () => backend.runDevice(session, all));
-  return {
-    top: Int32Array.from((out.TOP as TensorArg).data as BigInt64Array, (v) => Number(v)),
-    pairScores: (out.PAIR as TensorArg).data as Float32Array,
-    firstNaN: Int32Array.from((out.NAN as TensorArg).data as BigInt64Array, (v) => Number(v)),
-  };
+  const out = await timed(timings, "rank", () => backend.runDevice(session, { ...feeds, ...rankingFeeds(r) }));
+  return rankedBlock(out);
 }
 
 /** X_S on the device and K_SS with its diagonal: one upload and one run, shared through the scratch. */

@@ -53,6 +53,17 @@ function rankGraph(source: ScoreSource, depth: number, k: number): Uint8Array {
 }
 
 
+/** α for one λ (SEL) of the [λ, n, items] duals, to the host: an artifact downloads only that slice. */
+export function selectDualsSpec(): GraphSpec {
+  return sharedGraphSpec("inf_ae_select_duals", () => {
+    const g = new GraphBuilder("inf_ae_select_duals");
+    const a = g.input("A", "float32", ["L", "n", "items"]);
+    const sel = g.input("SEL", "int64", []);
+    g.output(g.op("Gather", [a, sel], {}), "Y", "float32", ["n", "items"]);
+    return g.toBytes();
+  });
+}
+
 /** Scores of a row block, to the host. */
 export function scoreGraphSpec(source: ScoreSource, depth: number): GraphSpec {
   return sharedGraphSpec(`inf_ae_scores_${source}_d${depth}`, () => scoreGraph(source, depth));
