@@ -17,6 +17,10 @@ export { loadDataset } from "./lib/data/registry.ts";
 export { loadDataFile } from "./lib/data/load-file.ts";
 /** Saves and reloads a dataset's split, so experiments can share it exactly. */
 export { loadSplit, saveSplit } from "./lib/data/split.ts";
+/** Reads a raw interaction log (ids, ratings and timestamps where the format has them). */
+export { type RawInteractions, readInteractions } from "./lib/data/text.ts";
+/** Interactions cut by time into equal-sized periods (continual learning), and matrices of chosen rows. */
+export { rowsToMatrix, selectRows, splitByTime, type TimePeriod } from "./lib/data/periods.ts";
 
 // ── Models ──────────────────────────────────────────────────────────────────
 /** The one interface every recommender implements (fit, scoreBlock, hyperParameters). */

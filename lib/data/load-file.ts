@@ -10,7 +10,7 @@ import type { DuplicatePolicy } from "./matrix.ts";
 import { loadPaperDataset } from "./paper.ts";
 import { isPaperFormat } from "./registry.ts";
 import { buildDataset, loadSplit } from "./split.ts";
-import { type InteractionFormat, readInteractions } from "./text.ts";
+import { hasNetflixMovieFiles, type InteractionFormat, readInteractions } from "./text.ts";
 
 export const FILE_FORMATS = ["auto", "paper", "split", "movielens", "csv", "tsv", "recbole", "netflix"] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -20,6 +20,8 @@ export interface LoadFileOptions {
   duplicates?: DuplicatePolicy;
   /** Keep only rows with rating ≥ this (implicit feedback from ratings). */
   minRating?: number;
+  /** Users with fewer interaction rows are dropped. Default 3 (the paper's). */
+  minUserInteractions?: number;
   seed?: number;
 }
 
@@ -28,16 +30,19 @@ export async function loadDataFile(path: string, options: LoadFileOptions = {}):
   if (!FILE_FORMATS.includes(format)) throw new Error(`unknown --format '${format}' (known: ${FILE_FORMATS.join(", ")})`);
   if (!existsSync(path)) throw new Error(`missing file: ${path}`);
   const name = basename(path).replace(/\.[^.]*$/, "");
-  if (format === "paper" || (format === "auto" && statSync(path).isDirectory())) {
-    if (!isPaperFormat(path)) throw new Error(`${path}: not a paper-format folder (needs total_data.hdf5 and index.npz)`);
+  const folder = statSync(path).isDirectory();
+  if (format === "paper" || (format === "auto" && folder && (isPaperFormat(path) || !hasNetflixMovieFiles(path)))) {
+    if (!isPaperFormat(path)) {
+      throw new Error(`${path}: not a paper-format folder (needs total_data.hdf5 and index.npz) nor a folder of Netflix mv_*.txt files`);
+    }
     return loadPaperDataset(path, { name, duplicates: options.duplicates });
   }
-  if (format === "split" || (format === "auto" && startsWithSplitMagic(path))) return loadSplit(path);
+  if (format === "split" || (format === "auto" && !folder && startsWithSplitMagic(path))) return loadSplit(path);
   const raw = readInteractions(path, {
     format: format === "auto" ? "auto" : (format as InteractionFormat),
     minRating: options.minRating,
   });
-  return buildDataset(raw, { name, duplicates: options.duplicates, seed: options.seed });
+  return buildDataset(raw, { name, duplicates: options.duplicates, seed: options.seed, minInteractions: options.minUserInteractions });
 }
 
 /** Files written by saveSplit start with this line. */

@@ -7,7 +7,8 @@
  * the file's size in characters. Ids are interned: each row stores an index
  * into `userIds` / `itemIds`.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 
 export type InteractionFormat = "movielens" | "csv" | "tsv" | "recbole" | "netflix";
 
@@ -628,7 +629,10 @@ function readRecBole(path: string, b: RawInteractionsBuilder, options: ReadOptio
 
 const NETFLIX_MOVIE = /^\s*([^,:\s]+):\s*$/;
 
-/** Netflix Prize: `MovieID:` lines, each followed by `user,rating,YYYY-MM-DD` lines. */
+/**
+ * Netflix Prize: `MovieID:` lines, each followed by `user,rating,YYYY-MM-DD`
+ * lines (one file per movie, or several movies concatenated).
+ */
 function readNetflix(path: string, b: RawInteractionsBuilder, options: ReadOptions): void {
   let movie: string | null = null;
   b.setColumns(true, true);
@@ -651,10 +655,39 @@ function readNetflix(path: string, b: RawInteractionsBuilder, options: ReadOptio
   });
 }
 
+/** The Netflix Prize training set's per-movie file names (mv_0000001.txt …). */
+const NETFLIX_FILE = /^mv_\d+\.txt$/;
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a missing path is reported when it is opened
+  }
+}
+
+/** True when the folder holds at least one Netflix per-movie file. */
+export function hasNetflixMovieFiles(dir: string): boolean {
+  return readdirSync(dir).some((name) => NETFLIX_FILE.test(name));
+}
+
+/** The folder's `mv_*.txt` files in name order (zero-padded, so movie order); an error when it has none. */
+export function netflixMovieFiles(dir: string): string[] {
+  const files = readdirSync(dir).filter((name) => NETFLIX_FILE.test(name)).sort();
+  if (files.length === 0) {
+    throw new InteractionFileError(dir, 0, "is a folder without Netflix per-movie files (mv_0000001.txt …); give a file, or a folder of those");
+  }
+  return files.map((name) => join(dir, name));
+}
+
 const RECBOLE_HEADER = /^[^\t:]+:(token|token_seq|float|float_seq)(\t[^\t:]+:(token|token_seq|float|float_seq))*\s*$/;
 
 /** Format from the extension, then from the first non-blank line. */
 export function detectFormat(path: string): InteractionFormat {
+  if (isDirectory(path)) {
+    netflixMovieFiles(path);
+    return "netflix";
+  }
   const lower = path.toLowerCase();
   if (lower.endsWith(".inter")) return "recbole";
   if (lower.endsWith(".tsv")) return "tsv";
@@ -671,9 +704,10 @@ export function detectFormat(path: string): InteractionFormat {
 }
 
 /**
- * Reads an interaction log. Malformed rows raise an InteractionFileError
- * naming the file and line; a missing file, an empty file, or no rows left
- * after `minRating` are errors too.
+ * Reads an interaction log, or a folder of Netflix per-movie files (read in
+ * name order). Malformed rows raise an InteractionFileError naming the file
+ * and line; a missing file, an empty file, or no rows left after `minRating`
+ * are errors too.
  */
 export function readInteractions(
   path: string,
@@ -683,6 +717,11 @@ export function readInteractions(
   const requested = options.format ?? "auto";
   const format = requested === "auto" ? detectFormat(path) : requested;
   const b = new RawInteractionsBuilder(path, options.minRating);
+  if (isDirectory(path)) {
+    if (format !== "netflix") throw new InteractionFileError(path, 0, `is a folder; only the netflix format reads folders (of mv_*.txt files), not ${format}`);
+    for (const file of netflixMovieFiles(path)) readNetflix(file, b, options);
+    return b.finish();
+  }
   switch (format) {
     case "movielens":
       readMovieLens(path, b, options);

@@ -224,6 +224,25 @@ describe("Netflix Prize", () => {
     assert.equal(day("2005-09-06"), 1125964800);
   });
 
+  test("a folder of per-movie files mv_*.txt is read in name order; other files are ignored", () => {
+    const dir = join(FIXTURES, "netflix");
+    assert.equal(detectFormat(dir), "netflix");
+    assert.deepEqual(rows(readInteractions(dir)), rows(readInteractions(fixture("netflix.txt"))));
+    assert.equal(readInteractions(dir).source, dir);
+  });
+
+  test("folder errors: no mv_*.txt files, another format, a file without its MovieID line", () => {
+    const empty = join(scratch, "empty-folder");
+    mkdirSync(empty);
+    throwsWith(() => readInteractions(empty), `${empty}: is a folder without Netflix per-movie files`);
+    throwsWith(() => readInteractions(join(FIXTURES, "netflix"), { format: "csv" }), "only the netflix format reads folders");
+    const headless = join(scratch, "headless");
+    mkdirSync(headless);
+    writeFileSync(join(headless, "mv_0000001.txt"), "1:\n5,3,2005-01-01\n");
+    writeFileSync(join(headless, "mv_0000002.txt"), "5,3,2005-01-01\n");
+    throwsWith(() => readInteractions(headless), `${join(headless, "mv_0000002.txt")}:1:`, "'MovieID:' line");
+  });
+
   test("malformed rows", () => {
     const noMovie = write("nm.txt", "1488844,3,2005-09-06\n");
     throwsWith(() => readInteractions(noMovie, { format: "netflix" }), `${noMovie}:1:`, "'MovieID:' line");
