@@ -2,6 +2,8 @@
  * EASE (Steck 2019): an item–item linear autoencoder with a zero diagonal,
  * in closed form. G = XᵀX + λI, P = G⁻¹, B_ij = −P_ij / P_jj (B_jj = 0);
  * scores = X_C · B. The inverse runs on the same ONNX Cholesky path as ∞-AE.
+ * With fewer users than items the same B is reached through the user Gram
+ * (user-side.ts), never forming the m × m inverse.
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
@@ -12,6 +14,7 @@ import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { DeviceEASE } from "./device-engine.ts";
 import { timed, type Timings } from "../timings.ts";
+import { type EASESide, fitUserSide, resolveSide, scoreUserSide, type UserSideWeights } from "./user-side.ts";
 
 /** Identity columns per solve when inverting G + λI (bounds the n × w scratch). */
 export const INVERSE_COLUMN_BLOCK = 4096;
@@ -31,6 +34,8 @@ export interface EASEOptions {
   engine?: "auto" | "host" | "device";
   /** The other λ of the grid, fitted in the same batch by the device engine. */
   lambdaBatch?: readonly number[];
+  /** Item Gram or user Gram (Woodbury; default "auto": the smaller). The device engine is item-side. */
+  side?: EASESide;
 }
 
 interface GramState {
@@ -89,6 +94,7 @@ export class EASE implements Recommender {
   readonly lambda: number;
   private backend?: Backend;
   private weights?: Float32Array;
+  private userSide?: UserSideWeights;
   private numItems = 0;
   private device?: DeviceEASE;
 
@@ -109,6 +115,8 @@ export class EASE implements Recommender {
     const m = train.numItems;
     this.device?.dispose();
     this.device = undefined;
+    this.userSide = undefined;
+    const side = resolveSide(this.options.side ?? "auto", train.numUsers, m);
     const engine = this.options.engine ?? "auto";
     if (engine !== "auto" && engine !== "host" && engine !== "device") throw new Error(`EASE: engine must be auto, host or device, got '${String(engine)}'`);
     if (engine === "device" || (engine === "auto" && (backend.device === "webgpu" || backend.device === "cuda"))) {
@@ -117,6 +125,13 @@ export class EASE implements Recommender {
         backend, train, lambda: this.lambda, lambdaBatch: this.options.lambdaBatch, scratch: this.options.scratch,
         maxResidual: DEFAULT_MAX_RESIDUAL, timings: this.options.timings,
       });
+      this.numItems = m;
+      options.onProgress?.(1, "weights");
+      return;
+    }
+    if (side === "users") {
+      this.weights = undefined;
+      this.userSide = await fitUserSide(train, this.lambda, backend, { scratch: this.options.scratch, timings: this.options.timings, onProgress: options.onProgress });
       this.numItems = m;
       options.onProgress?.(1, "weights");
       return;
@@ -171,6 +186,11 @@ export class EASE implements Recommender {
 
   async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
     if (this.device) return this.device.scoreBlock(context, start, end, out);
+    if (this.userSide) {
+      if (context.numItems !== this.numItems) throw new Error(`EASE.scoreBlock: context has ${context.numItems} items, model ${this.numItems}`);
+      const w = this.userSide;
+      return timed(this.options.timings, "score", async () => scoreUserSide(w, context, start, end, out, await this.getBackend()));
+    }
     const b = this.weights;
     if (!b) throw new Error("EASE.scoreBlock: call fit first");
     const m = this.numItems;
@@ -189,6 +209,7 @@ export class EASE implements Recommender {
   /** Drops the item × item weights (a grid search disposes the candidates it does not keep). */
   dispose(): void {
     this.weights = undefined;
+    this.userSide = undefined;
     this.device?.dispose();
     this.device = undefined;
   }
