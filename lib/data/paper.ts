@@ -12,7 +12,6 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import h5wasm from "h5wasm/node";
 import type { Dataset } from "./dataset.ts";
 import { type DuplicatePolicy, InteractionMatrix } from "./matrix.ts";
 import { parseNpz, toInt32 } from "./npy.ts";
@@ -66,6 +65,8 @@ export async function readPaperRows(dir: string): Promise<PaperRows> {
   const npzPath = join(dir, "index.npz");
   for (const p of [h5Path, npzPath]) if (!existsSync(p)) throw new Error(`missing file: ${p}`);
   checkHdf5Complete(h5Path);
+  // Loaded here, not at the top: h5wasm's WASM start-up would slow every CLI call (even --help).
+  const { default: h5wasm } = await import("h5wasm/node");
   await h5wasm.ready;
   // h5wasm's Node build reads the real file system directly.
   let users: Int32Array;

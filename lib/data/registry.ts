@@ -4,13 +4,25 @@
  * (which embeds Magazine) and `../shared/data` beside the repository.
  */
 import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Dataset } from "./dataset.ts";
 import type { DuplicatePolicy } from "./matrix.ts";
 import { loadPaperDataset } from "./paper.ts";
 
-export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/**
+ * The package folder: the nearest folder above this module holding
+ * package.json. Searched rather than fixed at "../..", because the built CLI
+ * (dist/cli.js) runs this code one level below the root, not two.
+ */
+export const REPO_ROOT = packageRoot(fileURLToPath(new URL(".", import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+  }
+  return fileURLToPath(new URL("../..", import.meta.url));
+}
 
 export function dataDirectories(dataDir?: string): string[] {
   const dirs: string[] = [];

@@ -14,7 +14,9 @@ interface WorkerHandle {
 }
 
 async function spawn(): Promise<WorkerHandle> {
-  const url = new URL("./sample-worker.ts", import.meta.url);
+  // From the sources the worker is the sibling .ts; the build (scripts/build.ts)
+  // bundles this module into dist/cli.js and the worker into dist/sample-worker.js.
+  const url = new URL(import.meta.url.endsWith(".ts") ? "./sample-worker.ts" : "./sample-worker.js", import.meta.url);
   const WebWorker = (globalThis as { Worker?: new (u: URL, o: { type: "module" }) => Worker }).Worker;
   const isNode = typeof (globalThis as { process?: { versions?: { node?: string; bun?: string } } }).process?.versions?.node === "string" &&
     typeof (globalThis as { Deno?: unknown }).Deno === "undefined" &&

@@ -19,7 +19,9 @@
 import onnxProto from "onnx-proto";
 import type { onnx as proto } from "onnx-proto";
 
-const { onnx } = onnxProto;
+// Read only inside functions: the built CLI loads onnx-proto on first use
+// (scripts/build.ts), keeping its ~0.1 s start-up out of --help and --version.
+const onnx = (): typeof proto => onnxProto.onnx;
 
 export const PRODUCER_NAME = "infrec";
 export const PRODUCER_VERSION = "1";
@@ -29,13 +31,10 @@ export const DEFAULT_IR_VERSION = 8;
 
 export type DType = "float32" | "float64" | "int64" | "int32" | "bool";
 
-const ELEM_TYPE: Record<DType, number> = {
-  float32: onnx.TensorProto.DataType.FLOAT,
-  float64: onnx.TensorProto.DataType.DOUBLE,
-  int64: onnx.TensorProto.DataType.INT64,
-  int32: onnx.TensorProto.DataType.INT32,
-  bool: onnx.TensorProto.DataType.BOOL,
-};
+function elemType(dtype: DType): number {
+  const T = onnx().TensorProto.DataType;
+  return { float32: T.FLOAT, float64: T.DOUBLE, int64: T.INT64, int32: T.INT32, bool: T.BOOL }[dtype];
+}
 
 /** A dimension: a fixed size or a symbolic name ("n", "d"). */
 export type Dim = number | string;
@@ -116,7 +115,7 @@ function tensorProto(name: string, t: TensorConst): proto.ITensorProto {
     }
   }
   if (!littleEndian()) throw new Error("GraphBuilder: big-endian hosts are not supported");
-  return { name, dims: [...t.dims], dataType: ELEM_TYPE[t.dtype], rawData: raw };
+  return { name, dims: [...t.dims], dataType: elemType(t.dtype), rawData: raw };
 }
 
 function littleEndian(): boolean {
@@ -124,7 +123,7 @@ function littleEndian(): boolean {
 }
 
 function attributeProto(name: string, a: AttrValue): proto.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = onnx().AttributeProto.AttributeType;
   switch (a.kind) {
     case "int":
       return { name, type: T.INT, i: a.value };
@@ -143,7 +142,7 @@ function attributeProto(name: string, a: AttrValue): proto.IAttributeProto {
 
 /** A value's type; `shape` null leaves the rank open (any shape). */
 function valueInfo(name: string, dtype: DType, shape: readonly Dim[] | null): proto.IValueInfoProto {
-  const tensorType: proto.TypeProto.ITensor = { elemType: ELEM_TYPE[dtype] };
+  const tensorType: proto.TypeProto.ITensor = { elemType: elemType(dtype) };
   if (shape !== null) tensorType.shape = { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) };
   return { name, type: { tensorType } };
 }
@@ -259,14 +258,14 @@ export class GraphBuilder {
 
   /** Serialized ModelProto bytes (deterministic). */
   toBytes(opts: ToBytesOptions = {}): Uint8Array {
-    const model = onnx.ModelProto.fromObject(this.toModelProto(opts));
-    return onnx.ModelProto.encode(model).finish();
+    const { ModelProto } = onnx();
+    return ModelProto.encode(ModelProto.fromObject(this.toModelProto(opts))).finish();
   }
 }
 
 /** Decodes ModelProto bytes (for tests and inspection). */
 export function decodeModel(bytes: Uint8Array): proto.ModelProto {
-  return onnx.ModelProto.decode(bytes);
+  return onnx().ModelProto.decode(bytes);
 }
 
 /**
