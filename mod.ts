@@ -21,6 +21,9 @@ export { loadSplit, saveSplit } from "./lib/data/split.ts";
 export { type RawInteractions, readInteractions } from "./lib/data/text.ts";
 /** Interactions cut by time into equal-sized periods (continual learning), and matrices of chosen rows. */
 export { rowsToMatrix, selectRows, splitByTime, type TimePeriod } from "./lib/data/periods.ts";
+/** Hold-out rules besides the paper's split (leave-one-out, temporal), and the k-core filter. */
+export { leaveOneOutSplit, splitByRule, type SplitRule, temporalSplit } from "./lib/data/holdout.ts";
+export { kCore, type KCoreReport } from "./lib/data/kcore.ts";
 
 // ── Models ──────────────────────────────────────────────────────────────────
 /** The one interface every recommender implements (fit, scoreBlock, hyperParameters). */

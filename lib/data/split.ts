@@ -24,6 +24,8 @@ export interface BuildOptions {
   duplicates?: DuplicatePolicy;
   /** Keep only rows with rating ≥ this before anything else. */
   ratingThreshold?: number;
+  /** Per row, 0 leaves it out before anything else (e.g. a k-core's mask); not with ratingThreshold. */
+  keep?: Uint8Array;
 }
 
 // ---------------------------------------------------------------- random
@@ -58,7 +60,7 @@ export class SplitRandom {
 
 // ---------------------------------------------------------------- split sizes
 
-function checkRatios(ratios: SplitRatios): void {
+export function checkRatios(ratios: SplitRatios): void {
   if (ratios.length !== 3 || ratios.some((r) => !(r >= 0 && r <= 1))) {
     throw new Error(`ratios must be three shares in [0, 1], got ${JSON.stringify(ratios)}`);
   }
@@ -134,7 +136,7 @@ export function idOrder(ids: readonly string[]): Int32Array {
 
 /**
  * Builds a Dataset from raw interactions:
- * 1. rows with rating < ratingThreshold are dropped (when given);
+ * 1. rows with rating < ratingThreshold, or marked 0 in `keep`, are dropped (when given);
  * 2. users with fewer than minInteractions rows are dropped;
  * 3. the remaining users and items get dense indices in increasing order of
  *    their original ids (see idOrder); items only dropped users had vanish;
@@ -151,58 +153,35 @@ export function buildDataset(raw: RawInteractions, options: BuildOptions): Datas
   if (!(Number.isInteger(minInteractions) && minInteractions >= 1)) {
     throw new Error(`minInteractions must be an integer ≥ 1, got ${minInteractions}`);
   }
-  if (duplicates !== "sum" && duplicates !== "binary") throw new Error(`duplicates must be "sum" or "binary", got ${String(duplicates)}`);
+  checkDuplicates(duplicates);
   checkRatios(ratios);
   const rng = new SplitRandom(seed);
+  if (options.keep && options.ratingThreshold !== undefined) throw new Error("buildDataset: give keep or ratingThreshold, not both (row indices would differ)");
   const data = options.ratingThreshold === undefined ? raw : filterByRating(raw, options.ratingThreshold);
   const rows = data.users.length;
-
-  // Rows grouped by raw user (counting sort keeps file order within a user).
+  const byUser = groupRowsByUser(data, options.keep);
   const rawUsers = data.userIds.length;
-  const start = new Int32Array(rawUsers + 1);
-  for (let r = 0; r < rows; r++) start[data.users[r] + 1]++;
-  for (let u = 0; u < rawUsers; u++) start[u + 1] += start[u];
-  const byUser = new Int32Array(rows);
-  const fill = start.slice(0, rawUsers);
-  for (let r = 0; r < rows; r++) byUser[fill[data.users[r]]++] = r;
 
-  const keptRaw: number[] = [];
-  for (let u = 0; u < rawUsers; u++) if (start[u + 1] - start[u] >= minInteractions) keptRaw.push(u);
-  if (keptRaw.length === 0) {
+  const split = new Uint8Array(rows).fill(DROPPED);
+  let keptUsers = 0;
+  for (let u = 0; u < rawUsers; u++) {
+    if (byUser.start[u + 1] - byUser.start[u] < minInteractions) continue;
+    keptUsers++;
+    for (let p = byUser.start[u]; p < byUser.start[u + 1]; p++) split[byUser.rows[p]] = TRAIN;
+  }
+  if (keptUsers === 0) {
     throw new Error(`${data.source}: no user has at least ${minInteractions} interactions (${rawUsers} users, ${rows} rows)`);
   }
+  const ids = denseIdSpace(data, split);
 
-  const keptUserIds = keptRaw.map((u) => data.userIds[u]);
-  const userOrder = idOrder(keptUserIds);
-  const userIds = Array.from(userOrder, (k) => keptUserIds[k]);
-  const denseUserRaw = Array.from(userOrder, (k) => keptRaw[k]);
-
-  // Items used by kept users, densely numbered in id order.
-  const itemUsed = new Uint8Array(data.itemIds.length);
-  for (const u of keptRaw) for (let p = start[u]; p < start[u + 1]; p++) itemUsed[data.items[byUser[p]]] = 1;
-  const usedItems: number[] = [];
-  for (let i = 0; i < itemUsed.length; i++) if (itemUsed[i]) usedItems.push(i);
-  const usedItemIds = usedItems.map((i) => data.itemIds[i]);
-  const itemOrder = idOrder(usedItemIds);
-  const itemIds = Array.from(itemOrder, (k) => usedItemIds[k]);
-  const denseItem = new Int32Array(data.itemIds.length).fill(-1);
-  itemOrder.forEach((k, dense) => {
-    denseItem[usedItems[k]] = dense;
-  });
-
-  let keptRows = 0;
-  for (const u of keptRaw) keptRows += start[u + 1] - start[u];
-  const splitUsers = [new Int32Array(keptRows), new Int32Array(keptRows), new Int32Array(keptRows)];
-  const splitItems = [new Int32Array(keptRows), new Int32Array(keptRows), new Int32Array(keptRows)];
-  const splitCount = [0, 0, 0];
   const userRows: number[] = [];
-  for (let du = 0; du < denseUserRaw.length; du++) {
-    const u = denseUserRaw[du];
+  for (let du = 0; du < ids.userIds.length; du++) {
+    const u = ids.rawUserOf[du];
     userRows.length = 0;
-    for (let p = start[u]; p < start[u + 1]; p++) userRows.push(byUser[p]);
-    userRows.sort((x, y) => denseItem[data.items[x]] - denseItem[data.items[y]] || x - y);
+    for (let p = byUser.start[u]; p < byUser.start[u + 1]; p++) userRows.push(byUser.rows[p]);
+    userRows.sort((x, y) => ids.denseItem[data.items[x]] - ids.denseItem[data.items[y]] || x - y);
     const n = userRows.length;
-    // Fisher–Yates: perm[p] is the row at shuffled position p.
+    // Fisher–Yates: userRows[p] is the row at shuffled position p.
     for (let k = n - 1; k > 0; k--) {
       const j = rng.below(k + 1);
       const t = userRows[k];
@@ -211,26 +190,103 @@ export function buildDataset(raw: RawInteractions, options: BuildOptions): Datas
     }
     const a = Math.floor(ratios[0] * n);
     const b = Math.max(a, Math.floor((1 - ratios[2]) * n));
-    for (let p = 0; p < n; p++) {
-      const s = splitOfPosition(p, a, b);
-      const q = splitCount[s]++;
-      splitUsers[s][q] = du;
-      splitItems[s][q] = denseItem[data.items[userRows[p]]];
-    }
+    for (let p = 0; p < n; p++) split[userRows[p]] = splitOfPosition(p, a, b);
   }
+  return assembleDataset(data, ids, split, name, duplicates);
+}
 
-  const numUsers = userIds.length;
-  const numItems = itemIds.length;
-  const matrix = (s: number) =>
-    InteractionMatrix.fromTriplets(
-      numUsers,
-      numItems,
-      splitUsers[s].subarray(0, splitCount[s]),
-      splitItems[s].subarray(0, splitCount[s]),
-      undefined,
-      duplicates,
-    );
-  return { name, train: matrix(0), validation: matrix(1), test: matrix(2), userIds, itemIds, duplicates };
+export function checkDuplicates(duplicates: DuplicatePolicy): void {
+  if (duplicates !== "sum" && duplicates !== "binary") throw new Error(`duplicates must be "sum" or "binary", got ${String(duplicates)}`);
+}
+
+// ---------------------------------------------------------------- shared by the split rules
+
+/** Split codes of rows, as assembleDataset takes them. */
+export const TRAIN = 0;
+export const VALIDATION = 1;
+export const TEST = 2;
+/** A row left out of the dataset. */
+export const DROPPED = 255;
+
+/** Rows grouped by raw user: user u's rows are rows[start[u] .. start[u+1]), in file order. */
+export interface RowsByUser {
+  readonly start: Int32Array;
+  readonly rows: Int32Array;
+}
+
+/** Groups rows (those `keep` marks 1, when given) by raw user with a counting sort (file order kept within a user). */
+export function groupRowsByUser(raw: RawInteractions, keep?: Uint8Array): RowsByUser {
+  const rows = raw.users.length;
+  if (keep && keep.length !== rows) throw new Error(`keep mask has ${keep.length} entries for ${rows} rows`);
+  const rawUsers = raw.userIds.length;
+  const start = new Int32Array(rawUsers + 1);
+  for (let r = 0; r < rows; r++) if (!keep || keep[r]) start[raw.users[r] + 1]++;
+  for (let u = 0; u < rawUsers; u++) start[u + 1] += start[u];
+  const byUser = new Int32Array(start[rawUsers]);
+  const fill = start.slice(0, rawUsers);
+  for (let r = 0; r < rows; r++) if (!keep || keep[r]) byUser[fill[raw.users[r]]++] = r;
+  return { start, rows: byUser };
+}
+
+/** Dense indices for the users and items that kept rows use, each numbered in id order (see idOrder). */
+export interface DenseIdSpace {
+  readonly userIds: string[];
+  readonly itemIds: string[];
+  /** The raw user index of each dense user. */
+  readonly rawUserOf: Int32Array;
+  /** The dense user of each raw user, -1 when no kept row has it. */
+  readonly denseUser: Int32Array;
+  /** The dense item of each raw item, -1 when no kept row has it. */
+  readonly denseItem: Int32Array;
+}
+
+/** The id space of the rows whose split code is not DROPPED. */
+export function denseIdSpace(raw: RawInteractions, split: Uint8Array): DenseIdSpace {
+  const userUsed = new Uint8Array(raw.userIds.length);
+  const itemUsed = new Uint8Array(raw.itemIds.length);
+  for (let r = 0; r < split.length; r++) {
+    if (split[r] === DROPPED) continue;
+    userUsed[raw.users[r]] = 1;
+    itemUsed[raw.items[r]] = 1;
+  }
+  const number = (used: Uint8Array, allIds: readonly string[]) => {
+    const usedRaw: number[] = [];
+    for (let k = 0; k < used.length; k++) if (used[k]) usedRaw.push(k);
+    const usedIds = usedRaw.map((k) => allIds[k]);
+    const order = idOrder(usedIds);
+    const dense = new Int32Array(used.length).fill(-1);
+    order.forEach((k, d) => {
+      dense[usedRaw[k]] = d;
+    });
+    return { ids: Array.from(order, (k) => usedIds[k]), rawOf: Int32Array.from(order, (k) => usedRaw[k]), dense };
+  };
+  const users = number(userUsed, raw.userIds);
+  const items = number(itemUsed, raw.itemIds);
+  return { userIds: users.ids, itemIds: items.ids, rawUserOf: users.rawOf, denseUser: users.dense, denseItem: items.dense };
+}
+
+/**
+ * The Dataset of rows coded TRAIN, VALIDATION or TEST (others are left out):
+ * each row counts 1, and a pair repeated within one split is summed or set to
+ * 1 per `duplicates`.
+ */
+export function assembleDataset(raw: RawInteractions, ids: DenseIdSpace, split: Uint8Array, name: string, duplicates: DuplicatePolicy): Dataset {
+  const counts = [0, 0, 0];
+  for (let r = 0; r < split.length; r++) if (split[r] !== DROPPED) counts[split[r]]++;
+  const splitUsers = counts.map((c) => new Int32Array(c));
+  const splitItems = counts.map((c) => new Int32Array(c));
+  const filled = [0, 0, 0];
+  for (let r = 0; r < split.length; r++) {
+    const s = split[r];
+    if (s === DROPPED) continue;
+    const q = filled[s]++;
+    splitUsers[s][q] = ids.denseUser[raw.users[r]];
+    splitItems[s][q] = ids.denseItem[raw.items[r]];
+  }
+  const numUsers = ids.userIds.length;
+  const numItems = ids.itemIds.length;
+  const matrix = (s: number) => InteractionMatrix.fromTriplets(numUsers, numItems, splitUsers[s], splitItems[s], undefined, duplicates);
+  return { name, train: matrix(TRAIN), validation: matrix(VALIDATION), test: matrix(TEST), userIds: ids.userIds, itemIds: ids.itemIds, duplicates };
 }
 
 // ---------------------------------------------------------------- save / load

@@ -45,16 +45,62 @@ export interface ColumnSpec {
   timestamp?: ColumnRef;
 }
 
+const COLUMN_ROLES = ["user", "item", "rating", "timestamp"] as const;
+
+/**
+ * Parses a column list such as `user,item,rating,ts` or `1,0,2,3`: names or
+ * 0-based positions of the user, item, rating and timestamp columns, in that
+ * order. Trailing ones may be left out and an empty entry skips one
+ * (`userId,movieId,,timestamp` reads no rating). An error for fewer than two
+ * entries, more than four, a missing user or item, or a repeated column.
+ */
+export function parseColumnList(text: string): ColumnSpec {
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.length < 2 || parts.length > 4) {
+    throw new Error(`columns: expected 2 to 4 comma-separated names or positions (user,item[,rating[,timestamp]]), got ${JSON.stringify(text)}`);
+  }
+  const spec: ColumnSpec = {};
+  const seen = new Set<string>();
+  parts.forEach((part, k) => {
+    const role = COLUMN_ROLES[k];
+    if (part === "") {
+      if (role === "user" || role === "item") throw new Error(`columns: the ${role} column is missing in ${JSON.stringify(text)}`);
+      return;
+    }
+    const ref: ColumnRef = /^\d+$/.test(part) ? Number(part) : part;
+    const key = typeof ref === "number" ? `#${ref}` : norm(ref);
+    if (seen.has(key)) throw new Error(`columns: ${JSON.stringify(part)} is given twice in ${JSON.stringify(text)}`);
+    seen.add(key);
+    spec[role] = ref;
+  });
+  return spec;
+}
+
+/** Checks a delimiter option; returns it. */
+function checkDelimiter(delimiter: string): string {
+  if (delimiter.length !== 1 || (delimiter !== "\t" && /["\s]/.test(delimiter))) {
+    throw new Error(`delimiter must be one character other than a quote, a space or a line break, got ${JSON.stringify(delimiter)}`);
+  }
+  return delimiter;
+}
+
 export interface ReadOptions {
   /** Default "auto": by extension, then by the first line's content. */
   format?: InteractionFormat | "auto";
   /** Keep only rows with rating ≥ this (implicit feedback from explicit ratings). */
   minRating?: number;
-  /** CSV only: the field delimiter; detected from the first line when absent. */
-  delimiter?: "," | "\t" | ";";
+  /**
+   * CSV/TSV only: the field delimiter, one character other than a quote, a
+   * space or a line break (a tab is fine); detected from the first line (tab, comma or
+   * semicolon) when absent. Given with format "auto", the file is read as CSV.
+   */
+  delimiter?: string;
   /** CSV/TSV only: whether the first line is a header; detected when absent. */
   header?: boolean;
-  /** Columns by name or position, overriding the built-in name lists and order. */
+  /**
+   * Columns by name or position, overriding the built-in name lists and order
+   * (CSV/TSV, RecBole; positions only for MovieLens `::` files).
+   */
   columns?: ColumnSpec;
   /** Bytes read per chunk (tests use small chunks to exercise chunk boundaries). */
   chunkBytes?: number;
@@ -306,7 +352,7 @@ export function filterByRating(raw: RawInteractions, threshold: number): RawInte
 /** Throws an error located at the current line. */
 export type Fail = (problem: string) => never;
 
-function parseRating(field: string, fail: Fail, what = "rating"): number {
+export function parseRating(field: string, fail: Fail, what = "rating"): number {
   const s = field.trim();
   if (s === "") fail(`empty ${what}`);
   const v = Number(s);
@@ -339,7 +385,7 @@ function parseDate(s: string): number {
 }
 
 /** A timestamp field: a number (taken as seconds) or a date. */
-function parseTimestamp(field: string, fail: Fail): number {
+export function parseTimestamp(field: string, fail: Fail): number {
   const s = field.trim();
   if (s === "") fail("empty timestamp");
   const v = Number(s);
@@ -349,7 +395,7 @@ function parseTimestamp(field: string, fail: Fail): number {
   return t;
 }
 
-function checkId(field: string, what: string, fail: Fail): string {
+export function checkId(field: string, what: string, fail: Fail): string {
   const s = field.trim();
   if (s === "") fail(`empty ${what} id`);
   return s;
@@ -413,7 +459,8 @@ const ITEM_NAMES = new Set([
 const RATING_NAMES = new Set(["rating", "ratings", "score", "stars", "overall", "preference", "value"]);
 const TIMESTAMP_NAMES = new Set(["timestamp", "time", "ts", "date", "datetime", "unixreviewtime", "created"]);
 
-interface ColumnIndices {
+/** 0-based positions of the columns read. */
+export interface ColumnIndices {
   user: number;
   item: number;
   rating: number; // -1 when absent
@@ -439,6 +486,22 @@ function columnsByName(names: readonly string[], explicit: ColumnSpec | undefine
   const item = find(explicit?.item, ITEM_NAMES);
   if (user < 0 || item < 0 || user === item) return null;
   return { user, item, rating: find(explicit?.rating, RATING_NAMES), timestamp: find(explicit?.timestamp, TIMESTAMP_NAMES) };
+}
+
+/**
+ * Column positions from a header's names (as written): explicit names or
+ * positions first, then the known names (userId, movieId, rating, timestamp, …);
+ * -1 for an absent rating or timestamp. Fails when user or item is not found.
+ */
+export function columnsFromHeader(header: readonly string[], explicit: ColumnSpec | undefined, fail: Fail): ColumnIndices {
+  for (const ref of Object.values(explicit ?? {})) {
+    if (typeof ref === "number" && !(Number.isInteger(ref) && ref >= 0 && ref < header.length)) {
+      fail(`column position ${ref} outside 0..${header.length - 1} (columns: ${header.join(", ")})`);
+    }
+  }
+  const cols = columnsByName(header.map(norm), explicit, fail);
+  if (!cols) fail(`no user and item columns among ${header.join(", ")} (name them, e.g. columns user,item)`);
+  return cols as ColumnIndices;
 }
 
 function positional(count: number): ColumnIndices {
@@ -500,7 +563,7 @@ function readMovieLens(path: string, b: RawInteractionsBuilder, options: ReadOpt
     const fields = line.split("::");
     if (!cols) {
       if (fields.length < 2) fail(`expected at least 2 '::'-separated fields, got ${fields.length}`);
-      cols = positional(Math.min(fields.length, 4));
+      cols = options.columns ? byPosition(options.columns, fail) : positional(Math.min(fields.length, 4));
       b.setColumns(cols.rating >= 0, cols.timestamp >= 0);
     }
     addFields(b, fields, cols, fail);
@@ -545,6 +608,7 @@ export function detectDelimiter(line: string): "," | "\t" | ";" | null {
  */
 function readDelimited(path: string, b: RawInteractionsBuilder, options: ReadOptions, forcedDelimiter?: "\t"): void {
   let delimiter: string | undefined = forcedDelimiter ?? options.delimiter;
+  const given = delimiter !== undefined;
   let cols: ColumnIndices | null = null;
   readLines(path, options.chunkBytes, (line, fail) => {
     const d = delimiter ?? detectDelimiter(line);
@@ -555,7 +619,9 @@ function readDelimited(path: string, b: RawInteractionsBuilder, options: ReadOpt
       addFields(b, fields, cols, fail);
       return;
     }
-    if (fields.length < 2) fail(`expected at least 2 fields, got ${fields.length}`);
+    if (fields.length < 2) {
+      fail(`expected at least 2 fields separated by ${JSON.stringify(d)}, got ${fields.length}${given ? " (is the delimiter right?)" : ""}`);
+    }
     const names = fields.map(norm);
     const anyKnown = names.some((n) => USER_NAMES.has(n) || ITEM_NAMES.has(n) || RATING_NAMES.has(n) || TIMESTAMP_NAMES.has(n));
     const nonNumericTail =
@@ -697,10 +763,25 @@ export function detectFormat(path: string): InteractionFormat {
     .map((l) => l.replace(/\r$/, ""))
     .find((l) => l.trim() !== "");
   if (firstLine === undefined) throw new InteractionFileError(path, 0, "no interactions (empty file?)");
+  if (firstLine.startsWith("PAR1")) throw new InteractionFileError(path, 0, "is a Parquet file: read it with readParquet (--format parquet), not as text");
   if (firstLine.includes("::")) return "movielens";
   if (NETFLIX_MOVIE.test(firstLine)) return "netflix";
   if (RECBOLE_HEADER.test(firstLine)) return "recbole";
   return "csv";
+}
+
+/** Options that only some formats have are an error with the others, rather than silently ignored. */
+function checkOptionsFit(path: string, format: InteractionFormat, options: ReadOptions): void {
+  const problem = (text: string): never => {
+    throw new InteractionFileError(path, 0, text);
+  };
+  const delimited = format === "csv" || format === "tsv";
+  if (options.delimiter !== undefined && !delimited) problem(`a delimiter applies to csv and tsv files, not to the ${format} format`);
+  if (format === "tsv" && options.delimiter !== undefined && options.delimiter !== "\t") {
+    problem(`the tsv format is tab-delimited; got delimiter ${JSON.stringify(options.delimiter)} (use the csv format)`);
+  }
+  if (options.header !== undefined && !delimited) problem(`a header choice applies to csv and tsv files, not to the ${format} format`);
+  if (options.columns !== undefined && format === "netflix") problem("the netflix format has fixed columns (MovieID:, then user,rating,date)");
 }
 
 /**
@@ -715,7 +796,10 @@ export function readInteractions(
 ): RawInteractions {
   const options: ReadOptions = typeof formatOrOptions === "string" ? { format: formatOrOptions } : formatOrOptions;
   const requested = options.format ?? "auto";
-  const format = requested === "auto" ? detectFormat(path) : requested;
+  if (options.delimiter !== undefined) checkDelimiter(options.delimiter);
+  // A delimiter says the file is delimited text, whatever its first line looks like.
+  const format = requested === "auto" ? (options.delimiter !== undefined && !isDirectory(path) ? "csv" : detectFormat(path)) : requested;
+  checkOptionsFit(path, format, options);
   const b = new RawInteractionsBuilder(path, options.minRating);
   if (isDirectory(path)) {
     if (format !== "netflix") throw new InteractionFileError(path, 0, `is a folder; only the netflix format reads folders (of mv_*.txt files), not ${format}`);

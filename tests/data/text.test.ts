@@ -9,6 +9,7 @@ import {
   filterByRating,
   forEachLine,
   InteractionFileError,
+  parseColumnList,
   type RawInteractions,
   rawFromRows,
   readInteractions,
@@ -142,6 +143,49 @@ describe("CSV / TSV", () => {
     throwsWith(() => readInteractions(named, { columns: { user: "who", item: "thing" } }), `${named}:1:`, 'header has no column "thing"');
     const inter = write("cols.inter", "user_id:token\titem_id:token\n1\t2\n");
     throwsWith(() => readInteractions(inter, { columns: { rating: "stars" } }), `${inter}:1:`, 'header has no column "stars"');
+  });
+
+  test("parseColumnList: names or positions in the order user,item,rating,timestamp; empty entries skip", () => {
+    assert.deepEqual(parseColumnList("user,item,rating,ts"), { user: "user", item: "item", rating: "rating", timestamp: "ts" });
+    assert.deepEqual(parseColumnList("1, 0,2,3"), { user: 1, item: 0, rating: 2, timestamp: 3 });
+    assert.deepEqual(parseColumnList("userId,movieId,,timestamp"), { user: "userId", item: "movieId", timestamp: "timestamp" });
+    assert.deepEqual(parseColumnList("who,what"), { user: "who", item: "what" });
+    assert.throws(() => parseColumnList("user"), /expected 2 to 4 comma-separated names or positions/);
+    assert.throws(() => parseColumnList("a,b,c,d,e"), /expected 2 to 4/);
+    assert.throws(() => parseColumnList(",item"), /the user column is missing/);
+    assert.throws(() => parseColumnList("user_id,UserId"), /"UserId" is given twice/);
+    assert.throws(() => parseColumnList("0,1,0"), /"0" is given twice/);
+  });
+
+  test("explicit columns pick a timestamp column the built-in names do not know", () => {
+    const path = write("when.csv", "who,what,stars,when\nu,i,2,100\nu,j,3,50\n");
+    const raw = readInteractions(path, { columns: parseColumnList("who,what,stars,when") });
+    assert.deepEqual(rows(raw), [["u", "i", 2, 100], ["u", "j", 3, 50]]);
+    // The same by position, the header skipped with header: true.
+    assert.deepEqual(rows(readInteractions(path, { header: true, columns: parseColumnList("0,1,2,3") })), rows(raw));
+  });
+
+  test("a given delimiter: any one character, and a wrong one is one error naming file and line", () => {
+    const piped = write("p.txt", "user|item|rating|timestamp\n1|2|3|100\n");
+    assert.deepEqual(rows(readInteractions(piped, { delimiter: "|" })), [["1", "2", 3, 100]]);
+    const tabbed = write("t.txt", "1\t2\n");
+    assert.deepEqual(rows(readInteractions(tabbed, { delimiter: "\t" })), [["1", "2"]]);
+    const comma = fixture("ratings.csv");
+    throwsWith(() => readInteractions(comma, { delimiter: ";" }), `${comma}:1: expected at least 2 fields separated by ";", got 1 (is the delimiter right?)`);
+    throwsWith(() => readInteractions(comma, { delimiter: ";", header: false }), `${comma}:1:`, "is the delimiter right?");
+    assert.throws(() => readInteractions(comma, { delimiter: ", " }), /delimiter must be one character/);
+    assert.throws(() => readInteractions(comma, { delimiter: '"' }), /delimiter must be one character other than a quote/);
+  });
+
+  test("options a format does not have are errors, not ignored", () => {
+    const dat = fixture("ratings.dat");
+    throwsWith(() => readInteractions(dat, { format: "movielens", delimiter: "," }), `${dat}: a delimiter applies to csv and tsv files, not to the movielens format`);
+    throwsWith(() => readInteractions(dat, { header: true }), "a header choice applies to csv and tsv files, not to the movielens format");
+    throwsWith(() => readInteractions(fixture("noheader.tsv"), { format: "tsv", delimiter: "," }), "the tsv format is tab-delimited");
+    throwsWith(() => readInteractions(fixture("netflix.txt"), { columns: { user: 0, item: 1 } }), "the netflix format has fixed columns");
+    // A MovieLens file takes column positions: item::user order.
+    const swapped = readInteractions(write("swapped.dat", "i9::u1\n"), { columns: { item: 0, user: 1 } });
+    assert.deepEqual(rows(swapped), [["u1", "i9"]]);
   });
 
   test("a bare format string as second argument", () => {
