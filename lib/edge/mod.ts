@@ -15,6 +15,17 @@ export interface EdgeOptions {
   threads?: number;
 }
 
+/** What an artifact says about itself, for display. */
+export interface EdgeModelInfo {
+  lambda: number;
+  depth: number;
+  /** Support users the duals were solved over. */
+  numSupport: number;
+  numItems: number;
+  /** The dataset's name, when the artifact recorded it. */
+  dataset?: string;
+}
+
 export class EdgeRecommender {
   private constructor(private readonly scorer: DualsScorer) {}
 
@@ -27,6 +38,11 @@ export class EdgeRecommender {
   /** Item ids the model knows. */
   get itemIds(): readonly string[] {
     return this.scorer.artifact.itemIds;
+  }
+
+  get info(): EdgeModelInfo {
+    const a = this.scorer.artifact;
+    return { lambda: a.lambda, depth: a.depth, numSupport: a.support.numUsers, numItems: a.itemIds.length, dataset: a.dataset?.name };
   }
 
   /** Top-k for each user, given as a list of item ids they interacted with. */
