@@ -65,6 +65,10 @@ export const SUMMARY_INFINITE_AE_LAMBDAS: readonly number[] = Object.freeze([1e-
 /** EASE's λ grid on summaries: their rows are few and fractional, so much smaller λ fit. */
 export const SUMMARY_EASE_LAMBDAS: readonly number[] = Object.freeze([1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
 
+/** The EASE family's extra axes (model/ease/model.ts): emphasised dropout p and the diagonal bound ξ. */
+export const LAE_DROPOUTS: readonly number[] = Object.freeze([0.1, 0.25, 0.33, 0.5]);
+export const LAE_DIAGONAL_BOUNDS: readonly number[] = Object.freeze([0.05, 0.1, 0.2, 0.3]);
+
 export type DatasetSize = "small" | "large";
 /** Datasets above this many matrix cells count as "large" for the baselines' grids. */
 const LARGE_CELLS = 5e6;
@@ -98,6 +102,34 @@ function precisionParam(v: HyperValue): "auto" | "float32" | "float64" {
 
 function lambdas(grid: readonly number[], quick: readonly number[] | undefined, request: GridRequest): number[] {
   return [...(request.quick && quick ? quick : grid)];
+}
+
+/**
+ * A member of the EASE family (lib/models/ease/model.ts): its grid is the
+ * product of λ with the member's p and ξ axes (λ-major, so a grid search shares
+ * one item Gram); on summaries λ comes from the summary grid and the other axes
+ * from their first values.
+ */
+function linearAutoencoderEntry(
+  name: string, description: string,
+  axes: { lambdas: readonly number[]; dropouts: readonly number[]; bounds: readonly number[]; quick: { lambda: number; dropout: number; xi: number }[] },
+): ModelEntry {
+  return {
+    description,
+    usesOnnx: true,
+    gridFor: (_ds, r = {}) => {
+      if (r.quick) return axes.quick.map((q) => ({ ...q }));
+      const ls = r.summary ? SUMMARY_EASE_LAMBDAS : axes.lambdas;
+      const ps = r.summary ? axes.dropouts.slice(0, 1) : axes.dropouts;
+      const xs = r.summary ? axes.bounds.slice(0, 1) : axes.bounds;
+      return ls.flatMap((lambda) => ps.flatMap((dropout) => xs.map((xi) => ({ lambda, dropout, xi }))));
+    },
+    build: (p, c = {}) =>
+      new EASE({
+        name, lambda: Number(p.lambda), dropout: Number(p.dropout ?? 0), diagonalBound: Number(p.xi ?? 0),
+        scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings, engine: c.engine === "device" ? "device" : "host",
+      }),
+  };
 }
 
 export const MODELS: Record<string, ModelEntry> = {
@@ -137,6 +169,18 @@ export const MODELS: Record<string, ModelEntry> = {
         engine: c.engine, lambdaBatch: c.grid?.map((q) => Number(q.lambda)),
       }),
   },
+  edlae: linearAutoencoderEntry("edlae", "EDLAE: EASE with emphasised dropout p (Steck, NeurIPS 2020)", {
+    lambdas: [10, 100, 500], dropouts: LAE_DROPOUTS, bounds: [0], quick: [{ lambda: 100, dropout: 0.25, xi: 0 }, { lambda: 500, dropout: 0.25, xi: 0 }],
+  }),
+  dlae: linearAutoencoderEntry("dlae", "DLAE: ridge item-item autoencoder with emphasised dropout, no diagonal constraint (Steck, NeurIPS 2020)", {
+    lambdas: [10, 100, 500], dropouts: LAE_DROPOUTS, bounds: [1], quick: [{ lambda: 100, dropout: 0.25, xi: 1 }, { lambda: 500, dropout: 0.25, xi: 1 }],
+  }),
+  rlae: linearAutoencoderEntry("rlae", "RLAE: EASE with diag(B) ≤ ξ instead of = 0 (Moon, Kim, Lee, SIGIR 2023)", {
+    lambdas: [100, 500, 1000, 3000], dropouts: [0], bounds: LAE_DIAGONAL_BOUNDS, quick: [{ lambda: 500, dropout: 0, xi: 0.1 }, { lambda: 1000, dropout: 0, xi: 0.1 }],
+  }),
+  rdlae: linearAutoencoderEntry("rdlae", "RDLAE: RLAE with emphasised dropout (Moon, Kim, Lee, SIGIR 2023)", {
+    lambdas: [10, 100, 500], dropouts: [0.1, 0.25, 0.33], bounds: [0.1, 0.2], quick: [{ lambda: 100, dropout: 0.25, xi: 0.1 }, { lambda: 500, dropout: 0.25, xi: 0.1 }],
+  }),
   "bias-only": baselineEntry("bias-only", "Bias only: global, user and item biases"),
   mf: baselineEntry("mf", "MF: matrix factorisation with BPR loss"),
   neumf: baselineEntry("neumf", "NeuMF: GMF and MLP towers fused (He et al. 2017)"),

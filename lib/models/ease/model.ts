@@ -1,9 +1,18 @@
 /**
- * EASE (Steck 2019): an item–item linear autoencoder with a zero diagonal,
- * in closed form. G = XᵀX + λI, P = G⁻¹, B_ij = −P_ij / P_jj (B_jj = 0);
- * scores = X_C · B. The inverse runs on the same ONNX Cholesky path as ∞-AE.
- * With fewer users than items the same B is reached through the user Gram
- * (user-side.ts), never forming the m × m inverse.
+ * EASE (Steck, WWW 2019) and its closed-form relatives on the same solve:
+ *   P = (G + Λ)⁻¹,  G = XᵀX,  Λ = λI + p/(1−p)·diag(G)
+ *   B = I − P·diag(γ),  γ_j = max(Λ_jj, (1 − ξ)/P_jj)
+ *   scores = X_C · B
+ * - EASE: p = 0, ξ = 0 (zero diagonal: B_ij = −P_ij / P_jj).
+ * - EDLAE (Steck, "Autoencoders that don't overfit towards the Identity",
+ *   NeurIPS 2020): dropout p emphasised, zero diagonal (ξ = 0). DLAE: ξ = 1,
+ *   i.e. B = P·G (no diagonal constraint).
+ * - RLAE / RDLAE (Moon, Kim, Lee, "It's Enough: Relaxing Diagonal Constraints
+ *   in Linear Autoencoders for Recommendation", SIGIR 2023): diag(B) ≤ ξ; the
+ *   KKT conditions give γ_j above (the bound binds where 1 − Λ_jj·P_jj > ξ).
+ * The inverse runs on the same ONNX Cholesky path as ∞-AE. With fewer users
+ * than items the same B is reached through the user Gram (user-side.ts),
+ * never forming the m × m inverse.
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
@@ -14,6 +23,7 @@ import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { DeviceEASE } from "./device-engine.ts";
 import { timed, type Timings } from "../timings.ts";
+import { diagonalWeights, ridgeDiagonal } from "./closed-form.ts";
 import { type EASESide, fitUserSide, resolveSide, scoreUserSide, type UserSideWeights } from "./user-side.ts";
 
 /** Identity columns per solve when inverting G + λI (bounds the n × w scratch). */
@@ -22,6 +32,12 @@ export const INVERSE_COLUMN_BLOCK = 4096;
 export interface EASEOptions {
   /** L2 strength λ added to the diagonal of XᵀX. */
   lambda: number;
+  /** Emphasised dropout probability p ∈ [0, 1): adds p/(1−p)·diag(G) to Λ (EDLAE, DLAE; default 0). */
+  dropout?: number;
+  /** Upper bound ξ ∈ [0, 1] on diag(B) (default 0: EASE's zero diagonal; 1: unconstrained, DLAE). */
+  diagonalBound?: number;
+  /** The model's name in reports (default "ease"; the registry names the family's members). */
+  name?: string;
   device?: DeviceRequest;
   backend?: Backend;
   /** Identity columns per solve (default INVERSE_COLUMN_BLOCK). */
@@ -90,8 +106,10 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 export class EASE implements Recommender {
-  readonly name = "ease";
+  readonly name: string;
   readonly lambda: number;
+  readonly dropout: number;
+  readonly diagonalBound: number;
   private backend?: Backend;
   private weights?: Float32Array;
   private userSide?: UserSideWeights;
@@ -100,8 +118,20 @@ export class EASE implements Recommender {
 
   constructor(private readonly options: EASEOptions) {
     if (!Number.isFinite(options.lambda) || options.lambda <= 0) throw new Error(`EASE: λ must be finite and > 0, got ${options.lambda}`);
+    const p = options.dropout ?? 0;
+    if (!(p >= 0 && p < 1)) throw new Error(`EASE: dropout p must be in [0, 1), got ${options.dropout}`);
+    const xi = options.diagonalBound ?? 0;
+    if (!(xi >= 0 && xi <= 1)) throw new Error(`EASE: the diagonal bound ξ must be in [0, 1], got ${options.diagonalBound}`);
     this.lambda = options.lambda;
+    this.dropout = p;
+    this.diagonalBound = xi;
+    this.name = options.name ?? "ease";
     this.backend = options.backend;
+  }
+
+  /** The plain EASE closed form (the device engine implements only this one). */
+  private isPlainEASE(): boolean {
+    return this.dropout === 0 && this.diagonalBound === 0;
   }
 
   private async getBackend(): Promise<Backend> {
@@ -119,7 +149,8 @@ export class EASE implements Recommender {
     const side = resolveSide(this.options.side ?? "auto", train.numUsers, m);
     const engine = this.options.engine ?? "auto";
     if (engine !== "auto" && engine !== "host" && engine !== "device") throw new Error(`EASE: engine must be auto, host or device, got '${String(engine)}'`);
-    if (engine === "device" || (engine === "auto" && (backend.device === "webgpu" || backend.device === "cuda"))) {
+    if (engine === "device" && !this.isPlainEASE()) throw new Error(`${this.name}: the device engine implements plain EASE only (dropout 0, diagonal bound 0); use --engine host`);
+    if (this.isPlainEASE() && (engine === "device" || (engine === "auto" && (backend.device === "webgpu" || backend.device === "cuda")))) {
       this.weights = undefined;
       this.device = await DeviceEASE.fit({
         backend, train, lambda: this.lambda, lambdaBatch: this.options.lambdaBatch, scratch: this.options.scratch,
@@ -131,7 +162,9 @@ export class EASE implements Recommender {
     }
     if (side === "users") {
       this.weights = undefined;
-      this.userSide = await fitUserSide(train, this.lambda, backend, { scratch: this.options.scratch, timings: this.options.timings, onProgress: options.onProgress });
+      this.userSide = await fitUserSide(train, { lambda: this.lambda, dropout: this.dropout, diagonalBound: this.diagonalBound }, backend, {
+        scratch: this.options.scratch, timings: this.options.timings, onProgress: options.onProgress,
+      });
       this.numItems = m;
       options.onProgress?.(1, "weights");
       return;
@@ -145,7 +178,15 @@ export class EASE implements Recommender {
     // (G + λI)⁻¹ as the solve of (G + λI)·P = I, a block of identity columns at
     // a time so that only G, L and P are item × item (Douban: 3 × 4.9 GB).
     const st = state;
-    const factor = await timed(this.options.timings, "factor", () => st.solver.factor(st.g, m, this.lambda));
+    const gramDiagonal = Float64Array.from({ length: m }, (_, j) => st.g[j * m + j]);
+    const ridge = ridgeDiagonal(gramDiagonal, this.lambda, this.dropout);
+    let g = st.g;
+    if (this.dropout > 0) {
+      // Λ is not a multiple of I: the solver adds λ, the dropout term goes into a copy of G.
+      g = Float32Array.from(st.g);
+      for (let j = 0; j < m; j++) g[j * m + j] += ridge[j] - this.lambda;
+    }
+    const factor = await timed(this.options.timings, "factor", () => st.solver.factor(g, m, this.lambda));
     options.onProgress?.(0.5, "factor");
     this.weights = undefined; // a refit's old weights can go before P is allocated
     const p = new Float32Array(m * m);
@@ -163,13 +204,13 @@ export class EASE implements Recommender {
         options.onProgress?.(0.5 + (0.45 * (c0 + cw)) / m, "inverse");
       }
     });
-    // B_ij = −P_ij / P_jj with a zero diagonal, written over P.
-    const diag = new Float64Array(m);
-    for (let j = 0; j < m; j++) diag[j] = p[j * m + j];
+    // B = I − P·diag(γ), written over P (EASE: B_ij = −P_ij / P_jj, zero diagonal).
+    const gamma = diagonalWeights(ridge, Float64Array.from({ length: m }, (_, j) => p[j * m + j]), this.diagonalBound);
     for (let i = 0; i < m; i++) {
       const row = i * m;
-      for (let j = 0; j < m; j++) p[row + j] = i === j ? 0 : -p[row + j] / diag[j];
+      for (let j = 0; j < m; j++) p[row + j] = (i === j ? 1 : 0) - p[row + j] * gamma[j];
     }
+    if (this.diagonalBound === 0) for (let j = 0; j < m; j++) p[j * m + j] = 0; // exactly, not 1 − P_jj/P_jj
     this.weights = p;
     this.numItems = m;
     options.onProgress?.(1, "weights");
@@ -203,7 +244,8 @@ export class EASE implements Recommender {
   }
 
   hyperParameters(): HyperParameters {
-    return { lambda: this.lambda };
+    if (this.isPlainEASE()) return { lambda: this.lambda };
+    return { lambda: this.lambda, dropout: this.dropout, xi: this.diagonalBound };
   }
 
   /** Drops the item × item weights (a grid search disposes the candidates it does not keep). */

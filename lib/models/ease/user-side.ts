@@ -1,19 +1,23 @@
 /**
- * EASE through the n × n user Gram, for catalogues larger than the user count
- * (Douban: 2,666 users, 34,893 items; an item-side λ took ~22 minutes here).
+ * The EASE family (model.ts) through the n × n user Gram, for catalogues larger
+ * than the user count (Douban: 2,666 users, 34,893 items; an item-side λ took
+ * ~22 minutes here).
  *
- * With X the n × m training matrix, K = XXᵀ and M = (K + λI)⁻¹, the Woodbury
- * identity gives P = (XᵀX + λI)⁻¹ = (I − XᵀMX)/λ. With D = MX (one n × m solve):
- *   diag(P)_j = (1 − q_j)/λ,   q_j = Σ_u X_uj·D_uj
- *   c·B = c − (c − (c·Xᵀ)·D) ⊘ (1 − q)        (B = I − P·diag(P)⁻¹, zero diagonal)
- * Exact, not an approximation: one n × n factorisation and one n × m solve per
- * λ instead of an m × m inverse, and scoring costs 2·n·m per user instead of m².
+ * With X the n × m training matrix and Λ diagonal, the Woodbury identity gives
+ *   P = (XᵀX + Λ)⁻¹ = Λ⁻¹ − Λ⁻¹Xᵀ(I + XΛ⁻¹Xᵀ)⁻¹XΛ⁻¹.
+ * With D = (XΛ⁻¹Xᵀ + I)⁻¹·XΛ⁻¹ (one n × n factor, one n × m solve):
+ *   P_jj = (1 − q_j)/Λ_jj,   q_j = Σ_u X_uj·D_uj
+ *   (c·P)_j = c_j/Λ_jj − ((c ⊘ Λ)·Xᵀ·D)_j,   c·B = c − (c·P) ⊙ γ
+ * Exact, not an approximation. For Λ = λI (no dropout) D = (XXᵀ + λI)⁻¹X, so the
+ * plain Gram XXᵀ is shared by the whole λ grid; scoring costs 2·n·m per user
+ * instead of m².
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import type { Backend } from "../../onnx/backend.ts";
 import { DEFAULT_MAX_RESIDUAL, SpdSolver } from "../../linalg/spd-solver.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
+import { diagonalWeights, ridgeDiagonal } from "./closed-form.ts";
 
 /** Which Gram EASE inverts: the m × m item Gram or, through Woodbury, the n × n user Gram. */
 export type EASESide = "auto" | "items" | "users";
@@ -37,19 +41,28 @@ interface UserGramState {
 /** X and XXᵀ of one training matrix, shared across a λ grid. */
 const USER_GRAM_SLOT = new ScratchSlot<UserGramState>("ease:user-gram");
 
-/** What scoring needs for one λ: the support X, D = (K + λI)⁻¹X and 1/(1 − q). */
+/** What scoring needs for one fit: the support X, D, 1/Λ and γ. */
 export interface UserSideWeights {
   numUsers: number;
   numItems: number;
   support: Float32Array;
+  /** D = (XΛ⁻¹Xᵀ + I)⁻¹·XΛ⁻¹, n × m. */
   solved: Float32Array;
-  /** 1 / (1 − q_j) = 1 / (λ·P_jj), float64. */
-  inverseDiagonal: Float64Array;
+  /** 1/Λ_jj, float32 (it scales context rows before a float32 product). */
+  inverseRidge: Float32Array;
+  /** γ_j of B = I − P·diag(γ), float64. */
+  gamma: Float64Array;
+}
+
+export interface UserSideParameters {
+  lambda: number;
+  dropout: number;
+  diagonalBound: number;
 }
 
 export async function fitUserSide(
   train: InteractionMatrix,
-  lambda: number,
+  params: UserSideParameters,
   backend: Backend,
   options: { scratch?: FitScratch; timings?: Timings; onProgress?: (fraction: number, phase: string) => void } = {},
 ): Promise<UserSideWeights> {
@@ -64,25 +77,49 @@ export async function fitUserSide(
   }
   options.onProgress?.(0.2, "gram");
   const st = state;
-  const factor = await timed(options.timings, "factor", () => st.solver.factor(st.gram, n, lambda));
-  options.onProgress?.(0.4, "factor");
-  const solved = await timed(options.timings, "solve", () => factor.solve(st.support, m, undefined, { maxResidual: DEFAULT_MAX_RESIDUAL }));
+  const x = st.support;
+  const ridge = ridgeDiagonal(gramDiagonal(train), params.lambda, params.dropout);
+  const inverseRidge = Float32Array.from(ridge, (v) => 1 / v);
+  let solved: Float32Array;
+  if (params.dropout === 0) {
+    // Λ = λI: D = (XXᵀ + λI)⁻¹X with the grid's shared Gram.
+    const factor = await timed(options.timings, "factor", () => st.solver.factor(st.gram, n, params.lambda));
+    options.onProgress?.(0.4, "factor");
+    solved = await timed(options.timings, "solve", () => factor.solve(x, m, undefined, { maxResidual: DEFAULT_MAX_RESIDUAL }));
+  } else {
+    // Λ varies per item: the Gram of XΛ^(−1/2) and a shift of 1, for this (λ, p) only.
+    const scaled = new Float32Array(n * m);
+    const root = inverseRidge.map(Math.sqrt);
+    for (let u = 0; u < n; u++) for (let j = 0; j < m; j++) scaled[u * m + j] = x[u * m + j] * root[j];
+    const gram = await timed(options.timings, "gram", () => backend.matmul(scaled, [n, m], scaled, [n, m], { transB: true }));
+    for (let u = 0; u < n; u++) for (let j = 0; j < m; j++) scaled[u * m + j] = x[u * m + j] * inverseRidge[j];
+    const factor = await timed(options.timings, "factor", () => st.solver.factor(gram, n, 1));
+    options.onProgress?.(0.4, "factor");
+    solved = await timed(options.timings, "solve", () => factor.solve(scaled, m, undefined, { maxResidual: DEFAULT_MAX_RESIDUAL }));
+  }
   options.onProgress?.(0.9, "solve");
   const q = new Float64Array(m);
-  const x = st.support;
   for (let u = 0; u < n; u++) {
     // Only the user's interactions contribute to q (X is sparse).
     const items = train.rowItems(u);
     const row = u * m;
     for (let a = 0; a < items.length; a++) q[items[a]] += x[row + items[a]] * solved[row + items[a]];
   }
-  const inverseDiagonal = new Float64Array(m);
+  const pDiagonal = new Float64Array(m);
   for (let j = 0; j < m; j++) {
-    const pjj = 1 - q[j]; // λ·P_jj ∈ (0, 1]: P is positive definite
-    if (!(pjj > 0)) throw new Error(`EASE (user side): λ·P_jj = ${pjj} for item ${j} at λ = ${lambda}; the solve lost precision — use side "items" or a larger λ`);
-    inverseDiagonal[j] = 1 / pjj;
+    const scaled = 1 - q[j]; // Λ_jj·P_jj ∈ (0, 1]: P is positive definite
+    if (!(scaled > 0)) throw new Error(`EASE (user side): Λ·P_jj = ${scaled} for item ${j} at λ = ${params.lambda}; the solve lost precision — use side "items" or a larger λ`);
+    pDiagonal[j] = scaled / ridge[j];
   }
-  return { numUsers: n, numItems: m, support: x, solved, inverseDiagonal };
+  const gamma = diagonalWeights(ridge, pDiagonal, params.diagonalBound);
+  return { numUsers: n, numItems: m, support: x, solved, inverseRidge, gamma };
+}
+
+/** G_jj = Σ_u X_uj² (the item counts for binary data). */
+function gramDiagonal(train: InteractionMatrix): Float64Array {
+  const d = new Float64Array(train.numItems);
+  for (let p = 0; p < train.indices.length; p++) d[train.indices[p]] += train.values[p] * train.values[p];
+  return d;
 }
 
 /** Scores c·B for context rows [start, end) into `out` ((end − start) × m). */
@@ -97,12 +134,15 @@ export async function scoreUserSide(
   const { numUsers: n, numItems: m } = w;
   const rows = end - start;
   const c = context.denseRows(start, end);
-  const cx = await backend.matmul(c, [rows, m], w.support, [n, m], { transB: true });
+  const scaled = new Float32Array(rows * m);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) scaled[r * m + j] = c[r * m + j] * w.inverseRidge[j];
+  const cx = await backend.matmul(scaled, [rows, m], w.support, [n, m], { transB: true });
   const t = out.subarray(0, rows * m);
   await backend.matmul(cx, [rows, n], w.solved, [n, m], { out: t });
-  const inv = w.inverseDiagonal;
+  const gamma = w.gamma;
   for (let r = 0; r < rows; r++) {
     const o = r * m;
-    for (let j = 0; j < m; j++) t[o + j] = c[o + j] - (c[o + j] - t[o + j]) * inv[j];
+    // (c·P)_j = c_j/Λ_jj − t_j; c·B = c − (c·P) ⊙ γ.
+    for (let j = 0; j < m; j++) t[o + j] = c[o + j] - (scaled[o + j] - t[o + j]) * gamma[j];
   }
 }

@@ -43,25 +43,58 @@ test("itemGram: sparse and dense paths both equal XᵀX", async () => {
   }
 });
 
-/** float64 c·B for every context row, B from ml-matrix's inverse of XᵀX + λI. */
-function referenceScores(x: InteractionMatrix, context: InteractionMatrix, lambda: number): Float64Array {
+/**
+ * float64 B of the EASE family straight from the definitions: P = (G + Λ)⁻¹ by
+ * ml-matrix, Λ = λI + p/(1−p)·diag(G); ξ = 0: B_ij = −P_ij/P_jj, B_jj = 0;
+ * ξ = 1: B = P·G; otherwise B = I − P·diag(max(Λ_jj, (1−ξ)/P_jj)).
+ */
+function referenceWeights(x: InteractionMatrix, lambda: number, dropout = 0, xi = 0): Matrix {
   const m = x.numItems;
   const d = x.denseRows(0, x.numUsers);
   const g = new Matrix(m, m);
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
-    let s = i === j ? lambda : 0;
+    let s = 0;
     for (let u = 0; u < x.numUsers; u++) s += d[u * m + i] * d[u * m + j];
     g.set(i, j, s);
   }
-  const p = inverse(g);
+  const reg = g.clone();
+  for (let j = 0; j < m; j++) reg.set(j, j, g.get(j, j) * (1 + dropout / (1 - dropout)) + lambda);
+  const p = inverse(reg);
+  if (xi === 1) return p.mmul(g);
+  const b = new Matrix(m, m);
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
+    const ridge = lambda + (dropout / (1 - dropout)) * g.get(j, j);
+    const gamma = xi === 0 ? 1 / p.get(j, j) : Math.max(ridge, (1 - xi) / p.get(j, j));
+    b.set(i, j, xi === 0 && i === j ? 0 : (i === j ? 1 : 0) - p.get(i, j) * gamma);
+  }
+  return b;
+}
+
+/** float64 c·B for every context row. */
+function referenceScores(x: InteractionMatrix, context: InteractionMatrix, lambda: number, dropout = 0, xi = 0): Float64Array {
+  const m = x.numItems;
+  const b = referenceWeights(x, lambda, dropout, xi);
   const c = context.denseRows(0, context.numUsers);
   const out = new Float64Array(context.numUsers * m);
   for (let u = 0; u < context.numUsers; u++) for (let j = 0; j < m; j++) {
     let s = 0;
-    for (let i = 0; i < m; i++) if (i !== j) s += c[u * m + i] * (-p.get(i, j) / p.get(j, j));
+    for (let i = 0; i < m; i++) s += c[u * m + i] * b.get(i, j);
     out[u * m + j] = s;
   }
   return out;
+}
+
+/** Max |a − want| over unseen (user, item) pairs, relative to max |want| there (seen items are masked in every ranking). */
+function unseenRelativeError(ctx: InteractionMatrix, got: Float32Array, want: Float64Array): number {
+  const m = ctx.numItems;
+  let num = 0;
+  let den = 0;
+  for (let u = 0; u < ctx.numUsers; u++) for (let j = 0; j < m; j++) {
+    if (ctx.has(u, j)) continue;
+    num = Math.max(num, Math.abs(got[u * m + j] - want[u * m + j]));
+    den = Math.max(den, Math.abs(want[u * m + j]));
+  }
+  return num / den;
 }
 
 const CASES = [
@@ -85,16 +118,9 @@ for (const { users, items, side, block } of CASES) {
         const want = referenceScores(x, ctx, lambda);
         const out = new Float32Array(ctx.numUsers * m);
         await model.scoreBlock(ctx, 0, ctx.numUsers, out);
-        // Seen items are masked in every ranking; their scores are not part of the model's output.
-        let num = 0;
-        let den = 0;
-        for (let u = 0; u < ctx.numUsers; u++) for (let j = 0; j < m; j++) {
-          if (ctx.has(u, j)) continue;
-          num = Math.max(num, Math.abs(out[u * m + j] - want[u * m + j]));
-          den = Math.max(den, Math.abs(want[u * m + j]));
-        }
-        assert.ok(num / den < 1e-4, `relative error ${num / den}`);
-        t.diagnostic(`${ctx === x ? "train" : "larger"} context: max relative error of unseen-item scores ${(num / den).toExponential(2)}`);
+        const err = unseenRelativeError(ctx, out, want);
+        assert.ok(err < 1e-4, `relative error ${err}`);
+        t.diagnostic(`${ctx === x ? "train" : "larger"} context: max relative error of unseen-item scores ${err.toExponential(2)}`);
       }
     });
   }
@@ -113,4 +139,49 @@ test("EASE side: 'auto' takes the smaller Gram; an unknown side is refused", () 
   assert.equal(resolveSide("auto", 2666, 34893), "users");
   assert.equal(resolveSide("auto", 6040, 3706), "items");
   assert.throws(() => resolveSide("rows" as never, 1, 2), /side must be auto, items or users/);
+});
+
+// EDLAE (p, ξ = 0), DLAE (p, ξ = 1), RLAE (p = 0, ξ), RDLAE (p, ξ) on both Grams.
+for (const [dropout, xi] of [[0.25, 0], [0.25, 1], [0, 0.2], [0.25, 0.1]] as const) {
+  for (const [users, items, side] of [[80, 30, "items"], [80, 30, "users"], [30, 80, "users"]] as const) {
+    test(`EASE family p ${dropout}, ξ ${xi} (${users} × ${items}, ${side} side) matches the float64 definition`, async (t) => {
+      const x = randomMatrix(users, items, 0.2, 5);
+      const context = x.add(randomMatrix(users, items, 0.05, 6));
+      const lambda = 5;
+      const model = new EASE({ lambda, dropout, diagonalBound: xi, side });
+      await model.fit(x);
+      for (const ctx of [x, context]) {
+        const want = referenceScores(x, ctx, lambda, dropout, xi);
+        const out = new Float32Array(ctx.numUsers * items);
+        await model.scoreBlock(ctx, 0, ctx.numUsers, out);
+        const err = unseenRelativeError(ctx, out, want);
+        assert.ok(err < 1e-4, `relative error ${err}`);
+        t.diagnostic(`max relative error ${err.toExponential(2)}`);
+      }
+    });
+  }
+}
+
+test("RLAE: diag(B) ≤ ξ, binding exactly where the unconstrained 1 − λ·P_jj exceeds it", () => {
+  const x = randomMatrix(60, 20, 0.3, 7);
+  const lambda = 10;
+  const xi = 0.55;
+  const b = referenceWeights(x, lambda, 0, xi);
+  const free = referenceWeights(x, lambda, 0, 1); // B = P·G: diag = 1 − λ·P_jj
+  let binding = 0;
+  for (let j = 0; j < 20; j++) {
+    assert.ok(b.get(j, j) <= xi + 1e-12, `B_jj = ${b.get(j, j)}`);
+    if (free.get(j, j) > xi) {
+      binding++;
+      assert.ok(Math.abs(b.get(j, j) - xi) < 1e-12);
+    } else assert.ok(Math.abs(b.get(j, j) - free.get(j, j)) < 1e-12);
+  }
+  const diag = Array.from({ length: 20 }, (_, j) => free.get(j, j).toFixed(2)).join(" ");
+  assert.ok(binding > 0 && binding < 20, `unconstrained diagonal ${diag}: ${binding} of 20 diagonal entries binding: the case should test both branches`);
+});
+
+test("EASE family: bad p or ξ, and the device engine for anything but plain EASE, are refused", async () => {
+  assert.throws(() => new EASE({ lambda: 1, dropout: 1 }), /dropout p must be in \[0, 1\)/);
+  assert.throws(() => new EASE({ lambda: 1, diagonalBound: -0.1 }), /diagonal bound ξ must be in \[0, 1\]/);
+  await assert.rejects(new EASE({ lambda: 1, dropout: 0.2, engine: "device", name: "edlae" }).fit(randomMatrix(10, 5, 0.5, 8)), /edlae: the device engine implements plain EASE only/);
 });
