@@ -6,12 +6,15 @@
 import type { Dataset } from "../data/dataset.ts";
 import type { Backend, DeviceRequest } from "../onnx/backend.ts";
 import { EASE } from "./ease/model.ts";
+import { GFCF } from "./gf-cf.ts";
 import { type AnyBaselineConfig, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan } from "./grids.ts";
 import { InfiniteAE } from "./infinite-ae/model.ts";
 import type { HyperValue, Recommender } from "./model.ts";
 import { PopRec } from "./pop.ts";
+import { SVDAE } from "./svd-ae.ts";
 import type { FitScratch } from "./scratch.ts";
 import type { Timings } from "./timings.ts";
+import { type TurboCFFilter, TurboCF } from "./turbo-cf.ts";
 
 export type ModelParams = Record<string, HyperValue>;
 
@@ -112,25 +115,61 @@ function lambdas(grid: readonly number[], quick: readonly number[] | undefined, 
  */
 function linearAutoencoderEntry(
   name: string, description: string,
-  axes: { lambdas: readonly number[]; dropouts: readonly number[]; bounds: readonly number[]; quick: { lambda: number; dropout: number; xi: number }[] },
+  axes: {
+    lambdas: readonly number[]; dropouts: readonly number[]; bounds: readonly number[];
+    /** DAN's exponents (default: α = 1, β = 0, no normalisation). */
+    alphas?: readonly number[]; betas?: readonly number[];
+    quick: ModelParams[];
+  },
 ): ModelEntry {
   return {
     description,
     usesOnnx: true,
     gridFor: (_ds, r = {}) => {
       if (r.quick) return axes.quick.map((q) => ({ ...q }));
+      const first = <T,>(xs: readonly T[]): readonly T[] => (r.summary ? xs.slice(0, 1) : xs);
       const ls = r.summary ? SUMMARY_EASE_LAMBDAS : axes.lambdas;
-      const ps = r.summary ? axes.dropouts.slice(0, 1) : axes.dropouts;
-      const xs = r.summary ? axes.bounds.slice(0, 1) : axes.bounds;
-      return ls.flatMap((lambda) => ps.flatMap((dropout) => xs.map((xi) => ({ lambda, dropout, xi }))));
+      const dan = axes.alphas !== undefined || axes.betas !== undefined;
+      const grid: ModelParams[] = [];
+      // β outermost: one weighted Gram per β; λ next: one factor per (β, λ, p).
+      for (const beta of first(axes.betas ?? [0])) for (const lambda of ls) for (const dropout of first(axes.dropouts)) {
+        for (const xi of first(axes.bounds)) for (const alpha of first(axes.alphas ?? [1])) {
+          grid.push(dan ? { lambda, dropout, xi, alpha, beta } : { lambda, dropout, xi });
+        }
+      }
+      return grid;
     },
     build: (p, c = {}) =>
       new EASE({
         name, lambda: Number(p.lambda), dropout: Number(p.dropout ?? 0), diagonalBound: Number(p.xi ?? 0),
+        itemExponent: Number(p.alpha ?? 1), userExponent: Number(p.beta ?? 0),
         scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings, engine: c.engine === "device" ? "device" : "host",
       }),
   };
 }
+
+/**
+ * Ranks k of a truncated-SVD grid that the training matrix allows (k ≤
+ * min(users, items); larger values all mean "every direction"), deduplicated.
+ */
+function ranksFor(ds: Dataset, ks: readonly number[]): number[] {
+  const bound = Math.min(ds.train.numUsers, ds.train.numItems);
+  return [...new Set(ks.map((k) => Math.min(k, bound)))];
+}
+
+/** The largest k of a grid: GF-CF and SVD-AE decompose once at that rank for every candidate. */
+function largestRank(grid: readonly ModelParams[] | undefined, k: number): number {
+  return Math.max(k, ...(grid ?? []).map((q) => Number(q.k ?? 0)));
+}
+
+/** GF-CF's grid: α × k (α = 0 is the linear filter alone, whatever k). */
+export const GF_CF_ALPHAS: readonly number[] = Object.freeze([0, 0.1, 0.3, 0.5, 1]);
+export const GF_CF_RANKS: readonly number[] = Object.freeze([64, 128, 256]);
+/** Turbo-CF's grid: normalisation exponent α × element-wise power s × filter 1, 2, 3. */
+export const TURBO_CF_ALPHAS: readonly number[] = Object.freeze([0.4, 0.5, 0.6]);
+export const TURBO_CF_POWERS: readonly number[] = Object.freeze([0.8, 1, 1.2]);
+/** SVD-AE's ranks (its authors fixed k per dataset, e.g. 148 on ML-1M). */
+export const SVD_AE_RANKS: readonly number[] = Object.freeze([16, 32, 64, 128, 256]);
 
 export const MODELS: Record<string, ModelEntry> = {
   pop: {
@@ -181,6 +220,52 @@ export const MODELS: Record<string, ModelEntry> = {
   rdlae: linearAutoencoderEntry("rdlae", "RDLAE: RLAE with emphasised dropout (Moon, Kim, Lee, SIGIR 2023)", {
     lambdas: [10, 100, 500], dropouts: [0.1, 0.25, 0.33], bounds: [0.1, 0.2], quick: [{ lambda: 100, dropout: 0.25, xi: 0.1 }, { lambda: 500, dropout: 0.25, xi: 0.1 }],
   }),
+  dan: linearAutoencoderEntry("dan", "DAN: EDLAE with data-adaptive user (β) and item (α) normalisation (Park et al., SIGIR 2025)", {
+    lambdas: [1, 10, 100], dropouts: [0.1], bounds: [0], alphas: [0.8, 0.9, 1], betas: [0.5, 0.75, 1],
+    quick: [{ lambda: 10, dropout: 0.1, xi: 0, alpha: 0.9, beta: 0.5 }, { lambda: 100, dropout: 0.1, xi: 0, alpha: 0.9, beta: 0.5 }],
+  }),
+  "dan-rlae": linearAutoencoderEntry("dan-rlae", "DAN on RLAE: diag(B) ≤ ξ with DAN's normalisations (Park et al., SIGIR 2025)", {
+    lambdas: [10, 100], dropouts: [0], bounds: [0.1, 0.2], alphas: [0.8, 0.9], betas: [0.5, 1],
+    quick: [{ lambda: 10, dropout: 0, xi: 0.1, alpha: 0.9, beta: 0.5 }, { lambda: 100, dropout: 0, xi: 0.1, alpha: 0.9, beta: 0.5 }],
+  }),
+  "gf-cf": {
+    description: "GF-CF: normalised item filter plus the top-k ideal low-pass term (Shen et al., CIKM 2021)",
+    usesOnnx: true,
+    gridFor: (ds, r = {}) => {
+      if (r.quick) return ranksFor(ds, [64, 256]).map((k) => ({ alpha: 0.3, k }));
+      const ks = ranksFor(ds, GF_CF_RANKS);
+      return GF_CF_ALPHAS.flatMap((alpha) => (alpha === 0 ? [{ alpha, k: ks[0] }] : ks.map((k) => ({ alpha, k }))));
+    },
+    build: (p, c = {}) =>
+      new GFCF({
+        alpha: Number(p.alpha), k: Number(p.k), maxK: largestRank(c.grid, Number(p.k)),
+        scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings,
+      }),
+  },
+  "turbo-cf": {
+    description: "Turbo-CF: polynomial low-pass filters of the normalised item Gram, no decomposition (Park et al., SIGIR 2024)",
+    usesOnnx: true,
+    gridFor: (_ds, r = {}) => {
+      if (r.quick) return [1, 2].map((filter) => ({ alpha: 0.5, power: 1, filter }));
+      // (α, s)-major: the filters of one (α, s) share P̄, P̄², P̄³.
+      return TURBO_CF_ALPHAS.flatMap((alpha) => TURBO_CF_POWERS.flatMap((power) => [1, 2, 3].map((filter) => ({ alpha, power, filter }))));
+    },
+    build: (p, c = {}) =>
+      new TurboCF({
+        alpha: Number(p.alpha), power: Number(p.power), filter: Number(p.filter) as TurboCFFilter,
+        scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings,
+      }),
+  },
+  "svd-ae": {
+    description: "SVD-AE: R̃·(R̃ₖ)⁺·R from a rank-k truncated SVD of the normalised matrix (Hong et al., IJCAI 2024)",
+    usesOnnx: true,
+    gridFor: (ds, r = {}) => ranksFor(ds, r.quick ? [32, 128] : SVD_AE_RANKS).map((k) => ({ k })),
+    build: (p, c = {}) =>
+      new SVDAE({
+        k: Number(p.k), maxK: largestRank(c.grid, Number(p.k)),
+        scratch: c.scratch, device: c.device, backend: c.backend, timings: c.timings,
+      }),
+  },
   "bias-only": baselineEntry("bias-only", "Bias only: global, user and item biases"),
   mf: baselineEntry("mf", "MF: matrix factorisation with BPR loss"),
   neumf: baselineEntry("neumf", "NeuMF: GMF and MLP towers fused (He et al. 2017)"),

@@ -10,6 +10,8 @@
  * - RLAE / RDLAE (Moon, Kim, Lee, "It's Enough: Relaxing Diagonal Constraints
  *   in Linear Autoencoders for Recommendation", SIGIR 2023): diag(B) ≤ ξ; the
  *   KKT conditions give γ_j above (the bound binds where 1 − Λ_jj·P_jj > ξ).
+ * - DAN (Park et al., SIGIR 2025): user weights n_u^(−β) inside the Gram and
+ *   B → diag(s)·B·diag(s)⁻¹, s_j = n_j^(1−α), after the solve (closed-form.ts).
  * The inverse runs on the same ONNX Cholesky path as ∞-AE. With fewer users
  * than items the same B is reached through the user Gram (user-side.ts),
  * never forming the m × m inverse.
@@ -23,7 +25,7 @@ import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { DeviceEASE } from "./device-engine.ts";
 import { timed, type Timings } from "../timings.ts";
-import { diagonalWeights, ridgeDiagonal } from "./closed-form.ts";
+import { diagonalWeights, itemScales, itemSquareSums, ridgeDiagonal, scaleRows, userRowScales } from "./closed-form.ts";
 import { type EASESide, fitUserSide, resolveSide, scoreUserSide, type UserSideWeights } from "./user-side.ts";
 
 /** Identity columns per solve when inverting G + λI (bounds the n × w scratch). */
@@ -36,6 +38,10 @@ export interface EASEOptions {
   dropout?: number;
   /** Upper bound ξ ∈ [0, 1] on diag(B) (default 0: EASE's zero diagonal; 1: unconstrained, DLAE). */
   diagonalBound?: number;
+  /** DAN's user normalisation β ≥ 0: user u weighs n_u^(−β) in the Gram (default 0: none). */
+  userExponent?: number;
+  /** DAN's item normalisation α ∈ [0, 1]: B → diag(s)·B·diag(s)⁻¹, s_j = n_j^(1−α) (default 1: none). */
+  itemExponent?: number;
   /** The model's name in reports (default "ease"; the registry names the family's members). */
   name?: string;
   device?: DeviceRequest;
@@ -56,6 +62,8 @@ export interface EASEOptions {
 
 interface GramState {
   train: InteractionMatrix;
+  /** DAN's β the Gram was weighted with (one Gram kept at a time; grids are β-major). */
+  userExponent: number;
   g: Float32Array;
   solver: SpdSolver;
 }
@@ -110,6 +118,8 @@ export class EASE implements Recommender {
   readonly lambda: number;
   readonly dropout: number;
   readonly diagonalBound: number;
+  readonly userExponent: number;
+  readonly itemExponent: number;
   private backend?: Backend;
   private weights?: Float32Array;
   private userSide?: UserSideWeights;
@@ -122,6 +132,12 @@ export class EASE implements Recommender {
     if (!(p >= 0 && p < 1)) throw new Error(`EASE: dropout p must be in [0, 1), got ${options.dropout}`);
     const xi = options.diagonalBound ?? 0;
     if (!(xi >= 0 && xi <= 1)) throw new Error(`EASE: the diagonal bound ξ must be in [0, 1], got ${options.diagonalBound}`);
+    const beta = options.userExponent ?? 0;
+    if (!(beta >= 0 && Number.isFinite(beta))) throw new Error(`EASE: the user exponent β must be finite and ≥ 0, got ${options.userExponent}`);
+    const alpha = options.itemExponent ?? 1;
+    if (!(alpha >= 0 && alpha <= 1)) throw new Error(`EASE: the item exponent α must be in [0, 1], got ${options.itemExponent}`);
+    this.userExponent = beta;
+    this.itemExponent = alpha;
     this.lambda = options.lambda;
     this.dropout = p;
     this.diagonalBound = xi;
@@ -131,7 +147,7 @@ export class EASE implements Recommender {
 
   /** The plain EASE closed form (the device engine implements only this one). */
   private isPlainEASE(): boolean {
-    return this.dropout === 0 && this.diagonalBound === 0;
+    return this.dropout === 0 && this.diagonalBound === 0 && this.userExponent === 0 && this.itemExponent === 1;
   }
 
   private async getBackend(): Promise<Backend> {
@@ -149,7 +165,7 @@ export class EASE implements Recommender {
     const side = resolveSide(this.options.side ?? "auto", train.numUsers, m);
     const engine = this.options.engine ?? "auto";
     if (engine !== "auto" && engine !== "host" && engine !== "device") throw new Error(`EASE: engine must be auto, host or device, got '${String(engine)}'`);
-    if (engine === "device" && !this.isPlainEASE()) throw new Error(`${this.name}: the device engine implements plain EASE only (dropout 0, diagonal bound 0); use --engine host`);
+    if (engine === "device" && !this.isPlainEASE()) throw new Error(`${this.name}: the device engine implements plain EASE only (no dropout, diagonal bound or normalisation); use --engine host`);
     if (this.isPlainEASE() && (engine === "device" || (engine === "auto" && (backend.device === "webgpu" || backend.device === "cuda")))) {
       this.weights = undefined;
       this.device = await DeviceEASE.fit({
@@ -162,7 +178,9 @@ export class EASE implements Recommender {
     }
     if (side === "users") {
       this.weights = undefined;
-      this.userSide = await fitUserSide(train, { lambda: this.lambda, dropout: this.dropout, diagonalBound: this.diagonalBound }, backend, {
+      this.userSide = await fitUserSide(train, {
+        lambda: this.lambda, dropout: this.dropout, diagonalBound: this.diagonalBound, userExponent: this.userExponent, itemExponent: this.itemExponent,
+      }, backend, {
         scratch: this.options.scratch, timings: this.options.timings, onProgress: options.onProgress,
       });
       this.numItems = m;
@@ -170,16 +188,17 @@ export class EASE implements Recommender {
       return;
     }
     let state = this.options.scratch?.get(GRAM_SLOT, "");
-    if (!state || state.train !== train) {
-      state = { train, g: await timed(this.options.timings, "gram", () => itemGram(train, backend)), solver: new SpdSolver(backend) };
+    if (!state || state.train !== train || state.userExponent !== this.userExponent) {
+      if (state) state.g = new Float32Array(0); // the old Gram goes before the new one is allocated
+      const weighted = this.userExponent === 0 ? train : scaleRows(train, userRowScales(train, this.userExponent));
+      state = { train, userExponent: this.userExponent, g: await timed(this.options.timings, "gram", () => itemGram(weighted, backend)), solver: state?.solver ?? new SpdSolver(backend) };
       this.options.scratch?.set(GRAM_SLOT, "", state);
     }
     options.onProgress?.(0.2, "gram");
     // (G + λI)⁻¹ as the solve of (G + λI)·P = I, a block of identity columns at
     // a time so that only G, L and P are item × item (Douban: 3 × 4.9 GB).
     const st = state;
-    const gramDiagonal = Float64Array.from({ length: m }, (_, j) => st.g[j * m + j]);
-    const ridge = ridgeDiagonal(gramDiagonal, this.lambda, this.dropout);
+    const ridge = ridgeDiagonal(itemSquareSums(train), this.lambda, this.dropout);
     let g = st.g;
     if (this.dropout > 0) {
       // Λ is not a multiple of I: the solver adds λ, the dropout term goes into a copy of G.
@@ -211,6 +230,14 @@ export class EASE implements Recommender {
       for (let j = 0; j < m; j++) p[row + j] = (i === j ? 1 : 0) - p[row + j] * gamma[j];
     }
     if (this.diagonalBound === 0) for (let j = 0; j < m; j++) p[j * m + j] = 0; // exactly, not 1 − P_jj/P_jj
+    if (this.itemExponent !== 1) {
+      // DAN: B_ij · s_i / s_j.
+      const sc = itemScales(train, this.itemExponent);
+      for (let i = 0; i < m; i++) {
+        const row = i * m;
+        for (let j = 0; j < m; j++) p[row + j] *= sc[i] / sc[j];
+      }
+    }
     this.weights = p;
     this.numItems = m;
     options.onProgress?.(1, "weights");
@@ -245,7 +272,9 @@ export class EASE implements Recommender {
 
   hyperParameters(): HyperParameters {
     if (this.isPlainEASE()) return { lambda: this.lambda };
-    return { lambda: this.lambda, dropout: this.dropout, xi: this.diagonalBound };
+    const out: HyperParameters = { lambda: this.lambda, dropout: this.dropout, xi: this.diagonalBound };
+    if (this.userExponent !== 0 || this.itemExponent !== 1) Object.assign(out, { alpha: this.itemExponent, beta: this.userExponent });
+    return out;
   }
 
   /** Drops the item × item weights (a grid search disposes the candidates it does not keep). */

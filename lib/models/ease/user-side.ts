@@ -8,6 +8,8 @@
  * With D = (XΛ⁻¹Xᵀ + I)⁻¹·XΛ⁻¹ (one n × n factor, one n × m solve):
  *   P_jj = (1 − q_j)/Λ_jj,   q_j = Σ_u X_uj·D_uj
  *   (c·P)_j = c_j/Λ_jj − ((c ⊘ Λ)·Xᵀ·D)_j,   c·B = c − (c·P) ⊙ γ
+ * DAN's user weights scale X's rows (X̂ = diag(n_u^(−β/2))·X stands for X above);
+ * its item scales wrap the scores: c·B' = ((c ⊙ s)·B) ⊘ s.
  * Exact, not an approximation. For Λ = λI (no dropout) D = (XXᵀ + λI)⁻¹X, so the
  * plain Gram XXᵀ is shared by the whole λ grid; scoring costs 2·n·m per user
  * instead of m².
@@ -17,7 +19,7 @@ import type { Backend } from "../../onnx/backend.ts";
 import { DEFAULT_MAX_RESIDUAL, SpdSolver } from "../../linalg/spd-solver.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
-import { diagonalWeights, ridgeDiagonal } from "./closed-form.ts";
+import { diagonalWeights, itemScales, itemSquareSums, ridgeDiagonal, scaleRows, userRowScales } from "./closed-form.ts";
 
 /** Which Gram EASE inverts: the m × m item Gram or, through Woodbury, the n × n user Gram. */
 export type EASESide = "auto" | "items" | "users";
@@ -31,6 +33,7 @@ export function resolveSide(side: EASESide, numUsers: number, numItems: number):
 
 interface UserGramState {
   train: InteractionMatrix;
+  userExponent: number;
   /** X dense, n × m (the support the scores are expressed through). */
   support: Float32Array;
   /** K = XXᵀ, n × n. */
@@ -52,12 +55,16 @@ export interface UserSideWeights {
   inverseRidge: Float32Array;
   /** γ_j of B = I − P·diag(γ), float64. */
   gamma: Float64Array;
+  /** DAN's s_j = n_j^(1−α) (undefined: α = 1). */
+  itemScales?: Float32Array;
 }
 
 export interface UserSideParameters {
   lambda: number;
   dropout: number;
   diagonalBound: number;
+  userExponent: number;
+  itemExponent: number;
 }
 
 export async function fitUserSide(
@@ -69,16 +76,17 @@ export async function fitUserSide(
   const n = train.numUsers;
   const m = train.numItems;
   let state = options.scratch?.get(USER_GRAM_SLOT, "");
-  if (!state || state.train !== train) {
-    const support = train.denseRows(0, n);
+  if (!state || state.train !== train || state.userExponent !== params.userExponent) {
+    const weighted = params.userExponent === 0 ? train : scaleRows(train, userRowScales(train, params.userExponent));
+    const support = weighted.denseRows(0, n);
     const gram = await timed(options.timings, "gram", () => backend.matmul(support, [n, m], support, [n, m], { transB: true }));
-    state = { train, support, gram, solver: new SpdSolver(backend) };
+    state = { train, userExponent: params.userExponent, support, gram, solver: new SpdSolver(backend) };
     options.scratch?.set(USER_GRAM_SLOT, "", state);
   }
   options.onProgress?.(0.2, "gram");
   const st = state;
   const x = st.support;
-  const ridge = ridgeDiagonal(gramDiagonal(train), params.lambda, params.dropout);
+  const ridge = ridgeDiagonal(itemSquareSums(train), params.lambda, params.dropout);
   const inverseRidge = Float32Array.from(ridge, (v) => 1 / v);
   let solved: Float32Array;
   if (params.dropout === 0) {
@@ -112,14 +120,8 @@ export async function fitUserSide(
     pDiagonal[j] = scaled / ridge[j];
   }
   const gamma = diagonalWeights(ridge, pDiagonal, params.diagonalBound);
-  return { numUsers: n, numItems: m, support: x, solved, inverseRidge, gamma };
-}
-
-/** G_jj = Σ_u X_uj² (the item counts for binary data). */
-function gramDiagonal(train: InteractionMatrix): Float64Array {
-  const d = new Float64Array(train.numItems);
-  for (let p = 0; p < train.indices.length; p++) d[train.indices[p]] += train.values[p] * train.values[p];
-  return d;
+  const scales = params.itemExponent === 1 ? undefined : Float32Array.from(itemScales(train, params.itemExponent));
+  return { numUsers: n, numItems: m, support: x, solved, inverseRidge, gamma, itemScales: scales };
 }
 
 /** Scores c·B for context rows [start, end) into `out` ((end − start) × m). */
@@ -134,6 +136,8 @@ export async function scoreUserSide(
   const { numUsers: n, numItems: m } = w;
   const rows = end - start;
   const c = context.denseRows(start, end);
+  const sc = w.itemScales;
+  if (sc) for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) c[r * m + j] *= sc[j];
   const scaled = new Float32Array(rows * m);
   for (let r = 0; r < rows; r++) for (let j = 0; j < m; j++) scaled[r * m + j] = c[r * m + j] * w.inverseRidge[j];
   const cx = await backend.matmul(scaled, [rows, m], w.support, [n, m], { transB: true });
@@ -144,5 +148,6 @@ export async function scoreUserSide(
     const o = r * m;
     // (c·P)_j = c_j/Λ_jj − t_j; c·B = c − (c·P) ⊙ γ.
     for (let j = 0; j < m; j++) t[o + j] = c[o + j] - (scaled[o + j] - t[o + j]) * gamma[j];
+    if (sc) for (let j = 0; j < m; j++) t[o + j] /= sc[j];
   }
 }

@@ -44,36 +44,50 @@ test("itemGram: sparse and dense paths both equal XᵀX", async () => {
 });
 
 /**
- * float64 B of the EASE family straight from the definitions: P = (G + Λ)⁻¹ by
- * ml-matrix, Λ = λI + p/(1−p)·diag(G); ξ = 0: B_ij = −P_ij/P_jj, B_jj = 0;
- * ξ = 1: B = P·G; otherwise B = I − P·diag(max(Λ_jj, (1−ξ)/P_jj)).
+ * float64 B of the EASE family straight from the definitions: G = Xᵀ·diag(n_u^(−β))·X,
+ * P = (G + Λ)⁻¹ by ml-matrix, Λ = λI + p/(1−p)·diag(XᵀX); ξ = 0: B_ij = −P_ij/P_jj,
+ * B_jj = 0; ξ = 1: B = P·G; otherwise B = I − P·diag(max(Λ_jj, (1−ξ)/P_jj));
+ * then DAN's B_ij·s_i/s_j with s_j = n_j^(1−α).
  */
-function referenceWeights(x: InteractionMatrix, lambda: number, dropout = 0, xi = 0): Matrix {
+function referenceWeights(x: InteractionMatrix, lambda: number, dropout = 0, xi = 0, alpha = 1, beta = 0): Matrix {
   const m = x.numItems;
   const d = x.denseRows(0, x.numUsers);
+  const userWeight = Array.from({ length: x.numUsers }, (_, u) => {
+    let n = 0;
+    for (let j = 0; j < m; j++) n += d[u * m + j];
+    return n > 0 ? n ** -beta : 1;
+  });
   const g = new Matrix(m, m);
+  const squares = new Float64Array(m);
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
     let s = 0;
-    for (let u = 0; u < x.numUsers; u++) s += d[u * m + i] * d[u * m + j];
+    for (let u = 0; u < x.numUsers; u++) s += userWeight[u] * d[u * m + i] * d[u * m + j];
     g.set(i, j, s);
   }
+  for (let u = 0; u < x.numUsers; u++) for (let j = 0; j < m; j++) squares[j] += d[u * m + j] ** 2;
+  const ridge = Array.from(squares, (q) => lambda + (dropout / (1 - dropout)) * q);
   const reg = g.clone();
-  for (let j = 0; j < m; j++) reg.set(j, j, g.get(j, j) * (1 + dropout / (1 - dropout)) + lambda);
+  for (let j = 0; j < m; j++) reg.set(j, j, g.get(j, j) + ridge[j]);
   const p = inverse(reg);
-  if (xi === 1) return p.mmul(g);
-  const b = new Matrix(m, m);
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
-    const ridge = lambda + (dropout / (1 - dropout)) * g.get(j, j);
-    const gamma = xi === 0 ? 1 / p.get(j, j) : Math.max(ridge, (1 - xi) / p.get(j, j));
-    b.set(i, j, xi === 0 && i === j ? 0 : (i === j ? 1 : 0) - p.get(i, j) * gamma);
+  let b: Matrix;
+  if (xi === 1) b = p.mmul(g);
+  else {
+    b = new Matrix(m, m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
+      const gamma = xi === 0 ? 1 / p.get(j, j) : Math.max(ridge[j], (1 - xi) / p.get(j, j));
+      b.set(i, j, xi === 0 && i === j ? 0 : (i === j ? 1 : 0) - p.get(i, j) * gamma);
+    }
   }
+  const counts = Array.from(squares); // binary test data: Σ X² = Σ X
+  const sc = counts.map((n) => (n > 0 ? n ** (1 - alpha) : 1));
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) b.set(i, j, (b.get(i, j) * sc[i]) / sc[j]);
   return b;
 }
 
 /** float64 c·B for every context row. */
-function referenceScores(x: InteractionMatrix, context: InteractionMatrix, lambda: number, dropout = 0, xi = 0): Float64Array {
+function referenceScores(x: InteractionMatrix, context: InteractionMatrix, lambda: number, dropout = 0, xi = 0, alpha = 1, beta = 0): Float64Array {
   const m = x.numItems;
-  const b = referenceWeights(x, lambda, dropout, xi);
+  const b = referenceWeights(x, lambda, dropout, xi, alpha, beta);
   const c = context.denseRows(0, context.numUsers);
   const out = new Float64Array(context.numUsers * m);
   for (let u = 0; u < context.numUsers; u++) for (let j = 0; j < m; j++) {
@@ -162,6 +176,28 @@ for (const [dropout, xi] of [[0.25, 0], [0.25, 1], [0, 0.2], [0.25, 0.1]] as con
   }
 }
 
+// DAN on EASE/EDLAE (ξ = 0) and on RDLAE (ξ = 0.1), both Grams.
+for (const [dropout, xi, alpha, beta] of [[0, 0, 0.8, 0.5], [0.2, 0, 0.6, 1], [0.2, 0.1, 0.8, 0.5]] as const) {
+  for (const [users, items, side] of [[80, 30, "items"], [30, 80, "users"]] as const) {
+    test(`DAN α ${alpha}, β ${beta} on p ${dropout}, ξ ${xi} (${users} × ${items}, ${side} side) matches the float64 definition`, async (t) => {
+      const x = randomMatrix(users, items, 0.2, 9);
+      const context = x.add(randomMatrix(users, items, 0.05, 10));
+      const lambda = 3;
+      const model = new EASE({ lambda, dropout, diagonalBound: xi, itemExponent: alpha, userExponent: beta, side });
+      await model.fit(x);
+      for (const ctx of [x, context]) {
+        const want = referenceScores(x, ctx, lambda, dropout, xi, alpha, beta);
+        const out = new Float32Array(ctx.numUsers * items);
+        await model.scoreBlock(ctx, 0, ctx.numUsers, out);
+        const err = unseenRelativeError(ctx, out, want);
+        assert.ok(err < 1e-4, `relative error ${err}`);
+        t.diagnostic(`max relative error ${err.toExponential(2)}`);
+      }
+      assert.deepEqual(model.hyperParameters(), { lambda, dropout, xi, alpha, beta });
+    });
+  }
+}
+
 test("RLAE: diag(B) ≤ ξ, binding exactly where the unconstrained 1 − λ·P_jj exceeds it", () => {
   const x = randomMatrix(60, 20, 0.3, 7);
   const lambda = 10;
@@ -183,5 +219,7 @@ test("RLAE: diag(B) ≤ ξ, binding exactly where the unconstrained 1 − λ·P_
 test("EASE family: bad p or ξ, and the device engine for anything but plain EASE, are refused", async () => {
   assert.throws(() => new EASE({ lambda: 1, dropout: 1 }), /dropout p must be in \[0, 1\)/);
   assert.throws(() => new EASE({ lambda: 1, diagonalBound: -0.1 }), /diagonal bound ξ must be in \[0, 1\]/);
+  assert.throws(() => new EASE({ lambda: 1, itemExponent: 1.5 }), /item exponent α must be in \[0, 1\]/);
+  assert.throws(() => new EASE({ lambda: 1, userExponent: -1 }), /user exponent β must be finite and ≥ 0/);
   await assert.rejects(new EASE({ lambda: 1, dropout: 0.2, engine: "device", name: "edlae" }).fit(randomMatrix(10, 5, 0.5, 8)), /edlae: the device engine implements plain EASE only/);
 });
