@@ -38,6 +38,10 @@ export { EASE, type EASEOptions } from "./lib/models/ease/model.ts";
 export { decodeDuals, type DualsArtifact, encodeDuals } from "./lib/models/infinite-ae/artifact.ts";
 /** Top-k recommendations for new users from saved duals, on any backend. */
 export { DualsScorer, type Recommendation } from "./lib/models/infinite-ae/duals-scorer.ts";
+/** Saved models of every kind (∞-AE, EASE, PopRec): make, encode, decode, score, and the top-k for many users at once. */
+export {
+  artifactOf, decodeArtifact, encodeArtifact, hasSavedForm, type ModelArtifact, type RankedItems, recommendTopK, savedModel, type SavedModel,
+} from "./lib/models/artifact.ts";
 /** K + c·I was not numerically positive definite, or the solve missed its residual bound. */
 export { SingularKernelError } from "./lib/linalg/cholesky.ts";
 

@@ -13,6 +13,7 @@ import { sharedBackendStats, type TransferStats } from "../onnx/backend.ts";
 import { checkOnnxDevice, duplicatesPolicy, loadFromFlags, parseDevice, parseEngine, rejectNegativeValues, setRawArgv, UsageError, withDataFlags, type DataFlags } from "./common.ts";
 import { registerDistillCommand } from "./distill.ts";
 import { registerFitCommands } from "./fit.ts";
+import { evaluateSavedModel, isArtifactPath } from "./recommend.ts";
 import { registerSampleCommands } from "./sample.ts";
 import { formatSeconds, Progress, table } from "../util/terminal.ts";
 
@@ -51,7 +52,7 @@ export function buildCli() {
   );
 
   withDataFlags(cli.command("evaluate", "Fit a model, pick hyper-parameters on validation, report the protocol's metrics"))
-    .option("--model <name>", `Model: ${Object.keys(MODELS).join(", ")}`, { default: "pop" })
+    .option("--model <name>", `Model: ${Object.keys(MODELS).join(", ")}, or a file saved by fit --out (evaluated as saved, no fitting)`, { default: "pop" })
     .option("--split <split>", "val (validation) or test", { default: "test" })
     .option("--metric <name>", "Validation metric that picks hyper-parameters", { default: "HR@100" })
     .option("--psp <norm>", "PSP normalisation: official or textbook", { default: "official" })
@@ -67,6 +68,11 @@ export function buildCli() {
       if (flags.ties !== "index" && flags.ties !== "random") throw new UsageError(`--ties must be 'index' or 'random', got '${flags.ties}'`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${flags.seed}'`);
+      if (isArtifactPath(String(flags.model), Object.keys(MODELS))) {
+        const psp = flags.psp === "textbook" ? ("textbook" as const) : ("official" as const);
+        const options = { split, psp, ties: flags.ties === "random" ? ("random" as const) : ("index" as const), seed, device: flags.device, json: flags.json };
+        return evaluateSavedModel(String(flags.model), flags, options);
+      }
       let entry;
       try {
         entry = modelEntry(String(flags.model));

@@ -22,6 +22,12 @@ export class PopRec implements Recommender {
     return Promise.resolve();
   }
 
+  /** Training interactions per item (what a saved PopRec stores). */
+  itemPopularity(): Float32Array {
+    if (!this.popularity) throw new Error("PopRec.itemPopularity: call fit first");
+    return this.popularity;
+  }
+
   hyperParameters(): HyperParameters {
     return {};
   }

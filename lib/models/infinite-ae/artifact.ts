@@ -1,30 +1,33 @@
 /**
- * The saved-duals artifact (`.infrec`): everything needed to recommend for a
- * new user without refitting — the support users' rows (sparse), the duals α,
- * λ, depth, item ids and dataset statistics — in one binary file.
+ * The saved-duals artifact (`.infrec`) of a fitted ∞-AE: everything needed to
+ * recommend without refitting — the support users' rows (sparse), the duals
+ * α, λ, depth, item ids, the dataset's users with their histories and the
+ * dataset statistics — in the shared container of lib/models/artifact-format.ts
+ * (format version 2). Sections: support.indptr, support.indices,
+ * support.values, alpha (float32 or float16, |S| × items, row-major), and the
+ * shared seen.* user histories.
  *
- * Layout (little-endian):
- *   "INFREC-DUALS\n" (13 bytes) · u32 format version · u32 header length ·
- *   header (UTF-8 JSON) · zero padding to 8 bytes · sections in header order ·
- *   u32 CRC-32 of every byte before it.
- * Sections: indptr (int32, |S|+1), indices (int32, nnz), values (float32, nnz),
- * alpha (float32 or float16, |S| × items, row-major).
+ * Version 1 files (∞-AE only, before the shared container) still load:
+ *   "INFREC-DUALS\n" · u32 1 · u32 header length · header (JSON) · padding ·
+ *   indptr, indices, values, alpha · CRC-32.
+ * Their users are the support users (when they were real ones), with their
+ * training rows as history.
  *
  * Parsing and serialising use no Node APIs, so browsers and the edge module
  * read the same bytes; file I/O lives in artifact-file.ts.
  */
 import { InteractionMatrix } from "../../data/matrix.ts";
-import type { DatasetStats } from "../../data/dataset.ts";
 import { crc32 } from "../../util/checksum.ts";
+import {
+  ARTIFACT_MAGIC, ARTIFACT_VERSION, type ArtifactCommon, commonFields, containerVersion, csrSection, type DecodedContainer, decodeContainer, encodeContainer,
+  fromFloat16Bits, pad8, section, toFloat16Bits,
+} from "../artifact-format.ts";
 
-export { crc32 };
-
-export const ARTIFACT_MAGIC = "INFREC-DUALS\n";
-export const ARTIFACT_VERSION = 1;
+export { ARTIFACT_MAGIC, ARTIFACT_VERSION, crc32, fromFloat16Bits, toFloat16Bits };
 
 export type DualsDType = "float32" | "float16";
 
-export interface DualsArtifact {
+export interface DualsArtifact extends ArtifactCommon {
   model: "inf-ae";
   lambda: number;
   depth: number;
@@ -36,13 +39,69 @@ export interface DualsArtifact {
   supportUserIds: string[];
   /** Duals, |S| × items, row-major float32 (widened on load when stored as float16). */
   alpha: Float32Array;
-  itemIds: string[];
-  dataset?: Partial<DatasetStats> & { name?: string; trainedOn?: string };
   /** Storage type of α in the file. */
   alphaDType: DualsDType;
 }
 
-interface Header {
+/** Serialises an artifact to bytes (format version 2). */
+export function encodeDuals(a: Omit<DualsArtifact, "alphaDType">, alphaDType: DualsDType = "float32"): Uint8Array {
+  const s = a.support;
+  const n = s.numUsers;
+  const m = s.numItems;
+  if (a.alpha.length !== n * m) throw new Error(`encodeDuals: α has ${a.alpha.length} values, expected ${n}×${m}`);
+  if (a.itemIds.length !== m) throw new Error(`encodeDuals: ${a.itemIds.length} item ids for ${m} items`);
+  if (alphaDType !== "float32" && alphaDType !== "float16") throw new Error(`encodeDuals: α dtype must be float32 or float16, got '${String(alphaDType)}'`);
+  return encodeContainer(
+    {
+      model: "inf-ae",
+      itemIds: a.itemIds,
+      dataset: a.dataset,
+      hyperParameters: a.hyperParameters ?? { lambda: a.lambda, depth: a.depth },
+      lambda: a.lambda,
+      depth: a.depth,
+      shift: a.shift,
+      numSupport: n,
+      supportUserIds: a.supportUserIds,
+    },
+    [
+      { name: "support.indptr", dtype: "int32", data: s.indptr },
+      { name: "support.indices", dtype: "int32", data: s.indices },
+      { name: "support.values", dtype: "float32", data: s.values },
+      { name: "alpha", dtype: alphaDType, data: a.alpha },
+    ],
+    a.users,
+  );
+}
+
+/** Parses artifact bytes (format 1 or 2); corrupt, truncated, foreign or non-∞-AE files give a clear error. */
+export function decodeDuals(bytes: Uint8Array, what = "artifact"): DualsArtifact {
+  if (containerVersion(bytes, what) === 1) return decodeVersion1(bytes, what);
+  return dualsFromContainer(decodeContainer(bytes, what), what);
+}
+
+/** The ∞-AE artifact in a decoded version-2 container. */
+export function dualsFromContainer(c: DecodedContainer, what: string): DualsArtifact {
+  const h = c.header;
+  if (h.model !== "inf-ae") throw new Error(`${what}: a saved ${h.model} model, not ∞-AE duals`);
+  const n = Number(h.numSupport);
+  const m = h.itemIds.length;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${what}: corrupt header (support size)`);
+  const alpha = section(c, "alpha", Float32Array, n * m, what);
+  const alphaDType = h.sections.find((s) => s.name === "alpha")!.dtype;
+  return {
+    model: "inf-ae",
+    ...commonFields(c, what),
+    lambda: Number(h.lambda),
+    depth: Number(h.depth),
+    shift: Number(h.shift),
+    support: csrSection(c, "support", n, m, what),
+    supportUserIds: Array.isArray(h.supportUserIds) ? h.supportUserIds.map(String) : [],
+    alpha,
+    alphaDType: alphaDType === "float16" ? "float16" : "float32",
+  };
+}
+
+interface Version1Header {
   model: "inf-ae";
   lambda: number;
   depth: number;
@@ -54,115 +113,15 @@ interface Header {
   itemIds: string[];
   supportUserIds: string[];
   dataset?: DualsArtifact["dataset"];
-  producer: string;
 }
 
-// ---- float16 conversion (round to nearest even), for a half-size α.
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-export function toFloat16Bits(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow → ±∞
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow → ±0
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-export function fromFloat16Bits(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-const pad8 = (n: number) => (8 - (n % 8)) % 8;
-
-/** Serialises an artifact to bytes. */
-export function encodeDuals(a: Omit<DualsArtifact, "alphaDType">, alphaDType: DualsDType = "float32"): Uint8Array {
-  const s = a.support;
-  const n = s.numUsers;
-  const m = s.numItems;
-  if (a.alpha.length !== n * m) throw new Error(`encodeDuals: α has ${a.alpha.length} values, expected ${n}×${m}`);
-  if (a.itemIds.length !== m) throw new Error(`encodeDuals: ${a.itemIds.length} item ids for ${m} items`);
-  const header: Header = {
-    model: a.model,
-    lambda: a.lambda,
-    depth: a.depth,
-    shift: a.shift,
-    numSupport: n,
-    numItems: m,
-    nnz: s.nnz,
-    alphaDType,
-    itemIds: a.itemIds,
-    supportUserIds: a.supportUserIds,
-    dataset: a.dataset,
-    producer: "infrec",
-  };
-  const magic = new TextEncoder().encode(ARTIFACT_MAGIC);
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const headStart = magic.length + 8;
-  const dataStart = headStart + json.length + pad8(headStart + json.length);
-  const alphaBytes = alphaDType === "float16" ? 2 * n * m : 4 * n * m;
-  const sizes = [4 * (n + 1), 4 * s.nnz, 4 * s.nnz, alphaBytes];
-  let total = dataStart;
-  for (const sz of sizes) total += sz + pad8(sz);
-  const out = new Uint8Array(total + 4);
-  const view = new DataView(out.buffer);
-  out.set(magic, 0);
-  view.setUint32(magic.length, ARTIFACT_VERSION, true);
-  view.setUint32(magic.length + 4, json.length, true);
-  out.set(json, headStart);
-  let off = dataStart;
-  const put = (arr: Int32Array | Float32Array | Uint16Array) => {
-    out.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), off);
-    off += arr.byteLength + pad8(arr.byteLength);
-  };
-  put(s.indptr);
-  put(s.indices);
-  put(s.values);
-  if (alphaDType === "float16") {
-    const h = new Uint16Array(n * m);
-    for (let i = 0; i < h.length; i++) h[i] = toFloat16Bits(a.alpha[i]);
-    put(h);
-  } else put(a.alpha);
-  view.setUint32(total, crc32(out.subarray(0, total)), true);
-  return out;
-}
-
-/** Parses artifact bytes; corrupt, truncated or foreign files give a clear error. */
-export function decodeDuals(bytes: Uint8Array, what = "artifact"): DualsArtifact {
-  const magic = new TextEncoder().encode(ARTIFACT_MAGIC);
-  if (bytes.length < magic.length + 12) throw new Error(`${what}: too short to be an infrec artifact (${bytes.length} bytes)`);
-  for (let i = 0; i < magic.length; i++) {
-    if (bytes[i] !== magic[i]) throw new Error(`${what}: not an infrec duals artifact (bad magic)`);
-  }
+/** The version-1 layout (∞-AE only), as infrec wrote it before the shared container. */
+function decodeVersion1(bytes: Uint8Array, what: string): DualsArtifact {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(magic.length, true);
-  if (version !== ARTIFACT_VERSION) throw new Error(`${what}: format version ${version}, this infrec reads version ${ARTIFACT_VERSION}`);
-  const jsonLen = view.getUint32(magic.length + 4, true);
-  const headStart = magic.length + 8;
+  const headStart = ARTIFACT_MAGIC.length + 8;
+  const jsonLen = view.getUint32(ARTIFACT_MAGIC.length + 4, true);
   if (headStart + jsonLen + 4 > bytes.length) throw new Error(`${what}: truncated (header runs past the end)`);
-  let header: Header;
+  let header: Version1Header;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(headStart, headStart + jsonLen)));
   } catch {
@@ -178,8 +137,7 @@ export function decodeDuals(bytes: Uint8Array, what = "artifact"): DualsArtifact
   for (const sz of sizes) total += sz + pad8(sz);
   if (bytes.length < total + 4) throw new Error(`${what}: truncated (${bytes.length} bytes, expected ${total + 4})`);
   if (bytes.length > total + 4) throw new Error(`${what}: ${bytes.length - total - 4} unexpected trailing bytes`);
-  const stored = view.getUint32(total, true);
-  if (crc32(bytes.subarray(0, total)) !== stored) throw new Error(`${what}: checksum mismatch (the file is corrupt)`);
+  if (crc32(bytes.subarray(0, total)) !== view.getUint32(total, true)) throw new Error(`${what}: checksum mismatch (the file is corrupt)`);
   let off = dataStart;
   const take = (sz: number): ArrayBuffer => {
     const buf = bytes.slice(off, off + sz).buffer; // aligned copy
@@ -198,16 +156,21 @@ export function decodeDuals(bytes: Uint8Array, what = "artifact"): DualsArtifact
   for (let p = 0; p < indices.length; p++) {
     if (indices[p] < 0 || indices[p] >= m) throw new Error(`${what}: corrupt support rows (item index ${indices[p]})`);
   }
+  const support = new InteractionMatrix(n, m, indptr, indices, values);
+  const supportUserIds = header.supportUserIds ?? [];
   return {
-    model: header.model,
+    model: "inf-ae",
     lambda: header.lambda,
     depth: header.depth,
     shift: header.shift,
-    support: new InteractionMatrix(n, m, indptr, indices, values),
-    supportUserIds: header.supportUserIds,
+    support,
+    supportUserIds,
     alpha,
     itemIds: header.itemIds,
     dataset: header.dataset,
+    hyperParameters: { lambda: header.lambda, depth: header.depth },
+    // Version 1 saved no histories: real support users are known by their training rows.
+    users: supportUserIds.length === n && n > 0 ? { ids: supportUserIds, seen: support } : undefined,
     alphaDType,
   };
 }

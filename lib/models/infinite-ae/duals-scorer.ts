@@ -1,9 +1,12 @@
 /**
  * Recommending from saved duals: a user given as a list of item ids is scored
  * as K(x, X_S)·α — the same ONNX Gram and product as a fitted ∞-AE — with
- * its own items excluded. Runtime-agnostic: it takes any Backend, so the edge
+ * its own items excluded. `scoreBlock` scores a block of context rows the
+ * same way (many users per Gram and product: saved-model evaluation and
+ * `recommend --all`). Runtime-agnostic: it takes any Backend, so the edge
  * module runs it on onnxruntime-web and the CLI on onnxruntime-node.
  */
+import type { InteractionMatrix } from "../../data/matrix.ts";
 import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
 import { topK } from "../../ranking/top-k.ts";
 import type { Backend } from "../../onnx/backend.ts";
@@ -21,6 +24,7 @@ export interface RecommendResult {
 }
 
 export class DualsScorer {
+  readonly name = "inf-ae";
   private readonly itemIndex = new Map<string, number>();
   private readonly supportRows: Float32Array;
   private readonly supportNorms: Float32Array;
@@ -60,13 +64,26 @@ export class DualsScorer {
 
   /** Raw scores (users × items) for users given by their item ids. */
   async scoreUsers(users: readonly (readonly string[])[]): Promise<{ scores: Float32Array; unknown: string[][]; known: number[][] }> {
-    const { x, unknown, known } = this.rows(users);
+    // One user is scored as two identical rows: ORT multiplies a single row with
+    // another kernel (GEMV) whose float32 rounding differs by ~1e-5, and a user's
+    // scores should not depend on how many are scored with it (recommendTopK does the same).
+    const { x, unknown, known } = this.rows(users.length === 1 ? [users[0], users[0]] : users);
     const n = this.artifact.support.numUsers;
     const m = this.numItems;
-    const rows = users.length;
+    const rows = users.length === 1 ? 2 : users.length;
     const k = await ntkGram(this.backend, x, rows, this.supportRows, n, m, { depth: this.artifact.depth, bSumSq: this.supportNorms });
     const scores = await this.backend.matmul(k, [rows, n], this.artifact.alpha, [n, m]);
-    return { scores, unknown, known };
+    return { scores: scores.subarray(0, users.length * m), unknown: unknown.slice(0, users.length), known: known.slice(0, users.length) };
+  }
+
+  /** Scores (rows × items, row-major) of users [start, end) of a context matrix over the artifact's items. */
+  async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
+    const m = this.numItems;
+    if (context.numItems !== m) throw new Error(`DualsScorer.scoreBlock: context has ${context.numItems} items, the artifact ${m}`);
+    const rows = end - start;
+    const n = this.artifact.support.numUsers;
+    const k = await ntkGram(this.backend, context.denseRows(start, end), rows, this.supportRows, n, m, { depth: this.artifact.depth, bSumSq: this.supportNorms });
+    await this.backend.matmul(k, [rows, n], this.artifact.alpha, [n, m], { out: out.subarray(0, rows * m) });
   }
 
   /** Top-k items for each user (their own items excluded), best first, ties to the lower item index. */

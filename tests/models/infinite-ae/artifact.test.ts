@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { InteractionMatrix } from "../../../lib/data/matrix.ts";
 import { decodeDuals, encodeDuals, fromFloat16Bits, toFloat16Bits } from "../../../lib/models/infinite-ae/artifact.ts";
 import { DualsScorer } from "../../../lib/models/infinite-ae/duals-scorer.ts";
 import { InfiniteAE } from "../../../lib/models/infinite-ae/model.ts";
 import { getBackend } from "../../../lib/onnx/backend.ts";
+import { decodeArtifact } from "../../../lib/models/artifact.ts";
+import { REPO_ROOT } from "../../../lib/data/registry.ts";
+import { relErr } from "../../helpers.ts";
 import { plantedDataset } from "../synthetic.ts";
 
 async function fitted() {
@@ -45,7 +50,7 @@ test("corrupt, truncated and foreign files are clear errors", async () => {
   const flipped = bytes.slice();
   flipped[flipped.length - 50] ^= 0xff;
   assert.throws(() => decodeDuals(flipped, "m.infrec"), /checksum mismatch/);
-  assert.throws(() => decodeDuals(new TextEncoder().encode("hello world, not an artifact"), "x"), /not an infrec duals artifact/);
+  assert.throws(() => decodeDuals(new TextEncoder().encode("hello world, not an artifact"), "x"), /not an infrec artifact \(bad magic\)/);
   const future = bytes.slice();
   new DataView(future.buffer).setUint32(13, 99, true);
   assert.throws(() => decodeDuals(future), /format version 99/);
@@ -71,4 +76,39 @@ test("recommending from saved duals equals the fitted model's scores for the sam
   assert.equal(rec.items.length, 5);
   for (const r of rec.items) assert.ok(!ids[0].includes(r.item), "own items are excluded");
   await assert.rejects(scorer.recommend([ids[0]], 0), /k must be a positive integer/);
+});
+
+// Written by infrec at commit f0d35ca (format 1, before the shared container):
+// ∞-AE, λ = 1, fitted on the train split of plantedDataset(40, 16, 4, 6, 3).
+const VERSION_1 = join(REPO_ROOT, "tests", "fixtures", "artifacts", "inf-ae-v1.infrec");
+
+test("a format-1 artifact still loads: its duals are those of the same fit today, its support users are its users", async () => {
+  const bytes = new Uint8Array(readFileSync(VERSION_1));
+  const old = decodeDuals(bytes, "v1.infrec");
+  const ds = plantedDataset(40, 16, 4, 6, 3);
+  const model = new InfiniteAE({ lambda: 1 });
+  await model.fit(ds.train);
+  const now = await model.toArtifact({ itemIds: ds.itemIds, userIds: ds.userIds });
+  assert.equal(old.lambda, 1);
+  assert.equal(old.depth, 1);
+  assert.equal(old.alphaDType, "float32");
+  assert.deepEqual(old.itemIds, ds.itemIds);
+  assert.deepEqual([...old.support.indices], [...ds.train.indices]);
+  assert.ok(relErr(old.alpha, now.alpha) < 1e-6, `α against today's fit: relative error ${relErr(old.alpha, now.alpha)}`);
+  assert.deepEqual(old.users!.ids, ds.userIds);
+  assert.deepEqual([...old.users!.seen.indptr], [...ds.train.indptr]);
+  assert.equal(decodeArtifact(bytes).model, "inf-ae");
+});
+
+test("format 2 carries the dataset's users and their histories, and an α stored as float16 says so", async () => {
+  const { ds, art } = await fitted();
+  const seen = ds.train.add(ds.validation).add(ds.test);
+  const bytes = encodeDuals({ ...art, users: { ids: [...ds.userIds], seen } }, "float16");
+  assert.equal(new DataView(bytes.buffer).getUint32(13, true), 2);
+  const back = decodeDuals(bytes);
+  assert.equal(back.alphaDType, "float16");
+  assert.deepEqual(back.users!.ids, ds.userIds);
+  assert.deepEqual([...back.users!.seen.values], [...seen.values]);
+  assert.deepEqual(back.supportUserIds, ds.userIds);
+  assert.equal(back.shift, art.shift);
 });
