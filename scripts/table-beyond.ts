@@ -1,0 +1,162 @@
+/**
+ * Beyond the paper: the closed-form recommenders published since 2019 on the
+ * same engine and protocol as Table 1 (hyper-parameters on validation HR@100,
+ * test metrics at the pick), in Table 1's layout with the paper's best row
+ * beside them, plus each model's grid size and wall time; optionally a column
+ * of the same models fitted on a DISTILL-CF summary (summaries that transfer).
+ *
+ *   npx tsx scripts/table-beyond.ts [--datasets magazine,ml-1m,douban] [--models ease,edlae,…]
+ *     [--summaries DIR] [--quick] [--out results] [--data-dir DIR] [--device cpu]
+ * writes results/table-beyond.{md,csv,json}. With --summaries DIR each model is also
+ * fitted on DIR/<dataset>.infrec-summary (written by `infrec distill` or table1.ts
+ * --summaries; none is distilled here) and scored on the real users' test split.
+ */
+import { cac } from "cac";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadDataset } from "../lib/data/registry.ts";
+import { loadSummary, summaryToMatrix } from "../lib/distill/summary.ts";
+import { PAPER_TABLE1, TABLE1_METRICS, TABLE1_MODELS } from "../lib/eval/paper-results.ts";
+import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
+import type { HyperParameters } from "../lib/models/model.ts";
+import { MODELS } from "../lib/models/registry.ts";
+import type { DeviceRequest } from "../lib/onnx/backend.ts";
+import { tuneModel } from "../lib/tuning/tune.ts";
+import { Progress } from "../lib/util/terminal.ts";
+
+/** The beyond-the-paper models in the table's order (those not registered yet are left out with a note). */
+export const BEYOND_MODELS = ["ease", "edlae", "dlae", "rlae", "rdlae", "dan", "dan-rlae", "gf-cf", "turbo-cf", "svd-ae", "inf-ae"];
+
+export const BEYOND_METRICS = [...TABLE1_METRICS, "PSP@100"] as const;
+
+export interface BeyondCell {
+  dataset: string;
+  model: string;
+  /** "full" (all training users) or "summary" (a DISTILL-CF summary). */
+  trainedOn: "full" | "summary";
+  metrics: Record<string, number>;
+  hyperParameters: HyperParameters;
+  gridPoints: number;
+  seconds: number;
+}
+
+export interface BeyondOptions {
+  datasets: string[];
+  models: string[];
+  quick: boolean;
+  out: string;
+  dataDir?: string;
+  device: DeviceRequest;
+  summaries?: string;
+  quiet?: boolean;
+}
+
+/** The paper's best Table 1 row of a dataset by NDCG@10 (its model key and metrics), if it reports the dataset. */
+export function paperBest(dataset: string): { model: string; metrics: Record<string, number> } | undefined {
+  const rows = PAPER_TABLE1[dataset];
+  if (!rows) return undefined;
+  const [model, metrics] = Object.entries(rows).reduce((a, b) => ((b[1]["NDCG@10"] ?? -1) > (a[1]["NDCG@10"] ?? -1) ? b : a));
+  return { model, metrics };
+}
+
+export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
+  for (const m of o.models) if (!MODELS[m]) throw new Error(`unknown model '${m}' (known: ${Object.keys(MODELS).join(", ")})`);
+  const cells: BeyondCell[] = [];
+  const log = (line: string) => !o.quiet && process.stderr.write(line + "\n");
+  const progress = new Progress("table-beyond", !o.quiet);
+  const runs = o.datasets.length * o.models.length * (o.summaries ? 2 : 1);
+  mkdirSync(o.out, { recursive: true });
+  const save = () => {
+    writeFileAtomic(join(o.out, "table-beyond.json"), JSON.stringify({ cells, paperBest: Object.fromEntries(o.datasets.map((d) => [d, paperBest(d)])) }, null, 2) + "\n");
+    writeFileAtomic(join(o.out, "table-beyond.csv"), toCsv(cells));
+    writeFileAtomic(join(o.out, "table-beyond.md"), toMarkdown(cells));
+  };
+  for (const d of o.datasets) {
+    const ds = await loadDataset(d, { dataDir: o.dataDir });
+    const summaryPath = o.summaries ? join(o.summaries, `${d}.infrec-summary`) : undefined;
+    const summary = summaryPath && existsSync(summaryPath) ? loadSummary(summaryPath) : undefined;
+    if (summaryPath && !summary) log(`${d}: no summary at ${summaryPath}; the summary column stays empty`);
+    if (summary && summary.header.itemIds.length !== ds.itemIds.length) throw new Error(`${summaryPath}: summary has ${summary.header.itemIds.length} items, dataset '${d}' has ${ds.itemIds.length}`);
+    for (const m of o.models) {
+      for (const trainedOn of summary ? (["full", "summary"] as const) : (["full"] as const)) {
+        progress.update(cells.length / runs, `${d} / ${m} / ${trainedOn}`);
+        log(`${d} / ${m} (${trainedOn}) …`);
+        const t0 = Date.now();
+        const r = await tuneModel(ds, m, {
+          quick: o.quick,
+          summary: trainedOn === "summary",
+          train: trainedOn === "summary" ? summaryToMatrix(summary!) : undefined,
+          build: { device: o.device },
+          test: true,
+          onPoint: (p, i, n) => log(`  ${m} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)} (${i + 1}/${n})`),
+          onSkip: (s) => log(`  ${m} ${JSON.stringify(s.params)} skipped: ${s.reason}`),
+        });
+        cells.push({
+          dataset: d, model: m, trainedOn, metrics: r.test!.metrics, hyperParameters: r.hyperParameters,
+          gridPoints: r.points.length, seconds: (Date.now() - t0) / 1000,
+        });
+        save(); // partial results survive an interruption
+      }
+    }
+  }
+  progress.done();
+  return cells;
+}
+
+const fmt = (metric: string, v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : metric === "AUC" ? v.toFixed(4) : v.toFixed(2));
+
+export function toMarkdown(cells: BeyondCell[]): string {
+  const out = ["# Beyond the paper: closed-form recommenders, test set (hyper-parameters on validation HR@100)", ""];
+  for (const d of [...new Set(cells.map((c) => c.dataset))]) {
+    out.push(`## ${d}`, "", `| model | trained on | ${BEYOND_METRICS.join(" | ")} | picked | grid | seconds |`, `| --- | --- |${BEYOND_METRICS.map(() => " --- |").join("")} --- | --- | --- |`);
+    for (const c of cells.filter((x) => x.dataset === d)) {
+      out.push(`| ${c.model} | ${c.trainedOn} | ${BEYOND_METRICS.map((m) => fmt(m, c.metrics[m])).join(" | ")} | ${JSON.stringify(c.hyperParameters)} | ${c.gridPoints} | ${c.seconds.toFixed(1)} |`);
+    }
+    const best = paperBest(d);
+    if (best) out.push(`| paper's best: ${TABLE1_MODELS[best.model] ?? best.model} | full | ${BEYOND_METRICS.map((m) => fmt(m, best.metrics[m])).join(" | ")} | | | |`);
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+export function toCsv(cells: BeyondCell[]): string {
+  const lines = [`dataset,model,trained_on,${BEYOND_METRICS.join(",")},hyper_parameters,grid_points,seconds`];
+  for (const c of cells) {
+    lines.push([c.dataset, c.model, c.trainedOn, ...BEYOND_METRICS.map((m) => c.metrics[m] ?? ""), `"${JSON.stringify(c.hyperParameters).replaceAll('"', '""')}"`, c.gridPoints, c.seconds].join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" && process.argv[1]?.endsWith("table-beyond.ts"))) {
+  const cli = cac("table-beyond");
+  cli
+    .option("--datasets <list>", "Comma-separated dataset names", { default: "magazine,ml-1m,douban" })
+    .option("--models <list>", "Comma-separated registry models", { default: BEYOND_MODELS.filter((m) => MODELS[m]).join(",") })
+    .option("--summaries <dir>", "Also fit every model on <dir>/<dataset>.infrec-summary")
+    .option("--quick", "Small grids (a smoke run)")
+    .option("--out <dir>", "Output folder", { default: "results" })
+    .option("--data-dir <dir>", "Dataset folder")
+    .option("--device <device>", "cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
+    .option("--quiet", "No progress on stderr")
+    .option("--json", "Print the cells as JSON on stdout")
+    .help();
+  const { options } = cli.parse();
+  if (!options.help) {
+    try {
+      const cells = await runTableBeyond({
+        datasets: String(options.datasets).split(",").filter(Boolean),
+        models: String(options.models).split(",").filter(Boolean),
+        quick: Boolean(options.quick),
+        out: String(options.out),
+        dataDir: options.dataDir,
+        device: options.device,
+        summaries: options.summaries,
+        quiet: Boolean(options.quiet),
+      });
+      console.log(options.json ? JSON.stringify(cells, null, 2) : toMarkdown(cells));
+    } catch (e) {
+      console.error(`table-beyond: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
+}
