@@ -1,0 +1,43 @@
+/**
+ * scripts/table-beyond.ts end to end on the bundled Magazine: two models of the
+ * EASE family on full data and on a saved DISTILL-CF summary, the files it
+ * writes and the paper's best row beside them.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadDataset } from "../../lib/data/registry.ts";
+import { runDistill } from "../../lib/distill/run.ts";
+import { saveSummary } from "../../lib/distill/summary.ts";
+import { paperBest, runTableBeyond } from "../../scripts/table-beyond.ts";
+import { withTempDir } from "../helpers.ts";
+
+test("table-beyond: EASE and RLAE on full data and on a summary, as md/csv/json with the paper's best row", async () => {
+  await withTempDir(async (dir) => {
+    const ds = await loadDataset("magazine");
+    const run = await runDistill(ds, { mu: 20, gamma: 2, steps: 1, samplingWorkers: 0 });
+    saveSummary(join(dir, "magazine.infrec-summary"), run.summary);
+    const full = await runTableBeyond({ datasets: ["magazine"], models: ["ease", "rlae"], quick: true, out: dir, device: "cpu", quiet: true });
+    assert.deepEqual(full.map((c) => `${c.model}/${c.trainedOn}`), ["ease/full", "rlae/full"]);
+    const withSummary = await runTableBeyond({ datasets: ["magazine"], models: ["rlae"], quick: true, out: dir, device: "cpu", quiet: true, summaries: dir });
+    assert.deepEqual(withSummary.map((c) => `${c.model}/${c.trainedOn}`), ["rlae/full", "rlae/summary"]);
+    const cells = [...full, ...withSummary];
+    // EASE's quick grid on Magazine picks λ = 500 with test NDCG@10 22.92 (docs/protocol.md §6).
+    assert.deepEqual(cells[0].hyperParameters, { lambda: 500 });
+    assert.ok(Math.abs(cells[0].metrics["NDCG@10"] - 22.92) < 0.01, `EASE NDCG@10 ${cells[0].metrics["NDCG@10"]}`);
+    assert.equal(cells[2].hyperParameters.xi, 0.1);
+    for (const c of cells) {
+      assert.equal(c.gridPoints, 2);
+      for (const m of ["AUC", "HR@10", "NDCG@10", "PSP@10", "PSP@100"]) assert.ok(Number.isFinite(c.metrics[m]), `${c.model}/${c.trainedOn} ${m}`);
+    }
+    assert.equal(paperBest("magazine")?.model, "distill-inf-ae");
+    const md = readFileSync(join(dir, "table-beyond.md"), "utf8");
+    assert.match(md, /\| paper's best: DISTILL-CF \+ ∞-AE \| full \| 0\.8584 \| 28\.27 \|/);
+    const csv = readFileSync(join(dir, "table-beyond.csv"), "utf8").trim().split("\n");
+    assert.equal(csv.length, 1 + withSummary.length); // the files hold the last run
+    assert.match(csv[2], /^magazine,rlae,summary,/);
+    assert.equal(JSON.parse(readFileSync(join(dir, "table-beyond.json"), "utf8")).cells.length, 2);
+    await assert.rejects(runTableBeyond({ datasets: ["magazine"], models: ["nope"], quick: true, out: dir, device: "cpu", quiet: true }), /unknown model 'nope'/);
+  });
+});
