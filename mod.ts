@@ -46,8 +46,14 @@ export {
 export { SingularKernelError } from "./lib/linalg/cholesky.ts";
 
 // ── Evaluation and tuning ───────────────────────────────────────────────────
-/** The paper's protocol: HR, NDCG, PSP at cut-offs and a pooled AUC on validation or test. */
-export { evaluate, type EvaluateOptions, type EvaluationResult, type Metrics } from "./lib/eval/evaluate.ts";
+/** The paper's protocol: HR, NDCG, PSP at cut-offs and a pooled AUC on validation or test; Recall, Precision, MAP, MRR, coverage and per-user rows on request. */
+export {
+  evaluate, type EvaluateOptions, type EvaluationResult, METRIC_FAMILIES, type MetricFamily, type Metrics, PAPER_METRICS, type PerUserMetrics,
+} from "./lib/eval/evaluate.ts";
+/** Per-user metric rows as CSV or JSON Lines. */
+export { formatPerUser, writePerUser } from "./lib/eval/per-user.ts";
+/** A grid given as "key=v1,v2;key2=v3", substituted into a model's default grid. */
+export { type GridSpec, overrideGrid, parseGridSpec } from "./lib/eval/grid-spec.ts";
 /** A registered model tuned on validation (the summary grid on DISTILL-CF summaries), tested at the best. */
 export { tuneModel, type TuneOptions, type TuneResult } from "./lib/tuning/tune.ts";
 

@@ -14,10 +14,12 @@ import { MODELS, modelEntry, type ModelParams } from "../models/registry.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { checkOnnxDevice, checkWritable, type DataFlags, loadFromFlags, parseDevice, parseEngine, UsageError, withDataFlags } from "./common.ts";
 import { registerRecommendCommand } from "./recommend.ts";
-import { formatSeconds, Progress, table } from "../util/terminal.ts";
+import { formatSeconds, Progress } from "../util/terminal.ts";
 import { loadTrainingMatrix } from "./train-on.ts";
+import { type EvalFlags, metricsTable, parseEvalFlags, resolveGrid, shownMetrics, startRun, withEvalFlags, writePerUserFile } from "./eval-options.ts";
+import { METRIC_FAMILIES } from "../eval/evaluate.ts";
 
-interface FitFlags extends DataFlags {
+interface FitFlags extends DataFlags, EvalFlags {
   model: string;
   out?: string;
   on?: string;
@@ -46,7 +48,7 @@ export function allInteractions(ds: Dataset): InteractionMatrix {
 }
 
 export function registerFitCommands(cli: CAC): void {
-  withDataFlags(cli.command("fit", "Fit a model (λ by validation HR@100 unless --lambda), report test metrics, save it with --out"))
+  withEvalFlags(withDataFlags(cli.command("fit", "Fit a model (λ by validation HR@100 unless --lambda), report test metrics, save it with --out")))
     .option("--model <name>", `Model: ${Object.keys(MODELS).join(", ")}`, { default: "inf-ae" })
     .option("--out <file>", "Save the fitted model (inf-ae, ease and its relatives, pop) with the dataset's users and their items, for recommend and evaluate --model FILE")
     .option("--on <rows>", "train: fit on the train split (test metrics reported); all: pick hyper-parameters on validation as with train (or take --lambda as given), then refit on train + validation + test for deployment (no test metrics for the refit model)", { default: "train" })
@@ -74,10 +76,14 @@ export function registerFitCommands(cli: CAC): void {
       const depth = positiveNumber("--depth", flags.depth, true) ?? 1;
       if (depth < 1) throw new UsageError("--depth must be at least 1");
       const support = positiveNumber("--support", flags.support, true);
+      const settings = parseEvalFlags(flags);
+      if (lambda !== undefined && settings.gridSpec?.some((g) => g.key === "lambda")) throw new UsageError("give --lambda (one fixed λ) or --lambdas (candidates), not both");
+      if (settings.perUser !== undefined && on === "all" && lambda !== undefined) throw new UsageError("--per-user: --on all with a fixed --lambda evaluates nothing on test");
       // Found out now, not after a long fit.
       if (flags.out !== undefined) checkWritable("--out", String(flags.out));
       const t0 = Date.now();
-      const ds = await loadFromFlags(flags);
+      const run = startRun(settings, "fit", flags);
+      const ds = await loadFromFlags({ ...flags, seed: settings.seed });
       let train: InteractionMatrix = ds.train;
       let trainedOn = "train split";
       let summary = false;
@@ -95,7 +101,9 @@ export function registerFitCommands(cli: CAC): void {
       if (lambda !== undefined) grid = [{ ...grid[0], lambda }];
       // Before any fit: a model without a saved form cannot honour --out.
       if (flags.out !== undefined && !hasSavedForm(entry.build(grid[0]))) throw new UsageError(`--out: model '${flags.model}' has no saved form (${SAVED_FORMS})`);
-      const progress = new Progress(`fit ${flags.model}`, !flags.json);
+      grid = resolveGrid(String(flags.model), entry, grid, settings.gridSpec) ?? grid;
+      run?.resolve({ grid, trainOn: flags.trainOn ?? null });
+      const progress = new Progress(`fit ${flags.model}`, !flags.json || run !== null);
       // With --on all and a fixed λ nothing is chosen, so nothing is fitted on train alone.
       const tune = on === "train" || lambda === undefined;
       const result = tune
@@ -105,6 +113,12 @@ export function registerFitCommands(cli: CAC): void {
           test: true,
           keepBest: on === "train" && flags.out !== undefined,
           train,
+          seed: settings.seed,
+          psp: settings.psp,
+          ties: settings.ties,
+          tieSeed: settings.seed,
+          metrics: METRIC_FAMILIES,
+          perUser: settings.perUser !== undefined,
           onPoint: (p, i, n) => progress.update((i + 1) / (n + 1 + (on === "all" ? 1 : 0)), `λ ${JSON.stringify(p.params)} val HR@100 ${p.validation.metrics["HR@100"].toFixed(2)}`),
           onSkip: (s) => !flags.json && process.stderr.write(`\nskipped ${JSON.stringify(s.params)}: ${s.reason}\n`),
         })
@@ -116,7 +130,7 @@ export function registerFitCommands(cli: CAC): void {
         trainedOn = "all (train + validation + test)";
         progress.update(tune ? 0.9 : 0.1, "refit on train + validation + test");
         model = entry.build(result ? result.best.params : grid[0], { device, engine });
-        await model.fit(train);
+        await model.fit(train, { seed: settings.seed });
         hyperParameters = model.hyperParameters();
       }
       progress.done();
@@ -142,19 +156,22 @@ export function registerFitCommands(cli: CAC): void {
         trainedOn,
         hyperParameters,
         selectedBy: lambda === undefined ? `validation ${result!.metric}` : "fixed",
-        validation: result?.best.validation.metrics,
+        validation: result && shownMetrics(result.best.validation.metrics, settings.shown),
         // With --on all these are the chosen setting's metrics when fitted on train only, before the refit.
-        test: result?.test?.metrics,
+        test: result?.test && shownMetrics(result.test.metrics, settings.shown),
         skipped: result?.skipped ?? [],
         artifact,
+        seed: settings.seed,
         seconds: (Date.now() - t0) / 1000,
       };
+      if (settings.perUser !== undefined) writePerUserFile(settings.perUser, result?.test?.perUser, ds.userIds, settings.shown);
+      run?.finish(out);
       if (flags.json) return console.log(JSON.stringify(out, null, 2));
       console.log(`${out.model} on ${out.dataset} (trained on ${trainedOn}, ${formatSeconds(out.seconds)})`);
       console.log(`hyper-parameters: ${JSON.stringify(out.hyperParameters)} (${out.selectedBy})`);
       if (out.test) {
         if (on === "all") console.log("test metrics of this setting fitted on the train split (before the refit on everything):");
-        console.log(table([["metric", "test"], ...Object.entries(out.test).map(([k, v]) => [k, v])]));
+        console.log(metricsTable(out.test));
       } else console.log("no test metrics: the model was fitted on the test interactions too");
       if (artifact) console.log(`wrote ${artifact.path} (${(artifact.bytes / 1e6).toFixed(1)} MB)`);
     });

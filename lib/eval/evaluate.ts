@@ -2,6 +2,8 @@
  * The paper's evaluation protocol (docs/protocol.md §3): score every user in
  * bounded-memory blocks, mask the context items, rank all items, and average
  * HR / NDCG / PSP over all users (users without targets add 0) and a pooled AUC.
+ * Recall, Precision, MAP, MRR and catalogue coverage are there on request
+ * (`metrics`), computed from the same top-k lists on the host and device paths.
  */
 import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
@@ -9,11 +11,35 @@ import { Rng } from "../random.ts";
 import { randomTieOrder, type TieOrder, topK } from "../ranking/top-k.ts";
 import { topKRows } from "../ranking/top-k-graph.ts";
 import { type Backend, getBackend } from "../onnx/backend.ts";
-import { auc, hitRate, inversePropensity, ndcg, psp, type PspNormalisation } from "./metrics.ts";
+import {
+  auc, averagePrecision, CoverageCounter, hitRate, inversePropensity, ndcg, precision, psp, type PspNormalisation, recall, reciprocalRank,
+} from "./metrics.ts";
 import { isRanker, type Ranker, type Scorer } from "./scorer.ts";
 
 export type EvalSplit = "validation" | "test";
 export type TieRule = "index" | "random";
+
+/** Metric families, in report order; each but AUC is reported per cut-off ("HR@10"). */
+export const METRIC_FAMILIES = ["AUC", "HR", "NDCG", "PSP", "Recall", "Precision", "MAP", "MRR", "Coverage"] as const;
+export type MetricFamily = (typeof METRIC_FAMILIES)[number];
+/** The paper's metrics (Table 1): what evaluate computes unless asked for more. */
+export const PAPER_METRICS: readonly MetricFamily[] = Object.freeze(["AUC", "HR", "NDCG", "PSP"]);
+
+/** The family of a metric name: "NDCG@10" → "NDCG", "AUC" → "AUC". */
+export function metricFamily(name: string): string {
+  const at = name.indexOf("@");
+  return at < 0 ? name : name.slice(0, at);
+}
+
+/** Per-user values of every per-user metric (× 100 as in Metrics; AUC a fraction), users with targets only. */
+export interface PerUserMetrics {
+  /** Dense user indices, ascending. */
+  users: Int32Array;
+  /** Each user's number of target items. */
+  targets: Int32Array;
+  /** Metric name → one value per listed user ("AUC" is that user's own pairs' AUC; NaN without negatives). */
+  values: Record<string, Float64Array>;
+}
 
 export interface EvaluateOptions {
   split?: EvalSplit;
@@ -45,6 +71,10 @@ export interface EvaluateOptions {
    * rankings either way.
    */
   topK?: "ort" | "typescript";
+  /** Metric families to compute (default PAPER_METRICS), reported in METRIC_FAMILIES order. */
+  metrics?: readonly MetricFamily[];
+  /** Also return each user's metric values (`perUser`). */
+  perUser?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -57,6 +87,8 @@ export interface EvaluationResult {
   /** Users with at least one target item. */
   usersWithTargets: number;
   metrics: Metrics;
+  /** With `perUser`. */
+  perUser?: PerUserMetrics;
 }
 
 /** The context rows, mask and targets for a split of a dataset. */
@@ -158,34 +190,66 @@ export async function evaluateView(
   if (nu === 0 || ni === 0) throw new Error(`evaluate: empty dataset (${nu} users, ${ni} items)`);
   if (targets.numUsers !== nu || mask.numUsers !== nu) throw new Error("evaluate: context, targets and mask differ in users");
   const kmax = Math.max(...ks);
+  const families = metricFamilies(options.metrics);
   const weights = inversePropensity(train.itemCounts(), train.total);
   const normalisation = options.psp ?? "official";
   const nNeg = options.aucNegatives ?? 50;
-  const negatives = nNeg > 0 ? aucNegativesOf(view.aucExclude, nNeg, options.seed ?? 42) : null;
+  const negatives = nNeg > 0 && families.has("AUC") ? aucNegativesOf(view.aucExclude, nNeg, options.seed ?? 42) : null;
   const aucScores: number[] = [];
   const aucLabels: number[] = [];
+  // Each user's pairs in aucScores: [pairFrom[u], pairTo[u]) (per-user AUC).
+  const pairFrom = new Int32Array(nu);
+  const pairTo = new Int32Array(nu);
 
+  // One function per per-user family; the paper's three are summed exactly as before.
+  const userMetric: Record<string, (ranked: Int32Array, t: ReadonlySet<number>, k: number) => number> = {
+    HR: hitRate,
+    NDCG: ndcg,
+    PSP: (ranked, t, k) => psp(ranked, t, k, weights, normalisation),
+    Recall: recall,
+    Precision: precision,
+    MAP: averagePrecision,
+    MRR: reciprocalRank,
+  };
+  const perK = METRIC_FAMILIES.filter((f) => families.has(f) && f in userMetric);
   const sums: Record<string, number> = {};
-  for (const k of ks) sums[`HR@${k}`] = sums[`NDCG@${k}`] = sums[`PSP@${k}`] = 0;
+  for (const k of ks) for (const f of perK) sums[`${f}@${k}`] = 0;
+  const coverage = families.has("Coverage") ? new Map(ks.map((k) => [k, new CoverageCounter(ni)])) : null;
+  const perUser = options.perUser ? { users: [] as number[], targets: [] as number[], values: {} as Record<string, number[]> } : null;
+  if (perUser) for (const k of ks) for (const f of perK) perUser.values[`${f}@${k}`] = [];
   const ties = options.ties ?? "index";
   if (ties !== "index" && ties !== "random") throw new Error(`evaluate: unknown tie rule '${String(ties)}' (index or random)`);
   const priority = ties === "random" ? randomTieOrder(ni, options.tieSeed ?? 42) : undefined;
   let withTargets = 0;
-  /** Adds one user's ranking (best first) to the metric sums. */
-  const accumulate = (ranked: Int32Array, tItems: Int32Array): void => {
+  /** Adds user u's ranking (best first) to the metric sums. */
+  const accumulate = (u: number, ranked: Int32Array, tItems: Int32Array): void => {
     withTargets++;
     const t = new Set<number>(tItems);
+    perUser?.users.push(u);
+    perUser?.targets.push(tItems.length);
     for (const k of ks) {
-      sums[`HR@${k}`] += hitRate(ranked, t, k);
-      sums[`NDCG@${k}`] += ndcg(ranked, t, k);
-      sums[`PSP@${k}`] += psp(ranked, t, k, weights, normalisation);
+      for (const f of perK) {
+        const key = `${f}@${k}`;
+        const v = userMetric[f](ranked, t, k);
+        sums[key] += v;
+        perUser?.values[key].push(100 * v);
+      }
+    }
+    if (coverage) {
+      // Masked items rank last (−∞); they are not recommendations.
+      const offered = ranked.subarray(0, Math.max(0, ni - mask.rowItems(u).length));
+      for (const k of ks) coverage.get(k)!.add(offered, k);
     }
   };
   const nanError = (u: number, i: number) => new Error(`evaluate: model '${model.name}' gave NaN for user ${u}, item ${i}`);
 
   const onDevice = options.rankOnDevice !== false && isRanker(model) && model.ranksOnDevice() && mask === context;
   let rankedOnDevice = false;
-  if (onDevice) rankedOnDevice = await rankOnDevice(model, { context, targets, negatives, ks, kmax, priority, accumulate, nanError, aucScores, aucLabels, onProgress: options.onProgress });
+  if (onDevice) {
+    rankedOnDevice = await rankOnDevice(model, {
+      context, targets, negatives, ks, kmax, priority, accumulate, nanError, aucScores, aucLabels, pairFrom, pairTo, onProgress: options.onProgress,
+    });
+  }
   if (!rankedOnDevice) {
     const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
     const scores = new Float32Array(block * ni);
@@ -201,6 +265,7 @@ export async function evaluateView(
         const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
         const tItems = targets.rowItems(u);
         if (tItems.length > 0 && negatives) {
+          pairFrom[u] = aucScores.length;
           for (const i of tItems) {
             aucScores.push(row[i]);
             aucLabels.push(1);
@@ -209,6 +274,7 @@ export async function evaluateView(
             aucScores.push(row[i]);
             aucLabels.push(0);
           }
+          pairTo[u] = aucScores.length;
         }
         // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
         let sum = 0;
@@ -219,13 +285,13 @@ export async function evaluateView(
         }
         for (const i of mask.rowItems(u)) row[i] = -Infinity;
         if (tItems.length === 0 || topKBackend) continue;
-        accumulate(topK(row, kmax, top, priority), tItems);
+        accumulate(u, topK(row, kmax, top, priority), tItems);
       }
       if (topKBackend) {
         await topKRows(topKBackend, out, end - start, ni, kk, priority ? priority.order : null, topAll);
         for (let u = start; u < end; u++) {
           const tItems = targets.rowItems(u);
-          if (tItems.length > 0) accumulate(topAll.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
+          if (tItems.length > 0) accumulate(u, topAll.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
         }
       }
       options.onProgress?.(end, nu);
@@ -234,9 +300,30 @@ export async function evaluateView(
   const metrics: Metrics = {};
   if (negatives) metrics["AUC"] = auc(aucScores, aucLabels);
   for (const k of ks) {
-    for (const m of ["HR", "NDCG", "PSP"]) metrics[`${m}@${k}`] = (100 * sums[`${m}@${k}`]) / nu;
+    for (const f of METRIC_FAMILIES) {
+      if (f in userMetric && families.has(f)) metrics[`${f}@${k}`] = (100 * sums[`${f}@${k}`]) / nu;
+      else if (f === "Coverage" && coverage) metrics[`Coverage@${k}`] = 100 * coverage.get(k)!.value();
+    }
   }
-  return { split, users: nu, usersWithTargets: withTargets, metrics };
+  const result: EvaluationResult = { split, users: nu, usersWithTargets: withTargets, metrics };
+  if (perUser) {
+    const values: Record<string, Float64Array> = {};
+    if (negatives) {
+      values["AUC"] = Float64Array.from(perUser.users, (u) => auc(aucScores.slice(pairFrom[u], pairTo[u]), aucLabels.slice(pairFrom[u], pairTo[u])));
+    }
+    for (const [key, v] of Object.entries(perUser.values)) values[key] = Float64Array.from(v);
+    result.perUser = { users: Int32Array.from(perUser.users), targets: Int32Array.from(perUser.targets), values };
+  }
+  return result;
+}
+
+/** The families asked for, checked (default: the paper's). */
+function metricFamilies(asked: readonly MetricFamily[] | undefined): Set<MetricFamily> {
+  const list = asked ?? PAPER_METRICS;
+  for (const f of list) {
+    if (!(METRIC_FAMILIES as readonly string[]).includes(f)) throw new Error(`evaluate: unknown metric '${String(f)}' (known: ${METRIC_FAMILIES.join(", ")})`);
+  }
+  return new Set(list);
 }
 
 /** The CPU backend for ORT top-k, or null for TypeScript's (asked for, or ONNX Runtime cannot load here). */
@@ -260,10 +347,13 @@ interface DeviceRanking {
   ks: number[];
   kmax: number;
   priority: TieOrder | undefined;
-  accumulate: (ranked: Int32Array, targets: Int32Array) => void;
+  accumulate: (user: number, ranked: Int32Array, targets: Int32Array) => void;
   nanError: (user: number, item: number) => Error;
   aucScores: number[];
   aucLabels: number[];
+  /** Each user's range in aucScores, filled here. */
+  pairFrom: Int32Array;
+  pairTo: Int32Array;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -287,8 +377,10 @@ async function rankOnDevice(model: Ranker, r: DeviceRanking): Promise<boolean> {
         const tItems = r.targets.rowItems(u);
         if (tItems.length === 0) continue;
         const base = (u - start) * ni;
+        r.pairFrom[u] = r.aucScores.length + pairs.length;
         for (const i of tItems) pairs.push(base + i), labels.push(1);
         for (const i of r.negatives[u]) pairs.push(base + i), labels.push(0);
+        r.pairTo[u] = r.aucScores.length + pairs.length;
       }
     }
     const block = await model.rankBlock({ context: r.context, start, end, k: kk, tieOrder, pairs: Int32Array.from(pairs) });
@@ -306,7 +398,7 @@ async function rankOnDevice(model: Ranker, r: DeviceRanking): Promise<boolean> {
     }
     for (let u = start; u < end; u++) {
       const tItems = r.targets.rowItems(u);
-      if (tItems.length > 0) r.accumulate(block.top.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
+      if (tItems.length > 0) r.accumulate(u, block.top.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
     }
     r.onProgress?.(end, nu);
   }

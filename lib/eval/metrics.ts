@@ -33,6 +33,83 @@ export function ndcg(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: n
   return dcg / idcg;
 }
 
+/** Hits among the first min(k, |topk|) items. */
+function hitsAt(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  let hits = 0;
+  const n = Math.min(k, topk.length);
+  for (let r = 0; r < n; r++) if (targets.has(topk[r])) hits++;
+  return hits;
+}
+
+/**
+ * Recall@k = |top-k ∩ targets| / |targets|. Unlike HR@k (denominator
+ * min(|targets|, k)) a user with more than k targets cannot reach 1.
+ */
+export function recall(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  if (targets.size === 0) return 0;
+  return hitsAt(topk, targets, k) / targets.size;
+}
+
+/** Precision@k = |top-k ∩ targets| / k (always k, even when fewer than k targets exist). */
+export function precision(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  if (targets.size === 0) return 0;
+  return hitsAt(topk, targets, k) / k;
+}
+
+/**
+ * AP@k = Σ over hits at rank r ≤ k of (hits in the first r) / r, divided by
+ * min(|targets|, k), so a perfect top-k scores 1. MAP@k is its mean over users.
+ */
+export function averagePrecision(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  if (targets.size === 0) return 0;
+  let hits = 0;
+  let sum = 0;
+  const n = Math.min(k, topk.length);
+  for (let r = 0; r < n; r++) {
+    if (!targets.has(topk[r])) continue;
+    hits++;
+    sum += hits / (r + 1);
+  }
+  return sum / Math.min(targets.size, k);
+}
+
+/** RR@k = 1 / (rank of the first target in the top k, from 1); 0 when none is there. MRR@k is its mean. */
+export function reciprocalRank(topk: ArrayLike<number>, targets: ReadonlySet<number>, k: number): number {
+  const n = Math.min(k, topk.length);
+  for (let r = 0; r < n; r++) if (targets.has(topk[r])) return 1 / (r + 1);
+  return 0;
+}
+
+/**
+ * Catalogue coverage: the share of all items that appear in at least one of
+ * the recommendation lists added.
+ */
+export class CoverageCounter {
+  private readonly seen: Uint8Array;
+  private distinct = 0;
+  constructor(readonly numItems: number) {
+    if (!Number.isInteger(numItems) || numItems < 1) throw new Error(`CoverageCounter: need a positive item count, got ${numItems}`);
+    this.seen = new Uint8Array(numItems);
+  }
+
+  /** Counts the first min(k, |list|) items of a list. */
+  add(list: ArrayLike<number>, k: number): void {
+    const n = Math.min(k, list.length);
+    for (let r = 0; r < n; r++) {
+      const i = list[r];
+      if (!this.seen[i]) {
+        this.seen[i] = 1;
+        this.distinct++;
+      }
+    }
+  }
+
+  /** Distinct items seen / all items. */
+  value(): number {
+    return this.distinct / this.numItems;
+  }
+}
+
 export type PspNormalisation = "official" | "textbook";
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { auc, hitRate, inversePropensity, ndcg, psp } from "../../lib/eval/metrics.ts";
+import { auc, averagePrecision, CoverageCounter, hitRate, inversePropensity, ndcg, precision, psp, recall, reciprocalRank } from "../../lib/eval/metrics.ts";
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
 
@@ -67,4 +67,54 @@ test("auc equals the brute-force pair count on random scores with ties", () => {
     }
   }
   assert.equal(auc(scores, labels), num / pairs);
+});
+
+// The metrics beyond the paper's, on the same hand-worked ranking: items 3, 1, 4, 0, 2 (best first).
+const TOP = [3, 1, 4, 0, 2];
+
+test("recall divides hits by |targets|, where HR@k divides by min(|targets|, k)", () => {
+  close(recall(TOP, new Set([1, 2]), 2), 1 / 2);
+  close(recall(TOP, new Set([1, 2]), 5), 2 / 2);
+  // Four targets, one in the top 2: Recall@2 = 1/4, HR@2 = 1/min(4, 2) = 1/2.
+  const four = new Set([1, 2, 6, 7]);
+  close(recall(TOP, four, 2), 0.25);
+  close(hitRate(TOP, four, 2), 0.5);
+  close(recall(TOP, new Set<number>(), 5), 0);
+});
+
+test("precision divides hits by k, even past the end of the list", () => {
+  close(precision(TOP, new Set([1, 2]), 2), 1 / 2);
+  close(precision(TOP, new Set([1, 2]), 5), 2 / 5);
+  close(precision(TOP, new Set([1, 2]), 10), 2 / 10); // 5 ranked items, k = 10
+  close(precision(TOP, new Set([9]), 5), 0);
+});
+
+test("average precision sums precision at each hit over min(|targets|, k)", () => {
+  // Hits at ranks 2 (P@2 = 1/2) and 5 (P@5 = 2/5).
+  close(averagePrecision(TOP, new Set([1, 2]), 5), (1 / 2 + 2 / 5) / 2);
+  close(averagePrecision(TOP, new Set([1, 2]), 2), 1 / 2 / 2);
+  close(averagePrecision(TOP, new Set([1, 2, 6, 7]), 2), 1 / 2 / 2);
+  close(averagePrecision([1, 2], new Set([1, 2]), 2), 1); // a perfect top-k scores 1
+  close(averagePrecision(TOP, new Set<number>(), 5), 0);
+});
+
+test("reciprocal rank is 1 / rank of the first target within k, else 0", () => {
+  close(reciprocalRank(TOP, new Set([1, 2]), 5), 1 / 2);
+  close(reciprocalRank(TOP, new Set([1, 2]), 1), 0);
+  close(reciprocalRank(TOP, new Set([2]), 5), 1 / 5);
+  close(reciprocalRank(TOP, new Set([2]), 4), 0);
+  close(reciprocalRank(TOP, new Set([3, 2]), 5), 1);
+});
+
+test("catalogue coverage counts distinct items in the first k of each list over all items", () => {
+  const at2 = new CoverageCounter(10);
+  const at3 = new CoverageCounter(10);
+  for (const list of [[0, 1, 2], [2, 3, 5]]) {
+    at2.add(list, 2);
+    at3.add(list, 3);
+  }
+  close(at2.value(), 4 / 10); // {0, 1, 2, 3}
+  close(at3.value(), 5 / 10); // {0, 1, 2, 3, 5}
+  close(new CoverageCounter(3).value(), 0);
+  assert.throws(() => new CoverageCounter(0), /positive item count/);
 });
