@@ -246,6 +246,21 @@ export function vaeBatchOf(
   return { rows, inPtr, inIdx: inIdx.subarray(0, qi), inVal: inVal.subarray(0, qi), tPtr, tIdx, tVal, eps };
 }
 
+/**
+ * Fresh parameters: Glorot weights, biases N(0, 0.001²). Exported so that a
+ * continual learner (lib/continual) starts its first period exactly as a fit
+ * does and warm-starts later periods from a copy instead.
+ */
+export function initVaeParams(shape: VaeShape, rng: Rng): Float32Array {
+  const L = vaeLayout(shape);
+  const p = new Float32Array(L.size);
+  for (const s of [...L.enc, ...L.dec]) {
+    initGlorot(rng, p, s.w, s.inDim, s.outDim);
+    for (let j = 0; j < s.outDim; j++) p[s.b + j] = 0.001 * gaussian(rng);
+  }
+  return p;
+}
+
 export interface MultVaeConfig {
   hidden?: number[];
   latent?: number;
@@ -296,11 +311,7 @@ export class MultVae implements Recommender {
     const rng = new Rng(options.seed ?? 42);
     const shape: VaeShape = { numItems: train.numItems, hidden: this.hidden, latent: this.latent };
     const L = vaeLayout(shape);
-    const p = new Float32Array(L.size);
-    for (const s of [...L.enc, ...L.dec]) {
-      initGlorot(rng, p, s.w, s.inDim, s.outDim);
-      for (let j = 0; j < s.outDim; j++) p[s.b + j] = 0.001 * gaussian(rng);
-    }
+    const p = initVaeParams(shape, rng);
     this.params = p;
     this.shape = shape;
     const g = new Float64Array(L.size);
