@@ -67,7 +67,7 @@ test("inputs that used to be silently wrong or misleading: one line, exit code 2
   withTempDir((dir) => {
     const cases: [string[], RegExp][] = [
       [["evaluate", "--model", "pop", "--dataset", "magazine", "--data-dir", join(dir, "nope")], /--data-dir .*nope: no such folder/],
-      [["datasets", "--data", join(dir, "x.csv"), "--format", "xml"], /--format must be one of auto, paper, split, movielens, csv, tsv, recbole, netflix, got 'xml'/],
+      [["datasets", "--data", join(dir, "x.csv"), "--format", "xml"], /--format must be one of auto, paper, split, movielens, csv, tsv, recbole, netflix, parquet, got 'xml'/],
       [["sample", "--sampler", "user-random", "--budget", "-5", "--dataset", "magazine", "--out", join(dir, "s.split")], /--budget must not be negative, got '-5'/],
       [["evaluate", "--model", "pop", "--dataset", "magazine", "--device", "cuda"], /--device cuda: model 'pop' runs no ONNX graphs/],
       [["fit", "--model", "inf-ae", "--dataset", "magazine", "--support", "99999"], /--support 99999 exceeds the 3092 users of the training matrix/],
