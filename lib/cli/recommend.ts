@@ -17,6 +17,7 @@ import { readArtifactFile, writeFileAtomic } from "../models/artifact-file.ts";
 import { getBackend } from "../onnx/backend.ts";
 import { formatSeconds, Progress, table } from "../util/terminal.ts";
 import { checkOnnxDevice, checkWritable, type DataFlags, loadFromFlags, parseDevice, rawOption, UsageError } from "./common.ts";
+import { csvField } from "../util/csv.ts";
 
 export type RecommendFormat = "csv" | "jsonl";
 
@@ -63,10 +64,6 @@ export function formatFloat32(x: number): string {
     else lo = p + 1;
   }
   return String(Number(x.toPrecision(lo)));
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 export const CSV_HEADER = "user,item,rank,score\n";

@@ -5,6 +5,7 @@
 import { extname } from "node:path";
 import { writeFileAtomic } from "../util/files.ts";
 import type { PerUserMetrics } from "./evaluate.ts";
+import { csvField } from "../util/csv.ts";
 
 export type PerUserFormat = "csv" | "jsonl";
 
@@ -14,10 +15,6 @@ export function perUserFormat(path: string): PerUserFormat {
   if (ext === ".csv") return "csv";
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   throw new Error(`${path}: unknown extension '${ext}' (use .csv, .jsonl or .ndjson)`);
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /**
