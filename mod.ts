@@ -10,9 +10,9 @@
 /** A sparse users × items matrix of (possibly weighted) interactions. */
 export { InteractionMatrix } from "./lib/data/matrix.ts";
 /** A dataset: train / validation / test matrices with user and item ids. */
-export type { Dataset } from "./lib/data/dataset.ts";
+export type { Dataset, DatasetStats } from "./lib/data/dataset.ts";
 /** Loads a dataset by name (the bundled Magazine, or one found in a data directory). */
-export { loadDataset } from "./lib/data/registry.ts";
+export { loadDataset, type LoadOptions } from "./lib/data/registry.ts";
 /** Loads interactions from a file or folder (MovieLens, CSV/TSV, RecBole, Netflix, paper format) and splits them. */
 export { loadDataFile } from "./lib/data/load-file.ts";
 /** Saves and reloads a dataset's split, so experiments can share it exactly. */
@@ -48,8 +48,11 @@ export { SingularKernelError } from "./lib/linalg/cholesky.ts";
 // ── Evaluation and tuning ───────────────────────────────────────────────────
 /** The paper's protocol: HR, NDCG, PSP at cut-offs and a pooled AUC on validation or test; Recall, Precision, MAP, MRR, coverage and per-user rows on request. */
 export {
-  evaluate, type EvaluateOptions, type EvaluationResult, METRIC_FAMILIES, type MetricFamily, type Metrics, PAPER_METRICS, type PerUserMetrics,
+  evaluate, type EvalSplit, type EvaluateOptions, type EvaluationResult, METRIC_FAMILIES, type MetricFamily, type Metrics, PAPER_METRICS, type PerUserMetrics,
+  type TieRule,
 } from "./lib/eval/evaluate.ts";
+/** PSP's propensity normalisation (the official code's or the textbook one). */
+export type { PspNormalisation } from "./lib/eval/metrics.ts";
 /** Per-user metric rows as CSV or JSON Lines. */
 export { formatPerUser, writePerUser } from "./lib/eval/per-user.ts";
 /** A grid given as "key=v1,v2;key2=v3", substituted into a model's default grid. */
@@ -59,11 +62,12 @@ export { tuneModel, type TuneOptions, type TuneResult } from "./lib/tuning/tune.
 
 // ── DISTILL-CF and sampling ─────────────────────────────────────────────────
 /** Synthesises a DISTILL-CF summary of a dataset (μ fake users). */
-export { runDistill, type RunDistillOptions } from "./lib/distill/run.ts";
+export { type DistillRunResult, runDistill, type RunDistillOptions } from "./lib/distill/run.ts";
 /** Summary files, and a summary as a matrix any model can be fitted on. */
 export { loadSummary, saveSummary, type Summary, summaryToMatrix } from "./lib/distill/summary.ts";
 /** The samplers of Figures 1–4 (random, head-user, SVP-CF, DISTILL-CF) by name. */
 export { makeSampler, SAMPLER_NAMES } from "./lib/sampling/registry.ts";
+export type { Sampler } from "./lib/sampling/sampler.ts";
 /** Flips a share of each user's entries (the noise of Figures 3–4). */
 export { injectNoise } from "./lib/sampling/noise.ts";
 
@@ -73,4 +77,4 @@ export { type Backend, type DeviceRequest, getBackend } from "./lib/onnx/backend
 
 // ── Edge ────────────────────────────────────────────────────────────────────
 /** Recommends from artifact bytes on onnxruntime-web only: browsers, Deno, Bun. */
-export { EdgeRecommender } from "./lib/edge/mod.ts";
+export { type EdgeOptions, EdgeRecommender } from "./lib/edge/mod.ts";
