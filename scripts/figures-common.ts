@@ -27,6 +27,7 @@ import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { QUICK_DISTILL_OPTIONS, type RunDistillOptions } from "../lib/distill/run.ts";
 import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
+import { baselineGrid } from "../lib/models/grids.ts";
 import type { ModelParams } from "../lib/models/registry.ts";
 import { type DeviceRequest, parseDeviceRequest } from "../lib/onnx/backend.ts";
 import { type LineChartOptions, lineChartSpec, renderSvg, svgToPng } from "../lib/plot/chart.ts";
@@ -42,6 +43,8 @@ export const QUICK_BUDGETS = [50, 200];
 export const QUICK_GRIDS: Record<string, ModelParams[]> = {
   "inf-ae": [{ lambda: 5, depth: 1 }, { lambda: 20, depth: 1 }],
   ease: [{ lambda: 200 }, { lambda: 1000 }],
+  // MultVAE's own one-candidate smoke grid (Magazine-sized, 20 epochs).
+  multvae: baselineGrid("multvae", { size: "small", quick: true }) as unknown as ModelParams[],
 };
 
 
@@ -233,7 +236,7 @@ export function samplerLabel(name: string): string {
   return name === "full" ? "Full data" : (SAMPLER_LABELS[name as SamplerName] ?? name);
 }
 
-export const MODEL_LABELS: Record<string, string> = { "inf-ae": "∞-AE", ease: "EASE" };
+export const MODEL_LABELS: Record<string, string> = { "inf-ae": "∞-AE", ease: "EASE", multvae: "MVAE" };
 
 // ---------------------------------------------------------------- output
 
