@@ -44,7 +44,7 @@ test("turbo-cf through the registry: (α, s)-major grid of the three filters, pl
   const ds = plantedDataset();
   const entry = modelEntry("turbo-cf");
   const grid = entry.gridFor(ds);
-  assert.equal(grid.length, 27);
+  assert.equal(grid.length, 48);
   assert.deepEqual(grid.slice(0, 3).map((p) => p.filter), [1, 2, 3]);
   assert.ok(entry.gridFor(ds, { quick: true }).length <= 2);
   const m = entry.build({ alpha: 0.5, power: 1, filter: 2 }, {});
