@@ -221,7 +221,8 @@ export const MODELS: Record<string, ModelEntry> = {
     lambdas: [10, 100, 500], dropouts: [0.1, 0.25, 0.33], bounds: [0.1, 0.2], quick: [{ lambda: 100, dropout: 0.25, xi: 0.1 }, { lambda: 500, dropout: 0.25, xi: 0.1 }],
   }),
   dan: linearAutoencoderEntry("dan", "DAN: EDLAE with data-adaptive user (β) and item (α) normalisation (Park et al., SIGIR 2025)", {
-    lambdas: [1, 10, 100], dropouts: [0.1], bounds: [0], alphas: [0.8, 0.9, 1], betas: [0.5, 0.75, 1],
+    // ML-1M picked α = 0.8, β = 0.5 at the low edges of {0.8, 0.9, 1} × {0.5, 0.75, 1}: the grid reaches below both.
+    lambdas: [1, 10, 100], dropouts: [0.1], bounds: [0], alphas: [0.6, 0.7, 0.8, 0.9], betas: [0.25, 0.5, 0.75],
     quick: [{ lambda: 10, dropout: 0.1, xi: 0, alpha: 0.9, beta: 0.5 }, { lambda: 100, dropout: 0.1, xi: 0, alpha: 0.9, beta: 0.5 }],
   }),
   "dan-rlae": linearAutoencoderEntry("dan-rlae", "DAN on RLAE: diag(B) ≤ ξ with DAN's normalisations (Park et al., SIGIR 2025)", {
