@@ -10,7 +10,7 @@ import { type ArtifactCommon, type ArtifactKind, containerVersion, decodeContain
 import { type EaseArtifact, easeArtifact, easeFromContainer, encodeEase, SavedEASE } from "./ease/artifact.ts";
 import { EASE } from "./ease/model.ts";
 import { InfiniteAE } from "./infinite-ae/model.ts";
-import type { Recommender } from "./model.ts";
+import { isItemItemLinear, type Recommender } from "./model.ts";
 import { PopRec } from "./pop.ts";
 import { decodeDuals, type DualsArtifact, dualsFromContainer, encodeDuals } from "./infinite-ae/artifact.ts";
 import { DualsScorer } from "./infinite-ae/duals-scorer.ts";
@@ -19,7 +19,7 @@ import { encodePop, type PopArtifact, popArtifact, popFromContainer, SavedPopRec
 export type ModelArtifact = DualsArtifact | EaseArtifact | PopArtifact;
 
 /** The models `hasSavedForm` accepts, for messages. */
-export const SAVED_FORMS = "only inf-ae, pop, ease and its relatives have one";
+export const SAVED_FORMS = "only inf-ae, pop, ease and its relatives, gf-cf and turbo-cf have one";
 
 /** Parses artifact bytes of any kind (∞-AE format 1 included); corrupt or foreign bytes give a clear error. */
 export function decodeArtifact(bytes: Uint8Array, what = "artifact"): ModelArtifact {
@@ -54,9 +54,9 @@ export interface ArtifactMeta extends ArtifactCommon {
   half?: boolean;
 }
 
-/** Whether a model has a saved form: ∞-AE, PopRec, and EASE with its relatives (EDLAE, DLAE, RLAE, …: all scored as X·B). */
+/** Whether a model has a saved form: ∞-AE, PopRec, and the models scored as X·B (EASE and its relatives, GF-CF, Turbo-CF). */
 export function hasSavedForm(model: Recommender): boolean {
-  return model instanceof InfiniteAE || model instanceof EASE || model instanceof PopRec;
+  return model instanceof InfiniteAE || model instanceof EASE || isItemItemLinear(model) || model instanceof PopRec;
 }
 
 /** The artifact of a fitted model with precomputable weights (∞-AE, EASE, PopRec); other models are an error. */
@@ -67,7 +67,7 @@ export async function artifactOf(model: Recommender, meta: ArtifactMeta): Promis
     const duals = await model.toArtifact({ itemIds: common.itemIds, userIds: trainUserIds, dataset: common.dataset });
     return { ...duals, users: common.users, hyperParameters: model.hyperParameters(), alphaDType: dtype };
   }
-  if (model instanceof EASE) return { ...(await easeArtifact(model, common)), weightsDType: dtype };
+  if (model instanceof EASE || isItemItemLinear(model)) return { ...(await easeArtifact(model, common)), weightsDType: dtype };
   if (model instanceof PopRec) return popArtifact(model, common);
   throw new Error(`model '${model.name}' has no saved form (${SAVED_FORMS})`);
 }

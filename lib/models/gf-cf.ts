@@ -16,7 +16,7 @@ import { InteractionMatrix } from "../data/matrix.ts";
 import { type Eigenpairs, topEigenpairs } from "../linalg/truncated-svd.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { itemGram } from "./ease/model.ts";
-import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
+import type { FitOptions, HyperParameters, ItemItemLinear, Recommender } from "./model.ts";
 import { type FitScratch, ScratchSlot } from "./scratch.ts";
 import { timed, type Timings } from "./timings.ts";
 
@@ -81,7 +81,9 @@ interface SpectrumState {
 /** P̃ and its top eigenpairs of one training matrix, shared across the α × k grid. */
 const SPECTRUM_SLOT = new ScratchSlot<SpectrumState>("gf-cf:spectrum");
 
-export class GFCF implements Recommender {
+export class GFCF implements Recommender, ItemItemLinear {
+  /** Scores are context · filter: saved as the filter (lib/models/artifact.ts). */
+  readonly scoresAreContextTimesItemMatrix = true as const;
   readonly name = "gf-cf";
   private backend?: Backend;
   private filter?: Float32Array;

@@ -23,6 +23,18 @@ export interface FitOptions {
  * test) — writing a row-major (end-start) × numItems block into `out`.
  * Masking of already-seen items is the evaluator's job, not the model's.
  */
+/**
+ * A recommender whose scores are the context rows times one fixed items × items
+ * matrix (EASE and its relatives, GF-CF, Turbo-CF): it is saved as that matrix.
+ */
+export interface ItemItemLinear {
+  readonly scoresAreContextTimesItemMatrix: true;
+}
+
+export function isItemItemLinear(model: object): model is ItemItemLinear {
+  return (model as Partial<ItemItemLinear>).scoresAreContextTimesItemMatrix === true;
+}
+
 export interface Recommender {
   readonly name: string;
   fit(train: InteractionMatrix, options?: FitOptions): Promise<void>;

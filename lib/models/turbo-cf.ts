@@ -17,7 +17,7 @@
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { degreeScaledGram } from "./gf-cf.ts";
-import type { FitOptions, HyperParameters, Recommender } from "./model.ts";
+import type { FitOptions, HyperParameters, ItemItemLinear, Recommender } from "./model.ts";
 import { type FitScratch, ScratchSlot } from "./scratch.ts";
 import { timed, type Timings } from "./timings.ts";
 
@@ -62,7 +62,9 @@ interface PowersState {
 /** The last (α, s)'s powers of P̄: the grid is (α, s)-major, so one entry at a time is kept. */
 const POWERS_SLOT = new ScratchSlot<PowersState>("turbo-cf:powers");
 
-export class TurboCF implements Recommender {
+export class TurboCF implements Recommender, ItemItemLinear {
+  /** Scores are context · filter: saved as the filter (lib/models/artifact.ts). */
+  readonly scoresAreContextTimesItemMatrix = true as const;
   readonly name = "turbo-cf";
   private backend?: Backend;
   private filter?: Float32Array;

@@ -8,7 +8,7 @@ import { InteractionMatrix } from "../../data/matrix.ts";
 import type { Backend } from "../../onnx/backend.ts";
 import { type ArtifactCommon, commonFields, type DecodedContainer, encodeContainer, section } from "../artifact-format.ts";
 import type { Recommender } from "../model.ts";
-import type { EASE } from "./model.ts";
+import { EASE } from "./model.ts";
 
 export type WeightsDType = "float32" | "float16";
 
@@ -16,7 +16,8 @@ export interface EaseArtifact extends ArtifactCommon {
   model: "ease";
   /** The fitted closed form's name: ease, or a relative scored the same way (edlae, rlae, …). */
   name?: string;
-  lambda: number;
+  /** λ for EASE and its relatives; absent for other X·B models (GF-CF, Turbo-CF). */
+  lambda?: number;
   /** B, items × items, row-major. */
   weights: Float32Array;
   /** Storage type of B in the file. */
@@ -43,9 +44,10 @@ export async function easeWeights(model: Recommender, numItems: number): Promise
   return b;
 }
 
-/** The artifact of a fitted EASE (B read through its scores; any closed form scored as X·B saves the same way). */
-export async function easeArtifact(model: EASE, meta: ArtifactCommon): Promise<Omit<EaseArtifact, "weightsDType">> {
-  return { model: "ease", name: model.name, lambda: model.lambda, weights: await easeWeights(model, meta.itemIds.length), ...meta, hyperParameters: model.hyperParameters() };
+/** The artifact of a fitted EASE, or of any model scored as X·B (B read through its scores). */
+export async function easeArtifact(model: Recommender, meta: ArtifactCommon): Promise<Omit<EaseArtifact, "weightsDType">> {
+  const lambda = model instanceof EASE ? model.lambda : undefined;
+  return { model: "ease", name: model.name, lambda, weights: await easeWeights(model, meta.itemIds.length), ...meta, hyperParameters: model.hyperParameters() };
 }
 
 export function encodeEase(a: Omit<EaseArtifact, "weightsDType">, weightsDType: WeightsDType = "float32"): Uint8Array {
@@ -53,7 +55,7 @@ export function encodeEase(a: Omit<EaseArtifact, "weightsDType">, weightsDType: 
   if (a.weights.length !== m * m) throw new Error(`encodeEase: B has ${a.weights.length} values, expected ${m}×${m}`);
   if (weightsDType !== "float32" && weightsDType !== "float16") throw new Error(`encodeEase: B dtype must be float32 or float16, got '${String(weightsDType)}'`);
   return encodeContainer(
-    { model: "ease", name: a.name ?? "ease", itemIds: a.itemIds, dataset: a.dataset, hyperParameters: a.hyperParameters ?? { lambda: a.lambda }, lambda: a.lambda },
+    { model: "ease", name: a.name ?? "ease", itemIds: a.itemIds, dataset: a.dataset, hyperParameters: a.hyperParameters ?? (a.lambda === undefined ? {} : { lambda: a.lambda }), ...(a.lambda === undefined ? {} : { lambda: a.lambda }) },
     [{ name: "weights", dtype: weightsDType, data: a.weights }],
     a.users,
   );
@@ -67,7 +69,8 @@ export function easeFromContainer(c: DecodedContainer, what: string): EaseArtifa
   const weights = section(c, "weights", Float32Array, m * m, what);
   const dtype = c.header.sections.find((s) => s.name === "weights")!.dtype;
   const name = typeof c.header.name === "string" ? c.header.name : "ease";
-  return { model: "ease", name, ...common, lambda: Number(c.header.lambda), weights, weightsDType: dtype === "float16" ? "float16" : "float32" };
+  const lambda = typeof c.header.lambda === "number" ? c.header.lambda : undefined;
+  return { model: "ease", name, ...common, lambda, weights, weightsDType: dtype === "float16" ? "float16" : "float32" };
 }
 
 /** Scores from a saved EASE: context rows · B on a backend. */

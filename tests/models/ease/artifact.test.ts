@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeArtifact, encodeArtifact, savedModel, artifactOf } from "../../../lib/models/artifact.ts";
+import { decodeArtifact, encodeArtifact, hasSavedForm, savedModel, artifactOf } from "../../../lib/models/artifact.ts";
+import { MODELS } from "../../../lib/models/registry.ts";
 import { decodeDuals } from "../../../lib/models/infinite-ae/artifact.ts";
 import { EASE } from "../../../lib/models/ease/model.ts";
 import { getBackend } from "../../../lib/onnx/backend.ts";
@@ -68,4 +69,30 @@ test("an EASE artifact is not ∞-AE duals: decodeDuals says which kind it is", 
   const bytes = encodeArtifact(await artifactOf(model, meta));
   assert.throws(() => decodeDuals(bytes, "e.infrec"), /e\.infrec: a saved ease model, not ∞-AE duals/);
   model.dispose();
+});
+
+for (const name of ["gf-cf", "turbo-cf"]) {
+  test(`${name} saves as its item–item filter: saved → loaded gives the fitted model's scores (relative error 0)`, async () => {
+    const backend = await getBackend({ device: "cpu" });
+    const entry = MODELS[name];
+    const model = entry.build(entry.gridFor(ds, { quick: true })[0], { backend });
+    assert.ok(hasSavedForm(model));
+    await model.fit(ds.train);
+    const want = await scores(model);
+    const back = decodeArtifact(encodeArtifact(await artifactOf(model, meta)), `${name}.infrec`);
+    assert.equal(back.model, "ease");
+    if (back.model !== "ease") return;
+    assert.equal(back.name, name);
+    assert.equal(back.lambda, undefined);
+    assert.deepEqual(back.hyperParameters, model.hyperParameters());
+    assert.equal(relErr(await scores(await savedModel(back, async () => backend)), want), 0);
+    await model.dispose?.();
+  });
+}
+
+test("models without a fixed item–item matrix (SVD-AE's per-user scaling, MF) have no saved form", () => {
+  for (const name of ["svd-ae", "mf"]) {
+    const entry = MODELS[name];
+    assert.equal(hasSavedForm(entry.build(entry.gridFor(ds, { quick: true })[0])), false, name);
+  }
 });
