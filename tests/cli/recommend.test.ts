@@ -141,7 +141,7 @@ test("bad input is one line naming the problem: unknown user, empty users file, 
     [["recommend", "--model", artifact, "--all", "--out", join(dir, "x.txt")], 2, /--out .*x\.txt: cannot tell the format from '\.txt'/],
     [["recommend", "--model", artifact, "--all", "--format", "xml"], 2, /--format must be csv or jsonl, got 'xml'/],
     [["evaluate", "--model", foreign, "--dataset", "magazine"], 1, /planted\.infrec has 60 items, dataset 'magazine' 1305: it was fitted on another dataset/],
-    [["fit", "--model", "mf", "--dataset", "magazine", "--out", join(dir, "mf.infrec")], 2, /--out: model 'mf' has no saved form \(only inf-ae, pop, ease and its relatives have one\)/],
+    [["fit", "--model", "mf", "--dataset", "magazine", "--out", join(dir, "mf.infrec")], 2, /--out: model 'mf' has no saved form \(only inf-ae, pop, ease and its relatives, gf-cf and turbo-cf have one\)/],
     [["fit", "--model", "pop", "--dataset", "magazine", "--on", "everything"], 2, /--on must be 'train' or 'all', got 'everything'/],
   ];
   for (const [args, code, message] of cases) {
