@@ -199,30 +199,35 @@ export class EASE implements Recommender {
     // a time so that only G, L and P are item × item (Douban: 3 × 4.9 GB).
     const st = state;
     const ridge = ridgeDiagonal(itemSquareSums(train), this.lambda, this.dropout);
-    let g = st.g;
-    if (this.dropout > 0) {
-      // Λ is not a multiple of I: the solver adds λ, the dropout term goes into a copy of G.
-      g = Float32Array.from(st.g);
-      for (let j = 0; j < m; j++) g[j * m + j] += ridge[j] - this.lambda;
+    // Λ is not a multiple of I: the solver adds λ, the dropout term goes onto G's
+    // diagonal in place for this fit (restored exactly after) rather than into an m × m copy.
+    const g = st.g;
+    const savedDiagonal = this.dropout > 0 ? Float32Array.from({ length: m }, (_, j) => g[j * m + j]) : undefined;
+    if (savedDiagonal) for (let j = 0; j < m; j++) g[j * m + j] += ridge[j] - this.lambda;
+    let p: Float32Array;
+    try {
+      const factor = await timed(this.options.timings, "factor", () => st.solver.factor(g, m, this.lambda));
+      options.onProgress?.(0.5, "factor");
+      this.weights = undefined; // a refit's old weights can go before P is allocated
+      p = new Float32Array(m * m);
+      const w = Math.min(m, this.options.inverseColumnBlock ?? INVERSE_COLUMN_BLOCK);
+      const eye = new Float32Array(m * w);
+      const part = new Float32Array(m * w);
+      const inverse = p;
+      await timed(this.options.timings, "inverse", async () => {
+        for (let c0 = 0; c0 < m; c0 += w) {
+          const cw = Math.min(w, m - c0);
+          const e = eye.subarray(0, m * cw).fill(0);
+          for (let j = 0; j < cw; j++) e[(c0 + j) * cw + j] = 1;
+          const cols = await factor.solve(e, cw, part.subarray(0, m * cw), { maxResidual: DEFAULT_MAX_RESIDUAL });
+          if (cw === m) inverse.set(cols);
+          else for (let r = 0; r < m; r++) inverse.set(cols.subarray(r * cw, (r + 1) * cw), r * m + c0);
+          options.onProgress?.(0.5 + (0.45 * (c0 + cw)) / m, "inverse");
+        }
+      });
+    } finally {
+      if (savedDiagonal) for (let j = 0; j < m; j++) g[j * m + j] = savedDiagonal[j];
     }
-    const factor = await timed(this.options.timings, "factor", () => st.solver.factor(g, m, this.lambda));
-    options.onProgress?.(0.5, "factor");
-    this.weights = undefined; // a refit's old weights can go before P is allocated
-    const p = new Float32Array(m * m);
-    const w = Math.min(m, this.options.inverseColumnBlock ?? INVERSE_COLUMN_BLOCK);
-    const eye = new Float32Array(m * w);
-    const part = new Float32Array(m * w);
-    await timed(this.options.timings, "inverse", async () => {
-      for (let c0 = 0; c0 < m; c0 += w) {
-        const cw = Math.min(w, m - c0);
-        const e = eye.subarray(0, m * cw).fill(0);
-        for (let j = 0; j < cw; j++) e[(c0 + j) * cw + j] = 1;
-        const cols = await factor.solve(e, cw, part.subarray(0, m * cw), { maxResidual: DEFAULT_MAX_RESIDUAL });
-        if (cw === m) p.set(cols);
-        else for (let r = 0; r < m; r++) p.set(cols.subarray(r * cw, (r + 1) * cw), r * m + c0);
-        options.onProgress?.(0.5 + (0.45 * (c0 + cw)) / m, "inverse");
-      }
-    });
     // B = I − P·diag(γ), written over P (EASE: B_ij = −P_ij / P_jj, zero diagonal).
     const gamma = diagonalWeights(ridge, Float64Array.from({ length: m }, (_, j) => p[j * m + j]), this.diagonalBound);
     for (let i = 0; i < m; i++) {

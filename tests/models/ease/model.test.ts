@@ -4,6 +4,7 @@ import { Matrix, inverse } from "ml-matrix";
 import { InteractionMatrix } from "../../../lib/data/matrix.ts";
 import { EASE, itemGram } from "../../../lib/models/ease/model.ts";
 import { resolveSide } from "../../../lib/models/ease/user-side.ts";
+import { FitScratch } from "../../../lib/models/scratch.ts";
 import { getBackend } from "../../../lib/onnx/backend.ts";
 import { Rng } from "../../../lib/random.ts";
 import { checkSubsetFoldIn } from "../shared.ts";
@@ -222,4 +223,19 @@ test("EASE family: bad p or ξ, and the device engine for anything but plain EAS
   assert.throws(() => new EASE({ lambda: 1, itemExponent: 1.5 }), /item exponent α must be in \[0, 1\]/);
   assert.throws(() => new EASE({ lambda: 1, userExponent: -1 }), /user exponent β must be finite and ≥ 0/);
   await assert.rejects(new EASE({ lambda: 1, dropout: 0.2, engine: "device", name: "edlae" }).fit(randomMatrix(10, 5, 0.5, 8)), /edlae: the device engine implements plain EASE only/);
+});
+
+test("EASE family: a dropout fit leaves the grid's shared item Gram as it was (the next candidate equals a fresh fit)", async () => {
+  const x = randomMatrix(60, 25, 0.25, 11);
+  const scratch = new FitScratch();
+  await new EASE({ lambda: 5, dropout: 0.3, scratch, side: "items" }).fit(x);
+  const shared = new EASE({ lambda: 5, scratch, side: "items" });
+  const fresh = new EASE({ lambda: 5, side: "items" });
+  await shared.fit(x);
+  await fresh.fit(x);
+  const a = new Float32Array(60 * 25);
+  const b = new Float32Array(60 * 25);
+  await shared.scoreBlock(x, 0, 60, a);
+  await fresh.scoreBlock(x, 0, 60, b);
+  assert.deepEqual(a, b);
 });
