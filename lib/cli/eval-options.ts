@@ -13,6 +13,7 @@ import { type GridSpec, overrideGrid, parseGridSpec } from "../eval/grid-spec.ts
 import { perUserFormat, selectPerUserColumns, writePerUser } from "../eval/per-user.ts";
 import type { PspNormalisation } from "../eval/metrics.ts";
 import type { ModelEntry, ModelParams } from "../models/registry.ts";
+import type { TuneOptions } from "../tuning/tune.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import { table } from "../util/terminal.ts";
 import { checkWritable, rawOption, UsageError } from "./common.ts";
@@ -39,6 +40,14 @@ export interface EvalSettings {
   gridSpec: GridSpec | null;
   perUser?: string;
   runDir?: string;
+}
+
+/** The evaluation settings as tuneModel options: one seed for data, AUC negatives and random ties; every metric family computed. */
+export function tuneEvalOptions(settings: EvalSettings): Pick<TuneOptions, "seed" | "psp" | "ties" | "tieSeed" | "metrics" | "perUser"> {
+  return {
+    seed: settings.seed, psp: settings.psp, ties: settings.ties, tieSeed: settings.seed,
+    metrics: METRIC_FAMILIES, perUser: settings.perUser !== undefined,
+  };
 }
 
 const SEED_DEFAULT = 42;

@@ -16,8 +16,7 @@ import { checkOnnxDevice, checkWritable, type DataFlags, loadFromFlags, parseDev
 import { registerRecommendCommand } from "./recommend.ts";
 import { formatSeconds, Progress } from "../util/terminal.ts";
 import { loadTrainingMatrix } from "./train-on.ts";
-import { type EvalFlags, metricsTable, parseEvalFlags, resolveGrid, shownMetrics, startRun, withEvalFlags, writePerUserFile } from "./eval-options.ts";
-import { METRIC_FAMILIES } from "../eval/evaluate.ts";
+import { type EvalFlags, metricsTable, parseEvalFlags, tuneEvalOptions, resolveGrid, shownMetrics, startRun, withEvalFlags, writePerUserFile } from "./eval-options.ts";
 
 interface FitFlags extends DataFlags, EvalFlags {
   model: string;
@@ -113,12 +112,7 @@ export function registerFitCommands(cli: CAC): void {
           test: true,
           keepBest: on === "train" && flags.out !== undefined,
           train,
-          seed: settings.seed,
-          psp: settings.psp,
-          ties: settings.ties,
-          tieSeed: settings.seed,
-          metrics: METRIC_FAMILIES,
-          perUser: settings.perUser !== undefined,
+          ...tuneEvalOptions(settings),
           onPoint: (p, i, n) => progress.update((i + 1) / (n + 1 + (on === "all" ? 1 : 0)), `λ ${JSON.stringify(p.params)} val HR@100 ${p.validation.metrics["HR@100"].toFixed(2)}`),
           onSkip: (s) => !flags.json && process.stderr.write(`\nskipped ${JSON.stringify(s.params)}: ${s.reason}\n`),
         })

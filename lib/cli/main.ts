@@ -6,13 +6,13 @@
 import { cac } from "cac";
 import { type Dataset, datasetStats } from "../data/dataset.ts";
 import { listDatasets, loadDataset } from "../data/registry.ts";
-import { type EvalSplit, METRIC_FAMILIES } from "../eval/evaluate.ts";
+import type { EvalSplit } from "../eval/evaluate.ts";
 import { modelEntry, MODELS } from "../models/registry.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { sharedBackendStats, type TransferStats } from "../onnx/backend.ts";
 import { checkOnnxDevice, duplicatesPolicy, loadFromFlags, parseDevice, parseEngine, rejectNegativeValues, setRawArgv, UsageError, withDataFlags, type DataFlags } from "./common.ts";
 import { registerDistillCommand } from "./distill.ts";
-import { checkSelectionMetric, type EvalFlags, failActiveRun, flagsNotForSavedModels, metricsTable, parseEvalFlags, parseSeedFlag, resolveGrid, shownMetrics, startRun, withEvalFlags, writePerUserFile } from "./eval-options.ts";
+import { checkSelectionMetric, type EvalFlags, failActiveRun, tuneEvalOptions, flagsNotForSavedModels, metricsTable, parseEvalFlags, parseSeedFlag, resolveGrid, shownMetrics, startRun, withEvalFlags, writePerUserFile } from "./eval-options.ts";
 import { registerFitCommands } from "./fit.ts";
 import { evaluateSavedModel, isArtifactPath } from "./recommend.ts";
 import { registerSampleCommands } from "./sample.ts";
@@ -91,12 +91,7 @@ export function buildCli() {
         build: { device, engine },
         metric,
         test: split === "test",
-        seed: settings.seed,
-        psp: settings.psp,
-        ties: settings.ties,
-        tieSeed: settings.seed,
-        metrics: METRIC_FAMILIES,
-        perUser: settings.perUser !== undefined,
+        ...tuneEvalOptions(settings),
         onPoint: (p, i, n) => progress.update((i + 1) / (n + (split === "test" ? 1 : 0)), `params ${JSON.stringify(p.params)}`),
       });
       progress.done();
