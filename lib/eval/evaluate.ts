@@ -197,11 +197,22 @@ export async function evaluateView(
   const normalisation = options.psp ?? "official";
   const nNeg = options.aucNegatives ?? 50;
   const negatives = nNeg > 0 && families.has("AUC") ? aucNegativesOf(view.aucExclude, nNeg, options.seed ?? 42) : null;
-  const aucScores: number[] = [];
-  const aucLabels: number[] = [];
-  // Each user's pairs in aucScores: [pairFrom[u], pairTo[u]) (per-user AUC).
+  // Each user's (score, label) pairs for AUC at [pairFrom[u], pairTo[u]), users in order,
+  // targets then negatives: laid out before scoring, so both loops only write scores.
   const pairFrom = new Int32Array(nu);
   const pairTo = new Int32Array(nu);
+  let pairCount = 0;
+  if (negatives) {
+    for (let u = 0; u < nu; u++) {
+      const t = targets.rowItems(u).length;
+      pairFrom[u] = pairCount;
+      if (t > 0) pairCount += t + negatives[u].length;
+      pairTo[u] = pairCount;
+    }
+  }
+  const aucScores = new Float64Array(pairCount);
+  const aucLabels = new Uint8Array(pairCount);
+  if (negatives) for (let u = 0; u < nu; u++) if (pairTo[u] > pairFrom[u]) aucLabels.fill(1, pairFrom[u], pairFrom[u] + targets.rowItems(u).length);
 
   // One function per per-user family; the paper's three are summed exactly as before.
   const userMetric: Record<string, (ranked: Int32Array, t: ReadonlySet<number>, k: number) => number> = {
@@ -249,7 +260,7 @@ export async function evaluateView(
   let rankedOnDevice = false;
   if (onDevice) {
     rankedOnDevice = await rankOnDevice(model, {
-      context, targets, negatives, ks, kmax, priority, accumulate, nanError, aucScores, aucLabels, pairFrom, pairTo, onProgress: options.onProgress,
+      context, targets, negatives, ks, kmax, priority, accumulate, nanError, aucScores, pairFrom, pairTo, onProgress: options.onProgress,
     });
   }
   if (!rankedOnDevice) {
@@ -267,16 +278,9 @@ export async function evaluateView(
         const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
         const tItems = targets.rowItems(u);
         if (tItems.length > 0 && negatives) {
-          pairFrom[u] = aucScores.length;
-          for (const i of tItems) {
-            aucScores.push(row[i]);
-            aucLabels.push(1);
-          }
-          for (const i of negatives[u]) {
-            aucScores.push(row[i]);
-            aucLabels.push(0);
-          }
-          pairTo[u] = aucScores.length;
+          let at = pairFrom[u];
+          for (const i of tItems) aucScores[at++] = row[i];
+          for (const i of negatives[u]) aucScores[at++] = row[i];
         }
         // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
         let sum = 0;
@@ -311,7 +315,7 @@ export async function evaluateView(
   if (perUser) {
     const values: Record<string, Float64Array> = {};
     if (negatives) {
-      values["AUC"] = Float64Array.from(perUser.users, (u) => auc(aucScores.slice(pairFrom[u], pairTo[u]), aucLabels.slice(pairFrom[u], pairTo[u])));
+      values["AUC"] = Float64Array.from(perUser.users, (u) => auc(aucScores.subarray(pairFrom[u], pairTo[u]), aucLabels.subarray(pairFrom[u], pairTo[u])));
     }
     for (const [key, v] of Object.entries(perUser.values)) values[key] = Float64Array.from(v);
     result.perUser = { users: Int32Array.from(perUser.users), targets: Int32Array.from(perUser.targets), values };
@@ -354,9 +358,8 @@ interface DeviceRanking {
   priority: TieOrder | undefined;
   accumulate: (user: number, ranked: Int32Array, targets: Int32Array) => void;
   nanError: (user: number, item: number) => Error;
-  aucScores: number[];
-  aucLabels: number[];
-  /** Each user's range in aucScores, filled here. */
+  /** Every user's AUC pair scores, written here at [pairFrom[u], pairTo[u]). */
+  aucScores: Float64Array;
   pairFrom: Int32Array;
   pairTo: Int32Array;
   onProgress?: (done: number, total: number) => void;
@@ -375,20 +378,20 @@ async function rankOnDevice(model: Ranker, r: DeviceRanking): Promise<boolean> {
   const tieOrder = r.priority ? r.priority.order : null;
   for (let start = 0; start < nu; start += rows) {
     const end = Math.min(nu, start + rows);
-    const pairs: number[] = [];
-    const labels: number[] = [];
+    // The block's pairs are contiguous in aucScores: [pairFrom[start], pairTo[end − 1]).
+    const first = r.pairFrom[start];
+    const pairs = new Int32Array(r.negatives ? r.pairTo[end - 1] - first : 0);
     if (r.negatives) {
       for (let u = start; u < end; u++) {
         const tItems = r.targets.rowItems(u);
         if (tItems.length === 0) continue;
         const base = (u - start) * ni;
-        r.pairFrom[u] = r.aucScores.length + pairs.length;
-        for (const i of tItems) pairs.push(base + i), labels.push(1);
-        for (const i of r.negatives[u]) pairs.push(base + i), labels.push(0);
-        r.pairTo[u] = r.aucScores.length + pairs.length;
+        let at = r.pairFrom[u] - first;
+        for (const i of tItems) pairs[at++] = base + i;
+        for (const i of r.negatives[u]) pairs[at++] = base + i;
       }
     }
-    const block = await model.rankBlock({ context: r.context, start, end, k: kk, tieOrder, pairs: Int32Array.from(pairs) });
+    const block = await model.rankBlock({ context: r.context, start, end, k: kk, tieOrder, pairs });
     if (block === null) {
       if (start === 0) return false;
       throw new Error(`evaluate: model '${model.name}' ranked users before ${start} on its device but declined the next block`);
@@ -397,10 +400,8 @@ async function rankOnDevice(model: Ranker, r: DeviceRanking): Promise<boolean> {
       const at = block.firstNaN[u - start];
       if (at >= 0) throw r.nanError(u, at);
     }
-    for (let p = 0; p < pairs.length; p++) {
-      r.aucScores.push(block.pairScores[p]);
-      r.aucLabels.push(labels[p]);
-    }
+    if (block.pairScores.length !== pairs.length) throw new Error(`evaluate: model '${model.name}' returned ${block.pairScores.length} pair scores for ${pairs.length} pairs`);
+    r.aucScores.set(block.pairScores, first);
     for (let u = start; u < end; u++) {
       const tItems = r.targets.rowItems(u);
       if (tItems.length > 0) r.accumulate(u, block.top.subarray((u - start) * kk, (u - start + 1) * kk), tItems);

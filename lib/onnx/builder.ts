@@ -198,6 +198,12 @@ export class GraphBuilder {
     return this.initializer({ dtype: "int64", dims: [value.length], data: value });
   }
 
+  /** An int32 constant: a scalar for a number, else a vector. */
+  constInt32(value: number | readonly number[]): Value {
+    if (typeof value === "number") return this.initializer({ dtype: "int32", dims: [], data: [value] });
+    return this.initializer({ dtype: "int32", dims: [value.length], data: value });
+  }
+
   /** Adds a node with one output and returns it. */
   op(opType: string, inputs: readonly (Value | null)[], attrs: Record<string, AttrValue> = {}, opts: OpOptions = {}): Value {
     const outs = this.opMulti(opType, inputs, attrs, { ...opts, outputCount: opts.outputs?.length ?? 1 });
