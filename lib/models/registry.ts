@@ -9,6 +9,7 @@ import { EASE } from "./ease/model.ts";
 import { GFCF } from "./gf-cf.ts";
 import { type AnyBaselineConfig, type BaselineName, baselineGrid, buildBaseline, earlyStoppingPlan } from "./grids.ts";
 import { InfiniteAE } from "./infinite-ae/model.ts";
+import { checkAeKernel } from "../ntk/nngp.ts";
 import type { HyperValue, Recommender } from "./model.ts";
 import { PopRec } from "./pop.ts";
 import { SVDAE } from "./svd-ae.ts";
@@ -61,6 +62,13 @@ export interface ModelEntry {
 
 /** ∞-AE's λ grid (docs/protocol.md §2). */
 export const INFINITE_AE_LAMBDAS: readonly number[] = Object.freeze([0, 1, 5, 20, 50, 100]);
+/**
+ * ∞-AE's finer grid (inf-ae-fine, inf-ae-nngp): λ below 1, where the held-out
+ * datasets picked the paper grid's smallest non-zero value, plus the paper's values.
+ */
+export const INFINITE_AE_FINE_LAMBDAS: readonly number[] = Object.freeze([0, 0.05, 0.1, 0.25, 0.5, 1, 5, 20, 50, 100]);
+/** Hidden layers searched by the finer ∞-AE grids. */
+export const INFINITE_AE_DEPTHS: readonly number[] = Object.freeze([1, 2, 3]);
 /** EASE's λ grid. */
 export const EASE_LAMBDAS: readonly number[] = Object.freeze([1, 10, 50, 100, 200, 500, 1000, 3000]);
 /** ∞-AE's λ grid on DISTILL-CF summaries (docs/protocol.md §4: the distillation re-picks from it). */
@@ -171,6 +179,37 @@ export const TURBO_CF_POWERS: readonly number[] = Object.freeze([0.7, 0.8, 1, 1.
 /** SVD-AE's ranks (its authors fixed k per dataset, e.g. 148 on ML-1M). */
 export const SVD_AE_RANKS: readonly number[] = Object.freeze([16, 32, 64, 128, 256]);
 
+/** An ∞-AE from grid parameters: λ, depth, kernel ("ntk" | "nngp"), support, precision. */
+function buildInfiniteAE(p: ModelParams, c: BuildContext = {}): InfiniteAE {
+  const kernel = checkAeKernel(String(p.kernel ?? "ntk"));
+  return new InfiniteAE({
+    lambda: Number(p.lambda),
+    depth: Number(p.depth ?? 1),
+    kernel,
+    support: p.support === undefined || p.support === "all" ? "all" : Number(p.support),
+    precision: p.precision === undefined ? undefined : precisionParam(p.precision),
+    scratch: c.scratch,
+    device: c.device,
+    backend: c.backend,
+    timings: c.timings,
+    engine: c.engine,
+    // The grid's other λ with the same kernel, depth and support share one device batch.
+    lambdaBatch: c.grid
+      ?.filter((q) => (q.depth ?? 1) === (p.depth ?? 1) && q.support === p.support && (q.kernel ?? "ntk") === kernel)
+      .map((q) => Number(q.lambda)),
+  });
+}
+
+/**
+ * The finer ∞-AE grid: depth-major (one Gram per depth, reused by every λ);
+ * on summaries the summary λ grid at depth 1, quick: two points at depth 1.
+ */
+function fineInfiniteAEGrid(r: GridRequest, extra: ModelParams): ModelParams[] {
+  if (r.summary) return SUMMARY_INFINITE_AE_LAMBDAS.map((lambda) => ({ lambda, depth: 1, ...extra }));
+  if (r.quick) return [0.5, 5].map((lambda) => ({ lambda, depth: 1, ...extra }));
+  return INFINITE_AE_DEPTHS.flatMap((depth) => INFINITE_AE_FINE_LAMBDAS.map((lambda) => ({ lambda, depth, ...extra })));
+}
+
 export const MODELS: Record<string, ModelEntry> = {
   pop: {
     description: "PopRec: items ranked by training popularity",
@@ -183,20 +222,19 @@ export const MODELS: Record<string, ModelEntry> = {
     usesOnnx: true,
     gridFor: (_ds, r = {}) =>
       lambdas(r.summary ? SUMMARY_INFINITE_AE_LAMBDAS : INFINITE_AE_LAMBDAS, r.summary ? undefined : [5, 20], r).map((lambda) => ({ lambda, depth: 1 })),
-    build: (p, c = {}) =>
-      new InfiniteAE({
-        lambda: Number(p.lambda),
-        depth: Number(p.depth ?? 1),
-        support: p.support === undefined || p.support === "all" ? "all" : Number(p.support),
-        precision: p.precision === undefined ? undefined : precisionParam(p.precision),
-        scratch: c.scratch,
-        device: c.device,
-        backend: c.backend,
-        timings: c.timings,
-        engine: c.engine,
-        // The grid's other λ with the same depth and support share one device batch.
-        lambdaBatch: c.grid?.filter((q) => (q.depth ?? 1) === (p.depth ?? 1) && q.support === p.support).map((q) => Number(q.lambda)),
-      }),
+    build: buildInfiniteAE,
+  },
+  "inf-ae-fine": {
+    description: "∞-AE on a finer grid: λ from 0.05 and 1–3 hidden layers, chosen on validation",
+    usesOnnx: true,
+    gridFor: (_ds, r = {}) => fineInfiniteAEGrid(r, {}),
+    build: buildInfiniteAE,
+  },
+  "inf-ae-nngp": {
+    description: "∞-AE with the NNGP kernel of the same network (Lee et al., ICLR 2018): λ from 0.05, 1–3 hidden layers",
+    usesOnnx: true,
+    gridFor: (_ds, r = {}) => fineInfiniteAEGrid(r, { kernel: "nngp" }),
+    build: buildInfiniteAE,
   },
   ease: {
     description: "EASE: item-item closed-form linear autoencoder",

@@ -10,6 +10,7 @@
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { ntkDotsWithGrad } from "../../ntk/ntk-grad.ts";
+import { type AeKernel, checkAeKernel, nngpFromDots } from "../../ntk/nngp.ts";
 import { spdInverse } from "../../linalg/cholesky.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type Backend, getBackend } from "../../onnx/backend.ts";
@@ -21,6 +22,8 @@ const FLOAT64_MIN_PIVOT_RATIO = 1e-13;
 export interface InfiniteAEFloat64Options {
   lambda: number;
   depth?: number;
+  /** "ntk" (default) or "nngp" (lib/ntk/nngp.ts). */
+  kernel?: AeKernel;
   backend?: Backend;
 }
 
@@ -28,6 +31,7 @@ export class InfiniteAEFloat64 implements Recommender {
   readonly name = "inf-ae-f64";
   readonly lambda: number;
   readonly depth: number;
+  readonly kernel: AeKernel;
   private backend?: Backend;
   private xs?: Float32Array;
   private normsS?: Float64Array;
@@ -41,7 +45,13 @@ export class InfiniteAEFloat64 implements Recommender {
     if (!Number.isFinite(options.lambda) || options.lambda < 0) throw new Error(`InfiniteAEFloat64: λ must be finite and ≥ 0, got ${options.lambda}`);
     this.lambda = options.lambda;
     this.depth = options.depth ?? 1;
+    this.kernel = checkAeKernel(options.kernel ?? "ntk");
     this.backend = options.backend;
+  }
+
+  /** K from the inner products ⟨x,y⟩, Σx², Σy² (res and tape: ntkDotsWithGrad's scratch). */
+  private kernelValue(xy: number, xx: number, yy: number, d: number, res: Float64Array, tape: Float64Array): number {
+    return this.kernel === "nngp" ? nngpFromDots(xy, xx, yy, d, this.depth) : ntkDotsWithGrad(xy, xx, yy, d, this.depth, res, tape)[0];
   }
 
   private async gemm<T extends Float32Array | Float64Array>(dtype: GemmDType, a: T, aDims: [number, number], b: T, bDims: [number, number], transB: boolean, out: T): Promise<T> {
@@ -67,7 +77,7 @@ export class InfiniteAEFloat64 implements Recommender {
     const tape = new Float64Array(4 * this.depth);
     let trace = 0;
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) k[i * n + j] = ntkDotsWithGrad(dots[i * n + j], norms[i], norms[j], m, this.depth, res, tape)[0];
+      for (let j = 0; j < n; j++) k[i * n + j] = this.kernelValue(dots[i * n + j], norms[i], norms[j], m, res, tape);
       trace += k[i * n + i];
     }
     this.shift = (this.lambda * trace) / n;
@@ -93,7 +103,7 @@ export class InfiniteAEFloat64 implements Recommender {
     for (let r = 0; r < rows; r++) {
       let norm = 0;
       for (let i = r * m; i < (r + 1) * m; i++) norm += ctx[i] * ctx[i];
-      for (let j = 0; j < n; j++) kcs[r * n + j] = ntkDotsWithGrad(dots[r * n + j], norm, this.normsS[j], m, this.depth, res, tape)[0];
+      for (let j = 0; j < n; j++) kcs[r * n + j] = this.kernelValue(dots[r * n + j], norm, this.normsS[j], m, res, tape);
     }
     const scores = await this.gemm("float64", kcs, [rows, n], this.alpha, [n, m], false, new Float64Array(rows * m));
     for (let i = 0; i < rows * m; i++) out[i] = scores[i];
@@ -112,6 +122,6 @@ export class InfiniteAEFloat64 implements Recommender {
   }
 
   hyperParameters(): HyperParameters {
-    return { lambda: this.lambda, depth: this.depth, solve: "float64" };
+    return { lambda: this.lambda, depth: this.depth, ...(this.kernel === "ntk" ? {} : { kernel: this.kernel }), solve: "float64" };
   }
 }

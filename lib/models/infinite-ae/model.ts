@@ -10,6 +10,8 @@
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
+import { type AeKernel, checkAeKernel } from "../../ntk/nngp.ts";
+import { nngpGram } from "../../ntk/nngp-graph.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
 import { SpdSolver } from "../../linalg/spd-solver.ts";
 import { ridgeShift } from "./duals.ts";
@@ -38,6 +40,8 @@ export interface InfiniteAEOptions {
   lambda: number;
   /** Hidden layers of the autoencoder (default 1). */
   depth?: number;
+  /** "ntk" (the paper's, default) or "nngp": the same network's NNGP kernel (lib/ntk/nngp.ts; host engines only, no artifact). */
+  kernel?: AeKernel;
   /** "all" training rows (default) or a number of randomly chosen users. */
   support?: "all" | number;
   /** Solve precision: float64 for supports ≤ FLOAT64_MAX_SUPPORT rows under "auto" (default), else float32. */
@@ -83,6 +87,7 @@ export class InfiniteAE implements Recommender {
   readonly name = "inf-ae";
   readonly lambda: number;
   readonly depth: number;
+  readonly kernel: AeKernel;
   readonly supportBudget: "all" | number;
   private backend?: Backend;
   private state?: KernelState;
@@ -99,6 +104,7 @@ export class InfiniteAE implements Recommender {
     this.lambda = options.lambda;
     this.depth = options.depth ?? 1;
     if (!Number.isInteger(this.depth) || this.depth < 1) throw new Error(`InfiniteAE: depth must be an integer ≥ 1, got ${this.depth}`);
+    this.kernel = checkAeKernel(options.kernel ?? "ntk");
     this.supportBudget = options.support ?? "all";
     if (this.supportBudget !== "all" && !(Number.isInteger(this.supportBudget) && this.supportBudget > 0)) {
       throw new Error(`InfiniteAE: support must be "all" or a positive integer, got ${this.supportBudget}`);
@@ -124,7 +130,7 @@ export class InfiniteAE implements Recommender {
 
   /** The support rows (dense), their Σx² and K_SS for a training matrix; cached in `shared`. */
   private async kernelState(train: InteractionMatrix, seed: number, options: FitOptions): Promise<KernelState> {
-    const key = `${this.depth}:${this.supportBudget}:${seed}`;
+    const key = `${this.kernelKey()}${this.depth}:${this.supportBudget}:${seed}`;
     const cached = this.options.scratch?.get(KERNEL_SLOT, key);
     if (cached && cached.train === train) return cached;
     const backend = await this.getBackend();
@@ -134,7 +140,7 @@ export class InfiniteAE implements Recommender {
     const xs = support ? train.denseRowsOf(support) : train.denseRows(0, n);
     const norms = support ? sparseRowSumSq(train.selectUsers(support)) : sparseRowSumSq(train);
     const k = await this.timed("gram", () =>
-      ntkGram(backend, xs, n, xs, n, m, { depth: this.depth, bSumSq: norms })
+      (this.kernel === "nngp" ? nngpGram : ntkGram)(backend, xs, n, xs, n, m, { depth: this.depth, bSumSq: norms })
     );
     options.onProgress?.(0.3, "gram");
     let trace = 0;
@@ -155,7 +161,7 @@ export class InfiniteAE implements Recommender {
     if (precision === "float64" || (precision === "auto" && supportSize <= FLOAT64_MAX_SUPPORT)) {
       const support = this.supportUsers(train, options.seed ?? 42);
       const rows = support ? train.selectUsers(support) : train;
-      this.small = new InfiniteAEFloat64({ lambda: this.lambda, depth: this.depth, backend: await this.getBackend() });
+      this.small = new InfiniteAEFloat64({ lambda: this.lambda, depth: this.depth, kernel: this.kernel, backend: await this.getBackend() });
       await this.timed("float64 fit", () => this.small!.fit(rows));
       this.shift = this.small.shift;
       this.alphaBuf = this.small.alpha32;
@@ -170,7 +176,7 @@ export class InfiniteAE implements Recommender {
       const support = this.supportUsers(train, seed);
       const model = await DeviceInfiniteAE.fit({
         backend: await this.getBackend(), train, support, depth: this.depth, lambda: this.lambda,
-        lambdaBatch: this.options.lambdaBatch, scratch: this.options.scratch, key: `${this.depth}:${this.supportBudget}:${seed}`,
+        lambdaBatch: this.options.lambdaBatch, scratch: this.options.scratch, key: `${this.kernelKey()}${this.depth}:${this.supportBudget}:${seed}`,
         maxResidual: MAX_RESIDUAL, timings: this.options.timings,
       });
       this.device = { model, train, support };
@@ -190,10 +196,18 @@ export class InfiniteAE implements Recommender {
     this.state = state;
   }
 
+  /** Scratch-key prefix: NTK and NNGP Grams of one matrix must not share an entry. */
+  private kernelKey(): string {
+    return this.kernel === "ntk" ? "" : `${this.kernel}:`;
+  }
+
   /** Whether the float32 fit runs on the device engine. */
   private async onDevice(): Promise<boolean> {
     const engine = this.options.engine ?? "auto";
     if (engine !== "auto" && engine !== "host" && engine !== "device") throw new Error(`InfiniteAE: engine must be auto, host or device, got '${String(engine)}'`);
+    // The device engine's graphs are the NTK's; the NNGP runs on the host engine.
+    if (this.kernel === "nngp" && engine === "device") throw new Error("InfiniteAE: the NNGP kernel runs on the host engine only (engine 'host' or 'auto')");
+    if (this.kernel === "nngp") return false;
     if (engine !== "auto") return engine === "device";
     const device = (await this.getBackend()).device;
     return device === "webgpu" || device === "cuda";
@@ -244,13 +258,14 @@ export class InfiniteAE implements Recommender {
     const n = state.support ? state.support.length : state.train.numUsers;
     const ctx = context.denseRows(start, end);
     const kcs = await this.timed("score-gram", () =>
-      ntkGram(backend, ctx, rows, state.xs, n, m, { depth: this.depth, bSumSq: state.norms })
+      (this.kernel === "nngp" ? nngpGram : ntkGram)(backend, ctx, rows, state.xs, n, m, { depth: this.depth, bSumSq: state.norms })
     );
     await this.timed("score-product", () => backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) }));
   }
 
   /** The saved-duals artifact of this fit (support rows, α, λ, depth). */
   async toArtifact(meta: { itemIds: readonly string[]; userIds?: readonly string[]; dataset?: DualsArtifact["dataset"] }): Promise<Omit<DualsArtifact, "alphaDType">> {
+    if (this.kernel !== "ntk") throw new Error("InfiniteAE.toArtifact: the saved-duals format holds NTK models only");
     const { alpha, support } = await this.loadDuals();
     const train = this.device?.train ?? this.state?.train ?? this.smallTrain!.train;
     if (meta.itemIds.length !== train.numItems) throw new Error(`toArtifact: ${meta.itemIds.length} item ids for ${train.numItems} items`);
@@ -275,6 +290,7 @@ export class InfiniteAE implements Recommender {
   }
 
   hyperParameters(): HyperParameters {
-    return { lambda: this.lambda, depth: this.depth, support: this.supportBudget, solve: this.small ? "float64" : "float32" };
+    const kernel: HyperParameters = this.kernel === "ntk" ? {} : { kernel: this.kernel }; // NTK reports stay as before
+    return { lambda: this.lambda, depth: this.depth, ...kernel, support: this.supportBudget, solve: this.small ? "float64" : "float32" };
   }
 }
