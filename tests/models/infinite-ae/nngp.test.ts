@@ -103,7 +103,7 @@ test("∞-AE NNGP: the registry's inf-ae-nngp and inf-ae-fine grids, the kernel 
   const fine = MODELS["inf-ae-fine"].gridFor(ds);
   assert.deepEqual([...new Set(fine.map((p) => p.depth))], [1, 2, 3]);
   assert.ok(fine.some((p) => Number(p.lambda) > 0 && Number(p.lambda) < 1), "λ below 1");
-  assert.ok(fine.every((p) => p.kernel === undefined), "inf-ae-fine is the NTK");
+  assert.ok(fine.every((p) => p.kernel === "ntk"), "inf-ae-fine is the NTK");
   // The paper's grid stays inf-ae's default (Table 1).
   assert.deepEqual(MODELS["inf-ae"].gridFor(ds).map((p) => p.lambda), [0, 1, 5, 20, 50, 100]);
   const model = MODELS["inf-ae"].build({ lambda: 1, depth: 2, kernel: "nngp" }) as InfiniteAE;
