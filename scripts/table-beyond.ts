@@ -6,13 +6,15 @@
  * of the same models fitted on a DISTILL-CF summary (summaries that transfer).
  *
  *   npx tsx scripts/table-beyond.ts [--datasets magazine,ml-1m,douban] [--models ease,edlae,…]
- *     [--summaries DIR] [--quick] [--out results] [--data-dir DIR] [--device cpu]
- * writes results/table-beyond.{md,csv,json}. With --summaries DIR each model is also
+ *     [--summaries DIR] [--quick] [--out results] [--data-dir DIR] [--device cpu] [--merge]
+ * writes results/table-beyond.{md,csv,json}; with --merge the rows already in
+ * OUT/table-beyond.json for other (dataset, model, trained on) are kept, so a
+ * few models can be (re)run into an existing table. With --summaries DIR each model is also
  * fitted on DIR/<dataset>.infrec-summary (written by `infrec distill` or table1.ts
  * --summaries; none is distilled here) and scored on the real users' test split.
  */
 import { cac } from "cac";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadDataset } from "../lib/data/registry.ts";
 import { loadSummary, summaryToMatrix } from "../lib/distill/summary.ts";
@@ -25,7 +27,9 @@ import { tuneModel } from "../lib/tuning/tune.ts";
 import { Progress } from "../lib/util/terminal.ts";
 
 /** The beyond-the-paper models in the table's order (those not registered yet are left out with a note). */
-export const BEYOND_MODELS = ["ease", "edlae", "dlae", "rlae", "rdlae", "dan", "dan-rlae", "gf-cf", "turbo-cf", "svd-ae", "inf-ae"];
+export const BEYOND_MODELS = [
+  "ease", "edlae", "dlae", "rlae", "rdlae", "dan", "dan-rlae", "gf-cf", "turbo-cf", "svd-ae", "inf-ae", "inf-ae-fine", "inf-ae-nngp", "blend",
+];
 
 export const BEYOND_METRICS = [...TABLE1_METRICS, "PSP@100"] as const;
 
@@ -49,6 +53,26 @@ export interface BeyondOptions {
   device: DeviceRequest;
   summaries?: string;
   quiet?: boolean;
+  /** Keep the cells of OUT/table-beyond.json that this run does not recompute. */
+  merge?: boolean;
+}
+
+const cellKey = (c: Pick<BeyondCell, "dataset" | "model" | "trainedOn">): string => `${c.dataset}/${c.model}/${c.trainedOn}`;
+
+/** The cells of an earlier table-beyond.json (none if there is no file). */
+export function readCells(path: string): BeyondCell[] {
+  if (!existsSync(path)) return [];
+  const parsed = JSON.parse(readFileSync(path, "utf8")) as { cells?: BeyondCell[] };
+  if (!Array.isArray(parsed.cells)) throw new Error(`${path}: no cells array`);
+  return parsed.cells;
+}
+
+/** Earlier cells with this run's in place of those it recomputed; new ones after them. */
+export function mergeCells(earlier: readonly BeyondCell[], fresh: readonly BeyondCell[]): BeyondCell[] {
+  const byKey = new Map(fresh.map((c) => [cellKey(c), c]));
+  const merged = earlier.map((c) => byKey.get(cellKey(c)) ?? c);
+  const kept = new Set(merged.map(cellKey));
+  return [...merged, ...fresh.filter((c) => !kept.has(cellKey(c)))];
 }
 
 /** The paper's best Table 1 row of a dataset by NDCG@10 (its model key and metrics), if it reports the dataset. */
@@ -66,10 +90,13 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
   const progress = new Progress("table-beyond", !o.quiet);
   const runs = o.datasets.length * o.models.length * (o.summaries ? 2 : 1);
   mkdirSync(o.out, { recursive: true });
+  const earlier = o.merge ? readCells(join(o.out, "table-beyond.json")) : [];
   const save = () => {
-    writeFileAtomic(join(o.out, "table-beyond.json"), JSON.stringify({ cells, paperBest: Object.fromEntries(o.datasets.map((d) => [d, paperBest(d)])) }, null, 2) + "\n");
-    writeFileAtomic(join(o.out, "table-beyond.csv"), toCsv(cells));
-    writeFileAtomic(join(o.out, "table-beyond.md"), toMarkdown(cells));
+    const all = mergeCells(earlier, cells);
+    const datasets = [...new Set(all.map((c) => c.dataset))];
+    writeFileAtomic(join(o.out, "table-beyond.json"), JSON.stringify({ cells: all, paperBest: Object.fromEntries(datasets.map((d) => [d, paperBest(d)])) }, null, 2) + "\n");
+    writeFileAtomic(join(o.out, "table-beyond.csv"), toCsv(all));
+    writeFileAtomic(join(o.out, "table-beyond.md"), toMarkdown(all));
   };
   for (const d of o.datasets) {
     const ds = await loadDataset(d, { dataDir: o.dataDir });
@@ -138,6 +165,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
     .option("--data-dir <dir>", "Dataset folder")
     .option("--device <device>", "cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
     .option("--quiet", "No progress on stderr")
+    .option("--merge", "Keep the rows of OUT/table-beyond.json that this run does not recompute")
     .option("--json", "Print the cells as JSON on stdout")
     .help();
   const { options } = cli.parse();
@@ -152,6 +180,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
         device: options.device,
         summaries: options.summaries,
         quiet: Boolean(options.quiet),
+        merge: Boolean(options.merge),
       });
       console.log(options.json ? JSON.stringify(cells, null, 2) : toMarkdown(cells));
     } catch (e) {

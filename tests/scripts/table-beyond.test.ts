@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { loadDataset } from "../../lib/data/registry.ts";
 import { runDistill } from "../../lib/distill/run.ts";
 import { saveSummary } from "../../lib/distill/summary.ts";
-import { paperBest, runTableBeyond } from "../../scripts/table-beyond.ts";
+import { mergeCells, paperBest, runTableBeyond } from "../../scripts/table-beyond.ts";
 import { withTempDir } from "../helpers.ts";
 
 test("table-beyond: EASE and RLAE on full data and on a summary, as md/csv/json with the paper's best row", async () => {
@@ -39,5 +39,20 @@ test("table-beyond: EASE and RLAE on full data and on a summary, as md/csv/json 
     assert.match(csv[2], /^magazine,rlae,summary,/);
     assert.equal(JSON.parse(readFileSync(join(dir, "table-beyond.json"), "utf8")).cells.length, 2);
     await assert.rejects(runTableBeyond({ datasets: ["magazine"], models: ["nope"], quick: true, out: dir, device: "cpu", quiet: true }), /unknown model 'nope'/);
+  });
+});
+
+test("table-beyond --merge: the ∞-AE extensions and the blend join an earlier table, replacing only their own rows", async () => {
+  await withTempDir(async (dir) => {
+    const opts = { datasets: ["magazine"], quick: true, out: dir, device: "cpu" as const, quiet: true };
+    await runTableBeyond({ ...opts, models: ["ease", "inf-ae-nngp"] });
+    const again = await runTableBeyond({ ...opts, models: ["inf-ae-nngp", "blend"], merge: true });
+    assert.deepEqual(again.map((c) => c.model), ["inf-ae-nngp", "blend"]);
+    assert.equal(again[0].hyperParameters.kernel, "nngp");
+    assert.ok(Number(again[1].hyperParameters.w) > 0 && Number(again[1].hyperParameters.w) < 1);
+    const json = JSON.parse(readFileSync(join(dir, "table-beyond.json"), "utf8")) as { cells: { model: string }[] };
+    assert.deepEqual(json.cells.map((c) => c.model), ["ease", "inf-ae-nngp", "blend"]);
+    assert.match(readFileSync(join(dir, "table-beyond.md"), "utf8"), /\| blend \| full \|/);
+    assert.deepEqual(mergeCells([again[0]], [again[0]]), [again[0]]);
   });
 });
