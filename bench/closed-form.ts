@@ -74,7 +74,8 @@ function phases(t: Timings, flops: Record<string, number>, total: number): Phase
   const rows: Phase[] = [];
   let accounted = 0;
   for (const [phase, seconds] of Object.entries(t)) {
-    accounted += seconds;
+    // "phase:part" is a share of its phase (e.g. factor:host), not a phase of its own.
+    if (!phase.includes(":")) accounted += seconds;
     const f = flops[phase];
     const row: Phase = { phase, seconds };
     if (f) {

@@ -5,6 +5,8 @@
  *   dist/cli.js            lib/cli/main.ts and everything it imports
  *   dist/sample-worker.js  DISTILL-CF's sampling worker (lib/distill/sample-worker.ts),
  *                          which sample-pool.ts starts by URL, so no bundler follows it
+ *   dist/block-factor-worker.js  the device Cholesky's diagonal-block worker
+ *                          (lib/linalg/block-factor-worker.ts), started the same way
  *
  * npm packages stay external: the native and WASM ones (onnxruntime-node,
  * onnxruntime-web, h5wasm) find their binaries relative to their own folders,
@@ -24,6 +26,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const ENTRY_POINTS = {
   cli: join(ROOT, "lib/cli/main.ts"),
   "sample-worker": join(ROOT, "lib/distill/sample-worker.ts"),
+  "block-factor-worker": join(ROOT, "lib/linalg/block-factor-worker.ts"),
 } as const;
 
 /**

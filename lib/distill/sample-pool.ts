@@ -7,79 +7,15 @@
  */
 import { fastSampleBackwardRows, fastSampleRows, noiseStoreBytes, type FastSampleConfig, type FastSampled } from "./fast-sample.ts";
 import type { SampleJob } from "./sample-worker.ts";
+import { spawnWorker, type WorkerHandle, type WorkerReply } from "../util/worker.ts";
 
-interface WorkerHandle {
-  post(job: SampleJob): Promise<void>;
-  terminate(): Promise<void>;
-}
+type SampleWorker = WorkerHandle<SampleJob, WorkerReply>;
 
-async function spawn(): Promise<WorkerHandle> {
+function spawn(): Promise<SampleWorker> {
   // From the sources the worker is the sibling .ts; the build (scripts/build.ts)
   // bundles this module into dist/cli.js and the worker into dist/sample-worker.js.
   const url = new URL(import.meta.url.endsWith(".ts") ? "./sample-worker.ts" : "./sample-worker.js", import.meta.url);
-  const WebWorker = (globalThis as { Worker?: new (u: URL, o: { type: "module" }) => Worker }).Worker;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string; bun?: string } } }).process?.versions?.node === "string" &&
-    typeof (globalThis as { Deno?: unknown }).Deno === "undefined" &&
-    typeof (globalThis as { process?: { versions?: { bun?: string } } }).process?.versions?.bun !== "string";
-  let pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  const settle = (m: { ok: boolean; error?: string }): void => {
-    const p = pending;
-    pending = null;
-    if (!p) return;
-    if (m.ok) p.resolve();
-    else p.reject(new Error(`sampling worker: ${m.error ?? "failed"}`));
-  };
-  const fail = (e: unknown): void => {
-    const p = pending;
-    pending = null;
-    p?.reject(e instanceof Error ? e : new Error(String(e)));
-  };
-  if (isNode || !WebWorker) {
-    const { Worker } = await import("node:worker_threads");
-    // Node (20) cannot load .ts by itself, and a loader registered with
-    // --import (tsx) does not reach worker threads: the bootstrap registers
-    // tsx's ESM hooks in the worker first when the worker source is .ts.
-    let tsxApi = "tsx/esm/api";
-    try {
-      tsxApi = (import.meta as { resolve?: (s: string) => string }).resolve?.(tsxApi) ?? tsxApi;
-    } catch {
-      // keep the bare specifier
-    }
-    const bootstrap = `(async () => {
-      if (${JSON.stringify(url.pathname.endsWith(".ts"))}) {
-        const api = await import(${JSON.stringify(tsxApi)});
-        api.register();
-      }
-      await import(${JSON.stringify(url.href)});
-    })().catch((e) => { throw e; });`;
-    const w = new Worker(bootstrap, { eval: true });
-    // Keep the process alive only while a job is in flight.
-    w.on("message", (m: { ok: boolean; error?: string }) => {
-      w.unref();
-      settle(m);
-    });
-    w.on("error", (e: unknown) => {
-      w.unref();
-      fail(e);
-    });
-    w.unref();
-    return {
-      post: (job) =>
-        new Promise<void>((resolve, reject) => {
-          pending = { resolve, reject };
-          w.ref();
-          w.postMessage(job);
-        }),
-      terminate: async () => { await w.terminate(); },
-    };
-  }
-  const w = new WebWorker(url, { type: "module" });
-  w.onmessage = (ev: MessageEvent) => settle(ev.data as { ok: boolean; error?: string });
-  w.onerror = (ev: ErrorEvent) => fail(new Error(ev.message));
-  return {
-    post: (job) => new Promise<void>((resolve, reject) => { pending = { resolve, reject }; w.postMessage(job); }),
-    terminate: async () => { w.terminate(); },
-  };
+  return spawnWorker<SampleJob, WorkerReply>(url, "sampling worker");
 }
 
 function shared(n: number): Float64Array {
@@ -87,8 +23,8 @@ function shared(n: number): Float64Array {
 }
 
 export class SamplingPool {
-  private workers: WorkerHandle[] | null = null;
-  private starting: Promise<WorkerHandle[]> | null = null;
+  private workers: SampleWorker[] | null = null;
+  private starting: Promise<SampleWorker[]> | null = null;
   /** Set when workers could not start; sampling then runs in this thread. */
   fallbackReason: string | null = null;
   private shape = "";
@@ -108,7 +44,7 @@ export class SamplingPool {
     return noiseStoreBytes(mu, items, gamma) <= this.storeNoiseBytes;
   }
 
-  private async ensureWorkers(): Promise<WorkerHandle[]> {
+  private async ensureWorkers(): Promise<SampleWorker[]> {
     if (this.size === 0 || this.fallbackReason) return [];
     if (this.workers) return this.workers;
     this.starting ??= Promise.all(Array.from({ length: this.size }, () => spawn()));
@@ -153,7 +89,7 @@ export class SamplingPool {
     }
     if (b.noise) buffers.noise = b.noise.buffer as SharedArrayBuffer;
     const per = Math.ceil(mu / workers.length);
-    const jobs: Promise<void>[] = [];
+    const jobs: Promise<WorkerReply>[] = [];
     for (let w = 0; w < workers.length; w++) {
       const r0 = Math.min(mu, w * per);
       const r1 = Math.min(mu, r0 + per);

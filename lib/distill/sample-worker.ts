@@ -4,6 +4,7 @@
  * Web Worker (Deno, Bun).
  */
 import { fastSampleBackwardRows, fastSampleRows, type FastSampleConfig } from "./fast-sample.ts";
+import { serveJobs } from "../util/worker.ts";
 
 export interface SampleJob {
   kind: "forward" | "backward";
@@ -29,21 +30,7 @@ function runJob(job: SampleJob): void {
   else fastSampleBackwardRows(sampled, job.mu, job.items, job.cfg, f64(b.dSupport, "dSupport"), f64(b.dLogits, "dLogits"), job.r0, job.r1, store);
 }
 
-function handle(job: SampleJob, reply: (m: { ok: boolean; error?: string }) => void): void {
-  try {
-    runJob(job);
-    reply({ ok: true });
-  } catch (e) {
-    reply({ ok: false, error: e instanceof Error ? e.message : String(e) });
-  }
-}
-
-type WebScope = { onmessage: ((ev: { data: SampleJob }) => void) | null; postMessage(m: unknown): void };
-const scope = globalThis as unknown as Partial<WebScope> & { WorkerGlobalScope?: unknown };
-if (typeof scope.WorkerGlobalScope !== "undefined" && typeof scope.postMessage === "function") {
-  scope.onmessage = (ev) => handle(ev.data, (m) => scope.postMessage?.(m));
-} else {
-  const { parentPort } = await import("node:worker_threads");
-  if (!parentPort) throw new Error("sample-worker: not started as a worker");
-  parentPort.on("message", (job: SampleJob) => handle(job, (m) => parentPort.postMessage(m)));
-}
+await serveJobs<SampleJob, Record<string, never>>("sample-worker", (job) => {
+  runJob(job);
+  return { reply: {} };
+});

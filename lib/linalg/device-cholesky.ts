@@ -11,7 +11,8 @@
  * Schur complement S_{j+1} = S_j[b:, b:] − P_j·P_jᵀ, both kept on the device,
  * and returns only S_{j+1}'s top b × b block to the host. The host factors that
  * block in float64 with the shift added (cholesky.ts; singular pivots are
- * caught per shift) and sends back D_j = L_jj⁻¹. The whole forward and
+ * caught per shift) and sends back D_j = L_jj⁻¹; the shifts' blocks are factored
+ * side by side on worker threads (block-factor.ts). The whole forward and
  * backward substitution, and a residual check on sampled columns, is one
  * more run. So a batch costs ⌈n/b⌉ + 1 runs and moves only b × b blocks, the
  * residuals and nothing of size n² (the serial host path: ~100 runs per shift,
@@ -20,10 +21,23 @@
  */
 import type { Backend, DeviceTensor, TensorArg } from "../onnx/backend.ts";
 import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec, type Value } from "../onnx/builder.ts";
-import { choleskyFactorInto, DEFAULT_MIN_PIVOT_RATIO, invertLowerTriangular, SingularKernelError } from "./cholesky.ts";
+import { DEFAULT_MIN_PIVOT_RATIO, SingularKernelError } from "./cholesky.ts";
+import { sharedBlockFactorPool } from "./block-factor.ts";
 
 /** Block size: 256 matches the host solver's (its diagonal blocks cost ≈ 9 ms each in TypeScript). */
 export const DEVICE_BLOCK_SIZE = 256;
+
+/**
+ * The block size in use: INFREC_DEVICE_BLOCK when set (a benchmarking knob: the
+ * host's share grows with b², the number of runs with n/b), else DEVICE_BLOCK_SIZE.
+ */
+export function deviceBlockSize(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.INFREC_DEVICE_BLOCK;
+  if (env === undefined || env === "") return DEVICE_BLOCK_SIZE;
+  const b = Number(env);
+  if (!Number.isInteger(b) || b < 16) throw new Error(`INFREC_DEVICE_BLOCK must be an integer ≥ 16, got '${env}'`);
+  return b;
+}
 
 /** An end index past any dimension (Slice clamps it). */
 const END = 1 << 30;
@@ -113,6 +127,8 @@ export interface DeviceSpdOptions {
   blockSize?: number;
   /** A pivot ≤ minPivotRatio × its diagonal entry makes that shift fail (default 1e-5). */
   minPivotRatio?: number;
+  /** Adds the seconds spent factoring diagonal blocks on the host to timings["factor:host"]. */
+  timings?: Record<string, number>;
 }
 
 export interface DeviceSolveOptions {
@@ -146,7 +162,7 @@ export class DeviceSpdBatch {
     shifts: readonly number[],
     options: DeviceSpdOptions = {},
   ): Promise<DeviceSpdBatch> {
-    const b = options.blockSize ?? DEVICE_BLOCK_SIZE;
+    const b = options.blockSize ?? deviceBlockSize();
     if (!Number.isInteger(b) || b < 1) throw new Error(`DeviceSpdBatch: block size must be a positive integer, got ${b}`);
     if (k.dims.length !== 2 || k.dims[0] !== n || k.dims[1] !== n) throw new Error(`DeviceSpdBatch: K is [${k.dims.join(", ")}], expected [${n}, ${n}]`);
     if (kDiagonal.length !== n) throw new Error(`DeviceSpdBatch: ${kDiagonal.length} diagonal entries for n = ${n}`);
@@ -158,19 +174,33 @@ export class DeviceSpdBatch {
     const inverses: Float32Array[] = [];
     const panels: DeviceTensor[] = [];
 
+    const pool = await sharedBlockFactorPool();
+    if (shifts.length > 1) pool.start(); // the workers load during the first run
     const top = await backend.session(sharedGraphSpec(`spd_top_block_b${b}`, () => topBlockGraph(b)));
     let blockValues = (await backend.runDevice(top, { K: k })).T as TensorArg;
     let shared = true; // the first block is K's own, the same for every shift
     let s: DeviceTensor | null = null;
     for (let j0 = 0; j0 < n; j0 += b) {
       const bj = Math.min(b, n - j0);
+      const t0 = performance.now();
       const d = new Float32Array(batch * bj * bj);
-      for (let i = 0; i < batch; i++) {
-        const src = blockValues.data as Float32Array;
+      const src = blockValues.data as Float32Array;
+      const live = shifts.map((_, i) => i).filter((i) => failures[i] === null);
+      const results = await pool.factorAll(live.map((i) => {
         const offset = shared ? 0 : i * bj * bj;
-        d.set(factorBlockInverse(src, offset, bj, j0, kDiagonal, shifts[i], minPivotRatio, failures, i), i * bj * bj);
-      }
+        const diagonal = new Float64Array(bj);
+        for (let r = 0; r < bj; r++) diagonal[r] = kDiagonal[j0 + r] + shifts[i];
+        return { block: src.slice(offset, offset + bj * bj), b: bj, j0, shift: shifts[i], diagonal, minPivotRatio };
+      }));
+      // A failed shift gets the identity, so the rest of its batch carries on (its results are garbage).
+      for (let i = 0; i < batch; i++) for (let r = 0; r < bj; r++) d[i * bj * bj + r * bj + r] = 1;
+      live.forEach((i, at) => {
+        const r = results[at];
+        if (r.inverse) d.set(r.inverse, i * bj * bj);
+        else failures[i] = new SingularKernelError(r.failure!);
+      });
       inverses.push(d);
+      if (options.timings) options.timings["factor:host"] = (options.timings["factor:host"] ?? 0) + (performance.now() - t0) / 1000;
       if (j0 + bj >= n) break;
       const step = await backend.session(sharedGraphSpec(`spd_step_b${b}${shared ? "_first" : ""}`, () => stepGraph(b, shared)), { deviceOutputs: ["P", "NEXT"] });
       const out = await backend.runDevice(step, { S: s ?? k, D: { data: d, dims: [batch, bj, bj] } });
@@ -215,35 +245,4 @@ export class DeviceSpdBatch {
     for (const p of this.panels) p.dispose();
     this.panels = [];
   }
-}
-
-/**
- * D = L⁻¹ for the Cholesky factor L of one diagonal block plus the shift,
- * float64, read from `src` at `offset` (b × b, lower part). A failing shift is
- * recorded and gets the identity, so the rest of its batch carries on.
- */
-function factorBlockInverse(
-  src: Float32Array, offset: number, b: number, j0: number, kDiagonal: ArrayLike<number>,
-  shift: number, minPivotRatio: number, failures: (SingularKernelError | null)[], index: number,
-): Float32Array {
-  const identity = (): Float32Array => {
-    const eye = new Float32Array(b * b);
-    for (let i = 0; i < b; i++) eye[i * b + i] = 1;
-    return eye;
-  };
-  if (failures[index] !== null) return identity();
-  const a = new Float64Array(b * b);
-  const diag = new Float64Array(b);
-  for (let i = 0; i < b; i++) {
-    for (let c = 0; c <= i; c++) a[i * b + c] = src[offset + i * b + c];
-    diag[i] = kDiagonal[j0 + i] + shift;
-  }
-  try {
-    choleskyFactorInto(a, b, a, { shift, diagonal: diag, offset: j0, minPivotRatio });
-  } catch (e) {
-    if (!(e instanceof SingularKernelError)) throw e;
-    failures[index] = e;
-    return identity();
-  }
-  return Float32Array.from(invertLowerTriangular(a, b));
 }

@@ -33,6 +33,7 @@
  */
 import { decodeModel, type GraphSpec } from "./builder.ts";
 import { graphBytes, isGraphName, type GraphName } from "./graphs/index.ts";
+import { logicalCores } from "../util/worker.ts";
 
 /** The ORT API (onnxruntime-common's, re-exported identically by the node and web packages). */
 type Ort = typeof import("onnxruntime-node");
@@ -169,19 +170,6 @@ export interface Backend {
   ): Promise<Float32Array>;
   /** Releases every cached session. */
   release(): Promise<void>;
-}
-
-/** All cores: navigator.hardwareConcurrency where it exists (browsers, Deno, Bun, Node ≥ 21), else node:os. */
-async function defaultThreads(): Promise<number> {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  const n = nav?.hardwareConcurrency;
-  if (typeof n === "number" && n > 0) return n;
-  try {
-    const os = await import("node:os");
-    return os.availableParallelism?.() ?? os.cpus().length;
-  } catch {
-    return 1;
-  }
 }
 
 function numel(dims: readonly number[]): number {
@@ -622,7 +610,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     throw new Error(`backend: threads must be a positive integer, got ${opts.threads}`);
   }
   // WASM threads run in workers and barely help (docs/onnx-runtime.md#throughput), so WASM defaults to 1.
-  const allCores = await defaultThreads();
+  const allCores = await logicalCores();
   const threadsFor = (d: Device): number => opts.threads ?? (d === "wasm" ? 1 : allCores);
   const order: Device[] = request === "auto" ? ["cuda", "webgpu", "cpu", "wasm"] : [request];
   const failures: string[] = [];

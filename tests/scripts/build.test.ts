@@ -8,7 +8,9 @@ import { Worker } from "node:worker_threads";
 import { REPO_ROOT } from "../../lib/data/registry.ts";
 import { fastSample, type FastSampleConfig } from "../../lib/distill/fast-sample.ts";
 import type { SampleJob } from "../../lib/distill/sample-worker.ts";
+import { type BlockFactorJob, factorBlockInverse } from "../../lib/linalg/block-factor.ts";
 import { buildCli } from "../../scripts/build.ts";
+import { lcg } from "../helpers.ts";
 
 // Inside the repository, as dist/ is: the bundle finds node_modules and data/ by walking up.
 const OUT = join(REPO_ROOT, "tmp", `build-test-${process.pid}`);
@@ -30,8 +32,30 @@ console.error("onnx-proto loaded: " + loaded);`;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test("the build writes the CLI and the sampling worker", () => {
-  for (const f of ["cli.js", "sample-worker.js"]) assert.ok(existsSync(join(OUT, f)), f);
+test("the build writes the CLI and its two workers", () => {
+  for (const f of ["cli.js", "sample-worker.js", "block-factor-worker.js"]) assert.ok(existsSync(join(OUT, f)), f);
+});
+
+test("the built block-factor worker runs without a TypeScript loader and matches the in-thread factor exactly", async () => {
+  const b = 70;
+  const rng = lcg(4);
+  const x = Array.from({ length: b * (b + 5) }, () => rng() - 0.5);
+  const block = new Float32Array(b * b);
+  for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) for (let p = 0; p < b + 5; p++) block[i * b + j] += x[i * (b + 5) + p] * x[j * (b + 5) + p];
+  const diagonal = Float64Array.from({ length: b }, (_, i) => block[i * b + i] + 0.5);
+  const job: BlockFactorJob = { block, b, j0: 0, shift: 0.5, diagonal, minPivotRatio: 1e-5 };
+  const worker = new Worker(new URL(pathToFileURL(join(OUT, "block-factor-worker.js"))), { execArgv: [] });
+  try {
+    const reply = await new Promise<{ ok: boolean; inverse: Float32Array | null; error?: string }>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+      worker.postMessage(job);
+    });
+    assert.equal(reply.ok, true, reply.error);
+    assert.deepEqual(Array.from(reply.inverse!), Array.from(factorBlockInverse(job).inverse!));
+  } finally {
+    await worker.terminate();
+  }
 });
 
 test("the built CLI answers --version and --help without loading onnx-proto", () => {

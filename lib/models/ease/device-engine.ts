@@ -211,7 +211,7 @@ async function deviceInverses(o: DeviceEaseOptions, gram: DeviceGram): Promise<S
   const cached = o.scratch?.get(INVERSE_SLOT, key);
   if (cached && cached.value.lambdas.includes(o.lambda)) return cached.retain();
   for (const l of lambdas) if (!(l > 0) || !Number.isFinite(l)) throw new Error(`EASE: λ must be finite and > 0, got ${l}`);
-  const batch = await timed(o.timings, "factor", () => DeviceSpdBatch.factor(o.backend, gram.g, items, gram.diagonal, lambdas));
+  const batch = await timed(o.timings, "factor", () => DeviceSpdBatch.factor(o.backend, gram.g, items, gram.diagonal, lambdas, { timings: o.timings }));
   let solved: { alpha: DeviceTensor; residuals: number[] };
   try {
     const columns = Array.from({ length: Math.min(8, items) }, (_, t) => Math.floor(((t + 0.5) * items) / Math.min(8, items)));

@@ -208,7 +208,7 @@ async function deviceDuals(o: DeviceFitOptions, kernel: DeviceKernel): Promise<S
   if (cached && cached.value.lambdas.includes(o.lambda)) return cached.retain();
   for (const l of lambdas) if (!(l >= 0) || !Number.isFinite(l)) throw new Error(`InfiniteAE: λ must be finite and ≥ 0, got ${l}`);
   const shifts = lambdas.map((l) => (l * kernel.trace) / kernel.n);
-  const batch = await timed(o.timings, "factor", () => DeviceSpdBatch.factor(o.backend, kernel.k, kernel.n, kernel.diagonal, shifts));
+  const batch = await timed(o.timings, "factor", () => DeviceSpdBatch.factor(o.backend, kernel.k, kernel.n, kernel.diagonal, shifts, { timings: o.timings }));
   let solved: { alpha: DeviceTensor; residuals: number[] };
   try {
     solved = await timed(o.timings, "solve", () => batch.solve(kernel.x, kernel.items, { columns: residualColumns(o.train) }));

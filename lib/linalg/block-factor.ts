@@ -1,0 +1,122 @@
+/**
+ * The host's share of the device Cholesky (device-cholesky.ts): each step
+ * brings one b × b diagonal block per shift to the host, which factors it in
+ * float64 and returns D = L_jj⁻¹. The shifts' blocks are independent, so a
+ * small pool of workers (block-factor-worker.ts) factors them side by side:
+ * measured on the lent H100 machine's host, 6 shifts × 24 blocks of 256 took
+ * 2.45 s on one thread, the largest piece of the ML-1M protocol outside ORT.
+ * Where workers cannot start (or for one job) the same function runs here.
+ */
+import { choleskyFactorInto, invertLowerTriangular, SingularKernelError, type SingularKernelDetail } from "./cholesky.ts";
+import { logicalCores, spawnWorker, type WorkerHandle, type WorkerReply } from "../util/worker.ts";
+
+export interface BlockFactorJob {
+  /** The block, b × b row-major (only the lower triangle is read), without the shift. */
+  block: Float32Array;
+  b: number;
+  /** The block's first row in the whole matrix (error messages). */
+  j0: number;
+  shift: number;
+  /** The whole matrix's diagonal entries of these rows plus the shift: the pivot test's reference. */
+  diagonal: Float64Array;
+  minPivotRatio: number;
+}
+
+export interface BlockFactorResult {
+  /** L⁻¹ (b × b, float32), or null when the block is not positive definite. */
+  inverse: Float32Array | null;
+  failure: SingularKernelDetail | null;
+}
+
+/** D = L⁻¹ for the Cholesky factor L of the block plus the shift, in float64. */
+export function factorBlockInverse(job: BlockFactorJob): BlockFactorResult {
+  const { b, block, shift } = job;
+  if (block.length !== b * b || job.diagonal.length !== b) throw new Error(`factorBlockInverse: block has ${block.length} values and ${job.diagonal.length} diagonal entries for b = ${b}`);
+  const a = new Float64Array(b * b);
+  for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) a[i * b + c] = block[i * b + c];
+  try {
+    choleskyFactorInto(a, b, a, { shift, diagonal: job.diagonal, offset: job.j0, minPivotRatio: job.minPivotRatio });
+  } catch (e) {
+    if (!(e instanceof SingularKernelError)) throw e;
+    return { inverse: null, failure: e.detail };
+  }
+  return { inverse: Float32Array.from(invertLowerTriangular(a, b)), failure: null };
+}
+
+type BlockWorker = WorkerHandle<BlockFactorJob, WorkerReply & BlockFactorResult>;
+
+/** Blocks smaller than this are factored in the calling thread (a message costs more than the work). */
+const MIN_WORKER_BLOCK = 64;
+
+/** Factors batches of blocks on up to `size` workers; idle workers do not keep the process alive. */
+export class BlockFactorPool {
+  private workers: BlockWorker[] | null = null;
+  private starting: Promise<BlockWorker[]> | null = null;
+  /** Why the pool runs in the calling thread, when workers could not start or failed. */
+  fallbackReason: string | null = null;
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 0) throw new Error(`BlockFactorPool: size must be an integer ≥ 0, got ${size}`);
+  }
+
+  private async ensureWorkers(): Promise<BlockWorker[]> {
+    if (this.size === 0 || this.fallbackReason) return [];
+    if (this.workers) return this.workers;
+    // From the sources the worker is the sibling .ts; the build bundles it as dist/block-factor-worker.js.
+    const url = new URL(import.meta.url.endsWith(".ts") ? "./block-factor-worker.ts" : "./block-factor-worker.js", import.meta.url);
+    this.starting ??= Promise.all(Array.from({ length: this.size }, () => spawnWorker<BlockFactorJob, WorkerReply & BlockFactorResult>(url, "block-factor worker")));
+    try {
+      this.workers = await this.starting;
+    } catch (e) {
+      this.fallbackReason = e instanceof Error ? e.message : String(e);
+      this.workers = [];
+    }
+    return this.workers;
+  }
+
+  /** Starts the workers now (they load while the caller waits on something else); never throws. */
+  start(): void {
+    void this.ensureWorkers();
+  }
+
+  /** factorBlockInverse of every job, in order. */
+  async factorAll(jobs: readonly BlockFactorJob[]): Promise<BlockFactorResult[]> {
+    if (jobs.length < 2 || jobs[0].b < MIN_WORKER_BLOCK) return jobs.map(factorBlockInverse);
+    const workers = await this.ensureWorkers();
+    if (workers.length === 0) return jobs.map(factorBlockInverse);
+    const results: BlockFactorResult[] = new Array(jobs.length);
+    let next = 0;
+    // Each worker takes the next job when it is done with one.
+    const drain = async (w: BlockWorker): Promise<void> => {
+      while (next < jobs.length) {
+        const at = next++;
+        const r = await w.post(jobs[at]);
+        results[at] = { inverse: r.inverse, failure: r.failure };
+      }
+    };
+    try {
+      await Promise.all(workers.slice(0, jobs.length).map(drain));
+    } catch (e) {
+      // A worker that cannot load is not fatal: factor here from now on.
+      this.fallbackReason = e instanceof Error ? e.message : String(e);
+      await this.close();
+      return jobs.map(factorBlockInverse);
+    }
+    return results;
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers ?? [];
+    this.workers = null;
+    this.starting = null;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
+
+let shared: Promise<BlockFactorPool> | null = null;
+
+/** The process's pool: one worker per core, at most 8 (a λ grid rarely has more shifts). */
+export function sharedBlockFactorPool(): Promise<BlockFactorPool> {
+  shared ??= logicalCores().then((n) => new BlockFactorPool(Math.max(0, Math.min(8, n))));
+  return shared;
+}
