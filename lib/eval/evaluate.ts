@@ -11,9 +11,8 @@ import { Rng } from "../random.ts";
 import { randomTieOrder, type TieOrder, topK } from "../ranking/top-k.ts";
 import { topKRows } from "../ranking/top-k-graph.ts";
 import { type Backend, getBackend } from "../onnx/backend.ts";
-import {
-  auc, averagePrecision, CoverageCounter, hitRate, inversePropensity, ndcg, precision, psp, type PspNormalisation, recall, reciprocalRank,
-} from "./metrics.ts";
+import { auc, CoverageCounter, inversePropensity, type PspNormalisation } from "./metrics.ts";
+import { USER_METRIC_FAMILIES, UserMetrics } from "./user-metrics.ts";
 import { isRanker, type Ranker, type Scorer } from "./scorer.ts";
 
 export type EvalSplit = "validation" | "test";
@@ -214,22 +213,13 @@ export async function evaluateView(
   const aucLabels = new Uint8Array(pairCount);
   if (negatives) for (let u = 0; u < nu; u++) if (pairTo[u] > pairFrom[u]) aucLabels.fill(1, pairFrom[u], pairFrom[u] + targets.rowItems(u).length);
 
-  // One function per per-user family; the paper's three are summed exactly as before.
-  const userMetric: Record<string, (ranked: Int32Array, t: ReadonlySet<number>, k: number) => number> = {
-    HR: hitRate,
-    NDCG: ndcg,
-    PSP: (ranked, t, k) => psp(ranked, t, k, weights, normalisation),
-    Recall: recall,
-    Precision: precision,
-    MAP: averagePrecision,
-    MRR: reciprocalRank,
-  };
-  const perK = METRIC_FAMILIES.filter((f) => families.has(f) && f in userMetric);
-  const sums: Record<string, number> = {};
-  for (const k of ks) for (const f of perK) sums[`${f}@${k}`] = 0;
+  // Per-user families in one pass per user (user-metrics.ts: bit-identical to metrics.ts's functions).
+  const perK = USER_METRIC_FAMILIES.filter((f) => families.has(f));
+  const userMetrics = new UserMetrics(ks, perK, ni, weights, normalisation);
+  const sums = new Float64Array(userMetrics.keys.length);
   const coverage = families.has("Coverage") ? new Map(ks.map((k) => [k, new CoverageCounter(ni)])) : null;
   const perUser = options.perUser ? { users: [] as number[], targets: [] as number[], values: {} as Record<string, number[]> } : null;
-  if (perUser) for (const k of ks) for (const f of perK) perUser.values[`${f}@${k}`] = [];
+  if (perUser) for (const key of userMetrics.keys) perUser.values[key] = [];
   const ties = options.ties ?? "index";
   if (ties !== "index" && ties !== "random") throw new Error(`evaluate: unknown tie rule '${String(ties)}' (index or random)`);
   const priority = ties === "random" ? randomTieOrder(ni, options.tieSeed ?? 42) : undefined;
@@ -237,17 +227,11 @@ export async function evaluateView(
   /** Adds user u's ranking (best first) to the metric sums. */
   const accumulate = (u: number, ranked: Int32Array, tItems: Int32Array): void => {
     withTargets++;
-    const t = new Set<number>(tItems);
     perUser?.users.push(u);
     perUser?.targets.push(tItems.length);
-    for (const k of ks) {
-      for (const f of perK) {
-        const key = `${f}@${k}`;
-        const v = userMetric[f](ranked, t, k);
-        sums[key] += v;
-        perUser?.values[key].push(100 * v);
-      }
-    }
+    const values = userMetrics.compute(ranked, tItems);
+    for (let j = 0; j < values.length; j++) sums[j] += values[j];
+    if (perUser) userMetrics.keys.forEach((key, j) => perUser.values[key].push(100 * values[j]));
     if (coverage) {
       // Masked items rank last (−∞); they are not recommendations.
       const offered = ranked.subarray(0, Math.max(0, ni - mask.rowItems(u).length));
@@ -307,7 +291,8 @@ export async function evaluateView(
   if (negatives) metrics["AUC"] = auc(aucScores, aucLabels);
   for (const k of ks) {
     for (const f of METRIC_FAMILIES) {
-      if (f in userMetric && families.has(f)) metrics[`${f}@${k}`] = (100 * sums[`${f}@${k}`]) / nu;
+      const j = userMetrics.keys.indexOf(`${f}@${k}`);
+      if (j >= 0) metrics[`${f}@${k}`] = (100 * sums[j]) / nu;
       else if (f === "Coverage" && coverage) metrics[`Coverage@${k}`] = 100 * coverage.get(k)!.value();
     }
   }
