@@ -21,6 +21,7 @@ import { EASE_LAMBDAS, INFINITE_AE_LAMBDAS } from "../lib/models/registry.ts";
 import type { Timings } from "../lib/models/timings.ts";
 import { getBackend, parseDeviceRequest } from "../lib/onnx/backend.ts";
 import { findDataset } from "../lib/data/registry.ts";
+import { sharedBlockFactorPool } from "../lib/linalg/block-factor.ts";
 import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -131,6 +132,9 @@ for (const model of String(options.models).split(",")) {
   });
 }
 report.results = results;
+// Whether the device Cholesky's diagonal blocks ran on workers (block-factor.ts) or in this thread.
+const pool = await sharedBlockFactorPool();
+report.blockFactorWorkers = { size: pool.size, fallbackReason: pool.fallbackReason };
 
 /** The NumPy/SciPy peer of the ∞-AE protocol, run now, on this dataset. */
 function runPeer(): Record<string, unknown> {
@@ -163,6 +167,8 @@ else {
     const t = r.onnx as { runs: number; hostToDeviceMB: number; deviceToHostMB: number };
     console.log(`ORT runs ${t.runs}, host → device ${t.hostToDeviceMB.toFixed(0)} MB, device → host ${t.deviceToHostMB.toFixed(0)} MB`);
   }
+  const w = report.blockFactorWorkers as { size: number; fallbackReason: string | null };
+  if (engine === "device") console.log(`\ndiagonal blocks: ${w.fallbackReason ? `in this thread (${w.fallbackReason})` : `${w.size} worker threads`}`);
   if (report.peer) {
     const p = report.peer as Record<string, number>;
     console.log(`\nNumPy peer (same run, BLAS ${p.numpyMatmulGflops.toFixed(0)} GFLOP/s): ∞-AE protocol ${p.protocol_s} s; infrec ∞-AE / peer = ${p.infrecOverPeer?.toFixed(2)}`);

@@ -6,15 +6,16 @@
  *   const { alpha, residuals } = await batch.solve(xDevice, m, { columns: [3, 17, 40] });
  *   // alpha: DeviceTensor [shifts, n, m]; batch.failures[i] is set where K + c_i·I is singular
  *
- * Right-looking blocked Cholesky, one ORT run per block column for the whole
- * batch: the step graph forms the panel P_j = S_j[b:, :b]·D_jᵀ and the trailing
- * Schur complement S_{j+1} = S_j[b:, b:] − P_j·P_jᵀ, both kept on the device,
- * and returns only S_{j+1}'s top b × b block to the host. The host factors that
- * block in float64 with the shift added (cholesky.ts; singular pivots are
- * caught per shift) and sends back D_j = L_jj⁻¹; the shifts' blocks are factored
- * side by side on worker threads (block-factor.ts). The whole forward and
+ * Right-looking blocked Cholesky, two ORT runs per block column for the whole
+ * batch: the panel graph forms P_j = S_j[b:, :b]·D_jᵀ (kept on the device) and
+ * the next diagonal block of S_{j+1}, the only thing that goes to the host;
+ * the trailing graph forms S_{j+1} = S_j[b:, b:] − P_j·P_jᵀ on the device.
+ * The host factors each diagonal block in float64 with the shift added
+ * (cholesky.ts; singular pivots are caught per shift) and sends back
+ * D_j = L_jj⁻¹; the shifts' blocks are factored side by side on worker threads
+ * (block-factor.ts) while the device runs the trailing update (look-ahead). The whole forward and
  * backward substitution, and a residual check on sampled columns, is one
- * more run. So a batch costs ⌈n/b⌉ + 1 runs and moves only b × b blocks, the
+ * more run. So a batch costs 2⌈n/b⌉ runs and moves only b × b blocks, the
  * residuals and nothing of size n² (the serial host path: ~100 runs per shift,
  * each moving the n × n factor). The trailing update computes both triangles
  * (2n³/3 flops instead of n³/3) to keep every operand one GEMM.
@@ -59,22 +60,32 @@ function topBlockGraph(b: number): Uint8Array {
 }
 
 /**
- * One block column for the batch: P = S[…, b:, :b]·Dᵀ, S' = S[…, b:, b:] − P·Pᵀ,
- * T = S'[…, :b, :b] (outputs P, NEXT = S', T). S is K itself (rank 2, shared by the batch) at the first
- * step and [B, r, r] after.
+ * One block column's panel for the batch, and the next diagonal block for the
+ * host: P = S[…, b:, :b]·Dᵀ and T = S[…, b:2b, b:2b] − P[:b]·P[:b]ᵀ (outputs P,
+ * T). S is K itself (rank 2, shared by the batch) at the first step and
+ * [B, r, r] after. Small: the host factors T while the device runs the
+ * trailing update (trailingGraph).
  */
-function stepGraph(b: number, first: boolean): Uint8Array {
-  const g = new GraphBuilder(`spd_step_b${b}${first ? "_first" : ""}`);
+function panelGraph(b: number, first: boolean): Uint8Array {
+  const g = new GraphBuilder(`spd_panel_b${b}${first ? "_first" : ""}`);
   const s = g.input("S", "float32", first ? ["r", "r"] : ["B", "r", "r"]);
   const d = g.input("D", "float32", ["B", "b", "b"]);
-  const below = slice(g, s, [-2], [b], [END]);
-  const column = slice(g, below, [-1], [0], [b]);
-  const rest = slice(g, below, [-1], [b], [END]);
+  const column = slice(g, s, [-2, -1], [b, 0], [END, b]);
   const p = g.op("MatMul", [column, transposeLast(g, d)]);
-  const next = g.op("Sub", [rest, g.op("MatMul", [p, transposeLast(g, p)])]);
+  const pTop = slice(g, p, [-2], [0], [b]);
+  const sNext = slice(g, s, [-2, -1], [b, b], [2 * b, 2 * b]);
   g.output(p, "P", "float32", ["B", "q", "b"]);
-  g.output(next, "NEXT", "float32", ["B", "q", "q"]);
-  g.output(slice(g, next, [-2, -1], [0, 0], [b, b]), "T", "float32", ["B", "t", "t"]);
+  g.output(g.op("Sub", [sNext, g.op("MatMul", [pTop, transposeLast(g, pTop)])]), "T", "float32", ["B", "t", "t"]);
+  return g.toBytes();
+}
+
+/** The trailing Schur complement NEXT = S[…, b:, b:] − P·Pᵀ for the panel P of panelGraph. */
+function trailingGraph(b: number, first: boolean): Uint8Array {
+  const g = new GraphBuilder(`spd_trailing_b${b}${first ? "_first" : ""}`);
+  const s = g.input("S", "float32", first ? ["r", "r"] : ["B", "r", "r"]);
+  const p = g.input("P", "float32", ["B", "q", "b"]);
+  const rest = slice(g, s, [-2, -1], [b, b], [END, END]);
+  g.output(g.op("Sub", [rest, g.op("MatMul", [p, transposeLast(g, p)])]), "NEXT", "float32", ["B", "q", "q"]);
   return g.toBytes();
 }
 
@@ -127,7 +138,7 @@ export interface DeviceSpdOptions {
   blockSize?: number;
   /** A pivot ≤ minPivotRatio × its diagonal entry makes that shift fail (default 1e-5). */
   minPivotRatio?: number;
-  /** Adds the seconds spent factoring diagonal blocks on the host to timings["factor:host"]. */
+  /** Adds the seconds spent waiting for the host's diagonal blocks to timings["factor:host-wait"]. */
   timings?: Record<string, number>;
 }
 
@@ -176,38 +187,48 @@ export class DeviceSpdBatch {
 
     const pool = await sharedBlockFactorPool();
     if (shifts.length > 1) pool.start(); // the workers load during the first run
-    const top = await backend.session(sharedGraphSpec(`spd_top_block_b${b}`, () => topBlockGraph(b)));
-    let blockValues = (await backend.runDevice(top, { K: k })).T as TensorArg;
-    let shared = true; // the first block is K's own, the same for every shift
-    let s: DeviceTensor | null = null;
-    for (let j0 = 0; j0 < n; j0 += b) {
-      const bj = Math.min(b, n - j0);
-      const t0 = performance.now();
-      const d = new Float32Array(batch * bj * bj);
-      const src = blockValues.data as Float32Array;
+    /** D = L⁻¹ of block rows [j0, j0 + bj) for every live shift, from T (one block shared by all at the first step, else one per shift). */
+    const factorBlocks = async (t: Float32Array, j0: number, bj: number, sharedBlock: boolean): Promise<Float32Array> => {
       const live = shifts.map((_, i) => i).filter((i) => failures[i] === null);
       const results = await pool.factorAll(live.map((i) => {
-        const offset = shared ? 0 : i * bj * bj;
+        const offset = sharedBlock ? 0 : i * bj * bj;
         const diagonal = new Float64Array(bj);
         for (let r = 0; r < bj; r++) diagonal[r] = kDiagonal[j0 + r] + shifts[i];
-        return { block: src.slice(offset, offset + bj * bj), b: bj, j0, shift: shifts[i], diagonal, minPivotRatio };
+        return { block: t.slice(offset, offset + bj * bj), b: bj, j0, shift: shifts[i], diagonal, minPivotRatio };
       }));
       // A failed shift gets the identity, so the rest of its batch carries on (its results are garbage).
+      const d = new Float32Array(batch * bj * bj);
       for (let i = 0; i < batch; i++) for (let r = 0; r < bj; r++) d[i * bj * bj + r * bj + r] = 1;
       live.forEach((i, at) => {
         const r = results[at];
         if (r.inverse) d.set(r.inverse, i * bj * bj);
         else failures[i] = new SingularKernelError(r.failure!);
       });
+      return d;
+    };
+    const top = await backend.session(sharedGraphSpec(`spd_top_block_b${b}`, () => topBlockGraph(b)));
+    const first = Math.min(b, n);
+    let pending = factorBlocks(((await backend.runDevice(top, { K: k })).T as TensorArg).data as Float32Array, 0, first, true);
+    let shared = true; // the first block is K's own, the same for every shift
+    let s: DeviceTensor | null = null;
+    for (let j0 = 0; j0 < n; j0 += b) {
+      const bj = Math.min(b, n - j0);
+      const t0 = performance.now();
+      const d = await pending;
+      if (options.timings) options.timings["factor:host-wait"] = (options.timings["factor:host-wait"] ?? 0) + (performance.now() - t0) / 1000;
       inverses.push(d);
-      if (options.timings) options.timings["factor:host"] = (options.timings["factor:host"] ?? 0) + (performance.now() - t0) / 1000;
       if (j0 + bj >= n) break;
-      const step = await backend.session(sharedGraphSpec(`spd_step_b${b}${shared ? "_first" : ""}`, () => stepGraph(b, shared)), { deviceOutputs: ["P", "NEXT"] });
-      const out = await backend.runDevice(step, { S: s ?? k, D: { data: d, dims: [batch, bj, bj] } });
+      // The panel and the next diagonal block first; the host factors that block
+      // on its workers while the device runs the large trailing update.
+      const panel = await backend.session(sharedGraphSpec(`spd_panel_b${b}${shared ? "_first" : ""}`, () => panelGraph(b, shared)), { deviceOutputs: ["P"] });
+      const out = await backend.runDevice(panel, { S: s ?? k, D: { data: d, dims: [batch, bj, bj] } });
+      const p = out.P as DeviceTensor;
+      pending = factorBlocks((out.T as TensorArg).data as Float32Array, j0 + bj, Math.min(b, n - j0 - bj), false);
+      const trailing = await backend.session(sharedGraphSpec(`spd_trailing_b${b}${shared ? "_first" : ""}`, () => trailingGraph(b, shared)), { deviceOutputs: ["NEXT"] });
+      const next = (await backend.runDevice(trailing, { S: s ?? k, P: p })).NEXT as DeviceTensor;
       s?.dispose();
-      s = out.NEXT as DeviceTensor;
-      panels.push(out.P as DeviceTensor);
-      blockValues = out.T as TensorArg;
+      s = next;
+      panels.push(p);
       shared = false;
     }
     s?.dispose();

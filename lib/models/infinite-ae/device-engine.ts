@@ -3,10 +3,10 @@
  * backend's device from the fit to the ranking (docs/onnx-runtime.md#device-resident-tensors).
  *
  * Fit: X_S goes up once; one run gives K_SS (exact diagonal) and its diagonal;
- * DeviceSpdBatch factors K_SS + c·I for every λ of the grid at once (⌈n/b⌉ runs
+ * DeviceSpdBatch factors K_SS + c·I for every λ of the grid at once (2⌈n/b⌉ runs
  * moving b × b blocks) and solves them in one more run, with each λ's residual
  * checked on sampled columns. The grid's candidates share this through the
- * fit scratch, so a 6-λ grid costs about ⌈n/b⌉ + 3 runs before evaluation.
+ * fit scratch, so a 6-λ grid costs about 2⌈n/b⌉ + 2 runs before evaluation.
  * Scoring and ranking pick their λ from the [λ, n, items] duals by index.
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";

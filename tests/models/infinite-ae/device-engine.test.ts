@@ -37,12 +37,12 @@ test("device engine: α matches the float64 reference to 1e-4 for every λ of a 
   scratch.clear();
 });
 
-test("device engine: the grid's candidates share one batch (⌈n/256⌉ + 2 runs), and its pick and metrics are the host engine's", async () => {
+test("device engine: the grid's candidates share one batch (2⌈n/256⌉ + 2 runs), and its pick and metrics are the host engine's", async () => {
   const backend = await getBackend({ device: "cpu" });
   const runs0 = backend.stats.runs;
   const device = await tuneModel(ds, "inf-ae", { grid: [1, 5, 20].map((lambda) => ({ lambda, depth: 1, precision: "float32" })), build: { backend, engine: "device" }, test: true });
-  // self-Gram + factor (⌈300/256⌉ = 2 blocks: top block + 1 step) + solve, then one ranking run per evaluation (3 validations, 1 test).
-  assert.equal(backend.stats.runs - runs0, 1 + 2 + 1 + 3 + 1);
+  // self-Gram + factor (⌈300/256⌉ = 2 blocks: top block + panel and trailing runs of 1 step) + solve, then one ranking run per evaluation (3 validations, 1 test).
+  assert.equal(backend.stats.runs - runs0, 1 + 3 + 1 + 3 + 1);
   const host = await tuneModel(ds, "inf-ae", { grid: [1, 5, 20].map((lambda) => ({ lambda, depth: 1, precision: "float32" })), build: { backend, engine: "host" }, test: true });
   assert.deepEqual(device.best.params, host.best.params);
   for (const [name, v] of Object.entries(host.test!.metrics)) {
