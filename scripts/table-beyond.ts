@@ -6,10 +6,11 @@
  * of the same models fitted on a DISTILL-CF summary (summaries that transfer).
  *
  *   npx tsx scripts/table-beyond.ts [--datasets magazine,ml-1m,douban] [--models ease,edlae,…]
- *     [--summaries DIR] [--quick] [--out results] [--data-dir DIR] [--device cpu] [--merge]
+ *     [--summaries DIR] [--quick] [--out results] [--data-dir DIR] [--device cpu] [--merge] [--metric NDCG@10]
  * writes results/table-beyond.{md,csv,json}; with --merge the rows already in
  * OUT/table-beyond.json for other (dataset, model, trained on) are kept, so a
- * few models can be (re)run into an existing table. With --summaries DIR each model is also
+ * few models can be (re)run into an existing table. --metric picks on another
+ * validation metric; such rows name it (a model may then have one row per metric). With --summaries DIR each model is also
  * fitted on DIR/<dataset>.infrec-summary (written by `infrec distill` or table1.ts
  * --summaries; none is distilled here) and scored on the real users' test split.
  */
@@ -40,6 +41,8 @@ export interface BeyondCell {
   trainedOn: "full" | "summary";
   metrics: Record<string, number>;
   hyperParameters: HyperParameters;
+  /** The validation metric that picked the hyper-parameters, where not HR@100. */
+  selectedBy?: string;
   gridPoints: number;
   seconds: number;
 }
@@ -55,9 +58,12 @@ export interface BeyondOptions {
   quiet?: boolean;
   /** Keep the cells of OUT/table-beyond.json that this run does not recompute. */
   merge?: boolean;
+  /** Validation metric that picks the hyper-parameters (default HR@100, the paper's). */
+  metric?: string;
 }
 
-const cellKey = (c: Pick<BeyondCell, "dataset" | "model" | "trainedOn">): string => `${c.dataset}/${c.model}/${c.trainedOn}`;
+const cellKey = (c: Pick<BeyondCell, "dataset" | "model" | "trainedOn" | "selectedBy">): string =>
+  `${c.dataset}/${c.model}/${c.trainedOn}/${c.selectedBy ?? "HR@100"}`;
 
 /** The cells of an earlier table-beyond.json (none if there is no file). */
 export function readCells(path: string): BeyondCell[] {
@@ -85,6 +91,7 @@ export function paperBest(dataset: string): { model: string; metrics: Record<str
 
 export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
   for (const m of o.models) if (!MODELS[m]) throw new Error(`unknown model '${m}' (known: ${Object.keys(MODELS).join(", ")})`);
+  const metric = o.metric ?? "HR@100";
   const cells: BeyondCell[] = [];
   const log = (line: string) => !o.quiet && process.stderr.write(line + "\n");
   const progress = new Progress("table-beyond", !o.quiet);
@@ -115,11 +122,16 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
           train: trainedOn === "summary" ? summaryToMatrix(summary!) : undefined,
           build: { device: o.device },
           test: true,
-          onPoint: (p, i, n) => log(`  ${m} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)} (${i + 1}/${n})`),
+          metric,
+          onPoint: (p, i, n) => {
+            const other = metric === "HR@100" ? "" : `, ${metric} ${p.validation.metrics[metric]?.toFixed(2)}`;
+            log(`  ${m} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)}${other} (${i + 1}/${n})`);
+          },
           onSkip: (s) => log(`  ${m} ${JSON.stringify(s.params)} skipped: ${s.reason}`),
         });
         cells.push({
           dataset: d, model: m, trainedOn, metrics: r.test!.metrics, hyperParameters: r.hyperParameters,
+          ...(metric === "HR@100" ? {} : { selectedBy: metric }),
           gridPoints: r.points.length, seconds: (Date.now() - t0) / 1000,
         });
         save(); // partial results survive an interruption
@@ -133,11 +145,11 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
 const fmt = (metric: string, v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : metric === "AUC" ? v.toFixed(4) : v.toFixed(2));
 
 export function toMarkdown(cells: BeyondCell[]): string {
-  const out = ["# Beyond the paper: closed-form recommenders, test set (hyper-parameters on validation HR@100)", ""];
+  const out = ["# Beyond the paper: closed-form recommenders, test set (hyper-parameters on validation HR@100 unless a row names another metric)", ""];
   for (const d of [...new Set(cells.map((c) => c.dataset))]) {
     out.push(`## ${d}`, "", `| model | trained on | ${BEYOND_METRICS.join(" | ")} | picked | grid | seconds |`, `| --- | --- |${BEYOND_METRICS.map(() => " --- |").join("")} --- | --- | --- |`);
     for (const c of cells.filter((x) => x.dataset === d)) {
-      out.push(`| ${c.model} | ${c.trainedOn} | ${BEYOND_METRICS.map((m) => fmt(m, c.metrics[m])).join(" | ")} | ${JSON.stringify(c.hyperParameters)} | ${c.gridPoints} | ${c.seconds.toFixed(1)} |`);
+      out.push(`| ${c.model}${c.selectedBy ? ` (validation ${c.selectedBy})` : ""} | ${c.trainedOn} | ${BEYOND_METRICS.map((m) => fmt(m, c.metrics[m])).join(" | ")} | ${JSON.stringify(c.hyperParameters)} | ${c.gridPoints} | ${c.seconds.toFixed(1)} |`);
     }
     const best = paperBest(d);
     if (best) out.push(`| paper's best: ${TABLE1_MODELS[best.model] ?? best.model} | full | ${BEYOND_METRICS.map((m) => fmt(m, best.metrics[m])).join(" | ")} | | | |`);
@@ -147,9 +159,9 @@ export function toMarkdown(cells: BeyondCell[]): string {
 }
 
 export function toCsv(cells: BeyondCell[]): string {
-  const lines = [`dataset,model,trained_on,${BEYOND_METRICS.join(",")},hyper_parameters,grid_points,seconds`];
+  const lines = [`dataset,model,trained_on,${BEYOND_METRICS.join(",")},hyper_parameters,grid_points,seconds,selected_by`];
   for (const c of cells) {
-    lines.push([c.dataset, c.model, c.trainedOn, ...BEYOND_METRICS.map((m) => c.metrics[m] ?? ""), `"${JSON.stringify(c.hyperParameters).replaceAll('"', '""')}"`, c.gridPoints, c.seconds].join(","));
+    lines.push([c.dataset, c.model, c.trainedOn, ...BEYOND_METRICS.map((m) => c.metrics[m] ?? ""), `"${JSON.stringify(c.hyperParameters).replaceAll('"', '""')}"`, c.gridPoints, c.seconds, c.selectedBy ?? "HR@100"].join(","));
   }
   return lines.join("\n") + "\n";
 }
@@ -166,6 +178,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
     .option("--device <device>", "cpu, wasm, cuda, webgpu or auto", { default: "cpu" })
     .option("--quiet", "No progress on stderr")
     .option("--merge", "Keep the rows of OUT/table-beyond.json that this run does not recompute")
+    .option("--metric <name>", "Validation metric that picks hyper-parameters", { default: "HR@100" })
     .option("--json", "Print the cells as JSON on stdout")
     .help();
   const { options } = cli.parse();
@@ -181,6 +194,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
         summaries: options.summaries,
         quiet: Boolean(options.quiet),
         merge: Boolean(options.merge),
+        metric: String(options.metric),
       });
       console.log(options.json ? JSON.stringify(cells, null, 2) : toMarkdown(cells));
     } catch (e) {

@@ -54,5 +54,12 @@ test("table-beyond --merge: the ∞-AE extensions and the blend join an earlier 
     assert.deepEqual(json.cells.map((c) => c.model), ["ease", "inf-ae-nngp", "blend"]);
     assert.match(readFileSync(join(dir, "table-beyond.md"), "utf8"), /\| blend \| full \|/);
     assert.deepEqual(mergeCells([again[0]], [again[0]]), [again[0]]);
+    // Picked on validation NDCG@10: a row of its own beside the HR@100 one.
+    const byNdcg = await runTableBeyond({ ...opts, models: ["blend"], merge: true, metric: "NDCG@10" });
+    assert.equal(byNdcg[0].selectedBy, "NDCG@10");
+    const md = readFileSync(join(dir, "table-beyond.md"), "utf8");
+    assert.match(md, /\| blend \| full \|/);
+    assert.match(md, /\| blend \(validation NDCG@10\) \| full \|/);
+    assert.match(readFileSync(join(dir, "table-beyond.csv"), "utf8"), /^magazine,blend,full,.*,NDCG@10$/m);
   });
 });
