@@ -87,6 +87,12 @@ export interface BlockedCholeskyOptions {
   variant?: CholeskyVariant;
   /** A pivot ≤ minPivotRatio × its diagonal entry throws SingularKernelError (default 1e-5). */
   minPivotRatio?: number;
+  /**
+   * The output buffer's strict upper triangle is already zero (it held an earlier
+   * factor of the same n: neither variant writes above the diagonal), so it is not
+   * cleared again (ML-1M: 146 MB per λ).
+   */
+  upperIsZero?: boolean;
 }
 
 /** Lower factor of K + shift·I with its diagonal-block inverses. */
@@ -336,7 +342,7 @@ export async function blockedCholesky(
   if (!Number.isFinite(shift) || shift < 0) throw new Error(`blockedCholesky: shift must be finite and ≥ 0, got ${shift}`);
   const l = lOut ?? new Float32Array(n * n);
   if (l.length !== n * n) throw new Error(`blockedCholesky: L buffer has ${l.length} entries, expected ${n * n}`);
-  l.fill(0); // the upper triangle must read as zero
+  if (!options.upperIsZero || lOut === undefined) l.fill(0); // the upper triangle must read as zero
   const run = variant === "right" ? rightLooking : leftLooking;
   const { diagInverses, minRatio } = await run(kernels, k, n, shift, b, minPivotRatio, l);
   return { n, shift, blockSize: b, l, diagInverses, minPivotRatioSeen: minRatio };

@@ -75,6 +75,11 @@ export interface SolveOptions {
   /** Columns sampled by the residual check (default 8; cost ≈ 2n²·columns flops). */
   residualColumns?: number;
   /**
+   * X keeps its contents from call to call (a λ grid solving the same X): the
+   * residual check finds X's non-zero columns once per array instead of per solve.
+   */
+  sameRightHandSide?: boolean;
+  /**
    * Solve with the unit form U = L·Λ⁻¹ (cholesky.ts): half the
    * diagonal-block flops for n²·b flops once per factor. Default: when m > n.
    */
@@ -138,10 +143,11 @@ export class SpdSolver {
     if (!Number.isInteger(n) || n < 1) throw new Error(`SpdSolver.factor: n must be a positive integer, got ${n}`);
     if (k.length !== n * n) throw new Error(`SpdSolver.factor: K has ${k.length} entries, expected n×n = ${n}×${n} = ${n * n}`);
     if (!Number.isFinite(shift) || shift < 0) throw new Error(`SpdSolver.factor: shift must be finite and ≥ 0, got ${shift}`);
+    // A fresh buffer is all zeros; a reused one held a factor of the same n, whose upper triangle is zero.
     if (this.lBuffer === undefined || this.lBuffer.length !== n * n) this.lBuffer = new Float32Array(n * n);
     this.generation++;
     const chol = await blockedCholesky(
-      this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant }, this.lBuffer,
+      this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant, upperIsZero: true }, this.lBuffer,
     );
     return new SpdFactor(this, this.generation, k, chol);
   }
@@ -262,7 +268,7 @@ export class SpdFactor {
       }
     }
     if (options.maxResidual !== undefined) {
-      const residual = await this.estimateResidual(x, alpha, m, options.residualColumns);
+      const residual = await this.estimateResidual(x, alpha, m, options.residualColumns, options.sameRightHandSide);
       if (!(residual <= options.maxResidual)) {
         throw new SingularKernelError({ kind: "residual", residual, maxResidual: options.maxResidual });
       }
@@ -275,18 +281,12 @@ export class SpdFactor {
    * non-zero columns of X: a cheap check (2n²·columns flops, ORT MatMul) where
    * `relativeResidual` costs as much as the solve.
    */
-  async estimateResidual(x: Float32Array, alpha: Float32Array, m: number, columns = 8): Promise<number> {
+  async estimateResidual(x: Float32Array, alpha: Float32Array, m: number, columns = 8, sameRightHandSide = false): Promise<number> {
     const n = this.n;
     checkSolveShapes("SpdFactor.estimateResidual", this.k, n, x, m);
     if (alpha.length !== n * m) throw new Error(`SpdFactor.estimateResidual: α has ${alpha.length} entries, expected ${n * m}`);
     if (!Number.isInteger(columns) || columns < 1) throw new Error(`SpdFactor.estimateResidual: columns must be a positive integer, got ${columns}`);
-    const nonZero: number[] = [];
-    const colNorm = new Float64Array(m);
-    for (let r = 0; r < n; r++) {
-      const row = r * m;
-      for (let c = 0; c < m; c++) colNorm[c] += x[row + c] * x[row + c];
-    }
-    for (let c = 0; c < m; c++) if (colNorm[c] > 0) nonZero.push(c);
+    const nonZero = nonZeroColumns(x, n, m, sameRightHandSide);
     if (nonZero.length === 0) return relativeResidual(this.k, n, this.shift, alpha, x, m, this.solver.backend);
     const s = Math.min(columns, nonZero.length);
     const picked = Array.from({ length: s }, (_, t) => nonZero[Math.floor(((t + 0.5) * nonZero.length) / s)]);
@@ -300,6 +300,26 @@ export class SpdFactor {
     }
     return relativeResidual(this.k, n, this.shift, as, xs, s, this.solver.backend);
   }
+}
+
+/**
+ * The columns of X (n × m) with a non-zero entry; with `remember`, kept per array
+ * (a λ grid checks the residual of the same X once per λ: on ML-1M a 22M-value pass
+ * each time), so the caller promises X does not change.
+ */
+const nonZeroColumnsOf = new WeakMap<Float32Array, { n: number; m: number; columns: number[] }>();
+function nonZeroColumns(x: Float32Array, n: number, m: number, remember: boolean): number[] {
+  const cached = remember ? nonZeroColumnsOf.get(x) : undefined;
+  if (cached && cached.n === n && cached.m === m) return cached.columns;
+  const seen = new Uint8Array(m);
+  for (let r = 0; r < n; r++) {
+    const row = r * m;
+    for (let c = 0; c < m; c++) if (x[row + c] !== 0) seen[c] = 1;
+  }
+  const columns: number[] = [];
+  for (let c = 0; c < m; c++) if (seen[c]) columns.push(c);
+  if (remember) nonZeroColumnsOf.set(x, { n, m, columns });
+  return columns;
 }
 
 function sameMemory(a: Float32Array, b: Float32Array): boolean {

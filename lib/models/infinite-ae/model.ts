@@ -191,7 +191,7 @@ export class InfiniteAE implements Recommender {
     this.shift = ridgeShift(state.k, n, this.lambda);
     const factor = await this.timed("factor", () => state.solver.factor(state.k, n, this.shift));
     options.onProgress?.(0.6, "factor");
-    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems), { maxResidual: MAX_RESIDUAL }));
+    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems), { maxResidual: MAX_RESIDUAL, sameRightHandSide: true }));
     options.onProgress?.(1, "solve");
     this.state = state;
   }
