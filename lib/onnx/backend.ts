@@ -322,6 +322,8 @@ class OrtBackend implements Backend {
     if (this.device !== "wasm") {
       options.intraOpNumThreads = this.threads;
       options.interOpNumThreads = 1;
+      const spin = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.INFREC_ORT_SPIN;
+      if (spin === "0") options.extra = { session: { intra_op: { allow_spinning: "0" } } };
     }
     // Only the WebGPU EP places outputs elsewhere than the host; there a per-output
     // map keeps the named outputs in GPU buffers.
