@@ -322,8 +322,12 @@ class OrtBackend implements Backend {
     if (this.device !== "wasm") {
       options.intraOpNumThreads = this.threads;
       options.interOpNumThreads = 1;
+      // ORT's idle worker threads spin between runs by default, taking cores from the
+      // TypeScript between runs and from infrec's own workers. Off unless INFREC_ORT_SPIN=1:
+      // on this 2-core machine the ML-1M ∞-AE protocol took 27.0 / 27.2 / 30.0 s without
+      // spinning against 30.5 / 31.0 / 32.1 s with it (alternating runs, bench/closed-form.ts).
       const spin = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.INFREC_ORT_SPIN;
-      if (spin === "0") options.extra = { session: { intra_op: { allow_spinning: "0" } } };
+      if (spin !== "1") options.extra = { session: { intra_op: { allow_spinning: "0" } } };
     }
     // Only the WebGPU EP places outputs elsewhere than the host; there a per-output
     // map keeps the named outputs in GPU buffers.
