@@ -108,3 +108,19 @@ test("ntkGram and ntkDiag at depth 3 (graphs built on demand) vs float64 referen
   const errDiag = maxRelError(await ntkDiag(be, a, na, d, 3), diagReference(a, na, 3));
   assert.ok(errDiag <= TOL, `diag: max relative error ${errDiag.toExponential(2)} > ${TOL}`);
 });
+
+test("ntkGram(X, X) from the lower block triangle: float64 reference ≤ 1e-5, exactly symmetric, = the full computation", async (t) => {
+  const be = await getBackend({ device: "cpu" });
+  for (const x of [binaryRows(na, d, 0.3, 81), weightedRows(na, d, 0.3, 82)]) {
+    // rowBlock 7: blocks that do not divide n, so the mirror crosses block edges.
+    const k = await ntkGram(be, x, na, x, na, d, { rowBlock: 7 });
+    const err = maxRelError(k, ntkGramReference(x, na, x, na, d, 1));
+    t.diagnostic(`err = ${err.toExponential(2)}`);
+    assert.ok(err <= TOL, `max relative error ${err.toExponential(2)} > ${TOL}`);
+    for (let i = 0; i < na; i++) for (let j = 0; j < i; j++) assert.equal(k[j * na + i], k[i * na + j], `K[${j}][${i}]`);
+    const full = await ntkGram(be, x, na, x, na, d, { rowBlock: 7, symmetric: false });
+    // The lower triangle is the same products either way (up to the GEMM's blocking).
+    const diff = maxRelError(k, Float64Array.from(full));
+    assert.ok(diff <= 1e-6, `symmetric vs full: ${diff.toExponential(2)}`);
+  }
+});
