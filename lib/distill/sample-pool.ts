@@ -7,26 +7,17 @@
  */
 import { fastSampleBackwardRows, fastSampleRows, noiseStoreBytes, type FastSampleConfig, type FastSampled } from "./fast-sample.ts";
 import type { SampleJob } from "./sample-worker.ts";
-import { spawnWorker, type WorkerHandle, type WorkerReply } from "../util/worker.ts";
+import { WorkerGroup, type WorkerReply } from "../util/worker.ts";
 
-type SampleWorker = WorkerHandle<SampleJob, WorkerReply>;
-
-function spawn(): Promise<SampleWorker> {
-  // From the sources the worker is the sibling .ts; the build (scripts/build.ts)
-  // bundles this module into dist/cli.js and the worker into dist/sample-worker.js.
-  const url = new URL(import.meta.url.endsWith(".ts") ? "./sample-worker.ts" : "./sample-worker.js", import.meta.url);
-  return spawnWorker<SampleJob, WorkerReply>(url, "sampling worker");
-}
+/** The sampling worker: the sibling .ts from the sources, dist/sample-worker.js from the build (scripts/build.ts). */
+const sampleWorkerUrl = (): URL => new URL(import.meta.url.endsWith(".ts") ? "./sample-worker.ts" : "./sample-worker.js", import.meta.url);
 
 function shared(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(n * 8));
 }
 
 export class SamplingPool {
-  private workers: SampleWorker[] | null = null;
-  private starting: Promise<SampleWorker[]> | null = null;
-  /** Set when workers could not start; sampling then runs in this thread. */
-  fallbackReason: string | null = null;
+  private readonly group: WorkerGroup<SampleJob, WorkerReply>;
   private shape = "";
   private bufs: { logits: Float64Array; dSupport: Float64Array; dLogits: Float64Array; sampled: FastSampled; noise: Float32Array | null } | null = null;
 
@@ -37,24 +28,17 @@ export class SamplingPool {
   constructor(readonly size: number, readonly storeNoiseBytes = 0) {
     if (!Number.isInteger(size) || size < 0) throw new Error(`SamplingPool: workers must be an integer ≥ 0, got ${size}`);
     if (!(storeNoiseBytes >= 0)) throw new Error(`SamplingPool: storeNoiseBytes must be ≥ 0, got ${storeNoiseBytes}`);
+    this.group = new WorkerGroup(sampleWorkerUrl, "sampling worker", size);
+  }
+
+  /** Set when workers could not start; sampling then runs in this thread. */
+  get fallbackReason(): string | null {
+    return this.group.fallbackReason;
   }
 
   /** Whether the backward of this shape reads stored noise. */
   storesNoise(mu: number, items: number, gamma: number): boolean {
     return noiseStoreBytes(mu, items, gamma) <= this.storeNoiseBytes;
-  }
-
-  private async ensureWorkers(): Promise<SampleWorker[]> {
-    if (this.size === 0 || this.fallbackReason) return [];
-    if (this.workers) return this.workers;
-    this.starting ??= Promise.all(Array.from({ length: this.size }, () => spawn()));
-    try {
-      this.workers = await this.starting;
-    } catch (e) {
-      this.fallbackReason = e instanceof Error ? e.message : String(e);
-      this.workers = [];
-    }
-    return this.workers;
   }
 
   private buffers(mu: number, items: number, gamma: number) {
@@ -77,7 +61,7 @@ export class SamplingPool {
 
   private async dispatch(kind: "forward" | "backward", mu: number, items: number, cfg: FastSampleConfig): Promise<void> {
     const b = this.buffers(mu, items, cfg.gamma);
-    const workers = await this.ensureWorkers();
+    const workers = await this.group.ensure();
     if (workers.length === 0) {
       if (kind === "forward") fastSampleRows(b.logits, mu, items, cfg, b.sampled, 0, mu, b.noise);
       else fastSampleBackwardRows(b.sampled, mu, items, cfg, b.dSupport, b.dLogits, 0, mu, b.noise);
@@ -100,8 +84,7 @@ export class SamplingPool {
     if (failed) {
       // A worker that cannot load (e.g. no TypeScript loader) is not fatal:
       // redo the whole job here and stop using workers.
-      this.fallbackReason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
-      await this.close();
+      await this.group.fail(failed.reason);
       if (kind === "forward") fastSampleRows(b.logits, mu, items, cfg, b.sampled, 0, mu, b.noise);
       else fastSampleBackwardRows(b.sampled, mu, items, cfg, b.dSupport, b.dLogits, 0, mu, b.noise);
     }
@@ -125,9 +108,6 @@ export class SamplingPool {
   }
 
   async close(): Promise<void> {
-    const ws = this.workers ?? [];
-    this.workers = null;
-    this.starting = null;
-    await Promise.all(ws.map((w) => w.terminate()));
+    await this.group.close();
   }
 }

@@ -8,7 +8,7 @@
  * Where workers cannot start (or for one job) the same function runs here.
  */
 import { choleskyFactorInto, invertLowerTriangular, SingularKernelError, type SingularKernelDetail } from "./cholesky.ts";
-import { logicalCores, spawnWorker, type WorkerHandle, type WorkerReply } from "../util/worker.ts";
+import { logicalCores, WorkerGroup, type WorkerReply } from "../util/worker.ts";
 
 export interface BlockFactorJob {
   /** The block, b × b row-major (only the lower triangle is read), without the shift. */
@@ -43,51 +43,41 @@ export function factorBlockInverse(job: BlockFactorJob): BlockFactorResult {
   return { inverse: Float32Array.from(invertLowerTriangular(a, b)), failure: null };
 }
 
-type BlockWorker = WorkerHandle<BlockFactorJob, WorkerReply & BlockFactorResult>;
 
 /** Blocks smaller than this are factored in the calling thread (a message costs more than the work). */
 const MIN_WORKER_BLOCK = 64;
 
+/** The worker module: the sibling .ts from the sources, dist/block-factor-worker.js from the build. */
+const blockWorkerUrl = (): URL => new URL(import.meta.url.endsWith(".ts") ? "./block-factor-worker.ts" : "./block-factor-worker.js", import.meta.url);
+
 /** Factors batches of blocks on up to `size` workers; idle workers do not keep the process alive. */
 export class BlockFactorPool {
-  private workers: BlockWorker[] | null = null;
-  private starting: Promise<BlockWorker[]> | null = null;
-  /** Why the pool runs in the calling thread, when workers could not start or failed. */
-  fallbackReason: string | null = null;
+  private readonly group: WorkerGroup<BlockFactorJob, WorkerReply & BlockFactorResult>;
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 0) throw new Error(`BlockFactorPool: size must be an integer ≥ 0, got ${size}`);
+    this.group = new WorkerGroup(blockWorkerUrl, "block-factor worker", size);
   }
 
-  private async ensureWorkers(): Promise<BlockWorker[]> {
-    if (this.size === 0 || this.fallbackReason) return [];
-    if (this.workers) return this.workers;
-    // From the sources the worker is the sibling .ts; the build bundles it as dist/block-factor-worker.js.
-    const url = new URL(import.meta.url.endsWith(".ts") ? "./block-factor-worker.ts" : "./block-factor-worker.js", import.meta.url);
-    this.starting ??= Promise.all(Array.from({ length: this.size }, () => spawnWorker<BlockFactorJob, WorkerReply & BlockFactorResult>(url, "block-factor worker")));
-    try {
-      this.workers = await this.starting;
-    } catch (e) {
-      this.fallbackReason = e instanceof Error ? e.message : String(e);
-      this.workers = [];
-    }
-    return this.workers;
+  /** Why the pool runs in the calling thread, when workers could not start or failed. */
+  get fallbackReason(): string | null {
+    return this.group.fallbackReason;
   }
 
   /** Starts the workers now (they load while the caller waits on something else); never throws. */
   start(): void {
-    void this.ensureWorkers();
+    void this.group.ensure();
   }
 
   /** factorBlockInverse of every job, in order. */
   async factorAll(jobs: readonly BlockFactorJob[]): Promise<BlockFactorResult[]> {
     if (jobs.length < 2 || jobs[0].b < MIN_WORKER_BLOCK) return jobs.map(factorBlockInverse);
-    const workers = await this.ensureWorkers();
+    const workers = await this.group.ensure();
     if (workers.length === 0) return jobs.map(factorBlockInverse);
     const results: BlockFactorResult[] = new Array(jobs.length);
     let next = 0;
     // Each worker takes the next job when it is done with one.
-    const drain = async (w: BlockWorker): Promise<void> => {
+    const drain = async (w: (typeof workers)[number]): Promise<void> => {
       while (next < jobs.length) {
         const at = next++;
         const r = await w.post(jobs[at]);
@@ -98,18 +88,14 @@ export class BlockFactorPool {
       await Promise.all(workers.slice(0, jobs.length).map(drain));
     } catch (e) {
       // A worker that cannot load is not fatal: factor here from now on.
-      this.fallbackReason = e instanceof Error ? e.message : String(e);
-      await this.close();
+      await this.group.fail(e);
       return jobs.map(factorBlockInverse);
     }
     return results;
   }
 
   async close(): Promise<void> {
-    const ws = this.workers ?? [];
-    this.workers = null;
-    this.starting = null;
-    await Promise.all(ws.map((w) => w.terminate()));
+    await this.group.close();
   }
 }
 

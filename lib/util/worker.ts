@@ -138,3 +138,47 @@ export async function serveJobs<Job, Reply extends object>(
   if (!parentPort) throw new Error(`${label}: not started as a worker`);
   parentPort.on("message", (job: Job) => answer(job, (m, t) => parentPort.postMessage(m, t as never)));
 }
+
+/**
+ * Up to `size` workers of one module, started on first use. When they cannot
+ * start (or a caller reports a failure with `fail`), `fallbackReason` says why
+ * and `ensure` returns none from then on: the callers then do the work in the
+ * calling thread, so a missing worker is never fatal.
+ */
+export class WorkerGroup<Job, Reply extends WorkerReply> {
+  private workers: WorkerHandle<Job, Reply>[] | null = null;
+  private starting: Promise<WorkerHandle<Job, Reply>[]> | null = null;
+  /** Why the group runs no workers, once they failed to start or failed a job. */
+  fallbackReason: string | null = null;
+
+  constructor(readonly url: () => URL, readonly label: string, readonly size: number) {
+    if (!Number.isInteger(size) || size < 0) throw new Error(`${label}: the number of workers must be an integer ≥ 0, got ${size}`);
+  }
+
+  /** The workers, started now if need be; none when size is 0 or they failed. */
+  async ensure(): Promise<WorkerHandle<Job, Reply>[]> {
+    if (this.size === 0 || this.fallbackReason) return [];
+    if (this.workers) return this.workers;
+    this.starting ??= Promise.all(Array.from({ length: this.size }, () => spawnWorker<Job, Reply>(this.url(), this.label)));
+    try {
+      this.workers = await this.starting;
+    } catch (e) {
+      this.fallbackReason = e instanceof Error ? e.message : String(e);
+      this.workers = [];
+    }
+    return this.workers;
+  }
+
+  /** Records why the workers are no longer used and stops them. */
+  async fail(reason: unknown): Promise<void> {
+    this.fallbackReason = reason instanceof Error ? reason.message : String(reason);
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers ?? [];
+    this.workers = null;
+    this.starting = null;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
