@@ -4,7 +4,7 @@
  * for K(X, X)); the float64 reference is ntk.ts.
  */
 import type { InteractionMatrix } from "../data/matrix.ts";
-import type { Backend } from "../onnx/backend.ts";
+import type { Backend, Session } from "../onnx/backend.ts";
 import { ntkGraph, ROW_SUMSQ_GRAPH } from "./gram-graph.ts";
 
 export interface NtkGramOptions {
@@ -50,23 +50,48 @@ export async function ntkGram(
   opts: NtkGramOptions = {},
 ): Promise<Float32Array> {
   const depth = opts.depth ?? 1;
-  if (a.length !== na * d || b.length !== nb * d) {
-    throw new Error(`ntkGram: A has ${a.length} values (want ${na}×${d}), B has ${b.length} (want ${nb}×${d})`);
+  const out = await rowBlockGram("ntkGram", be, await be.session(ntkGraph("gram_norms", depth)), a, na, b, nb, d, opts);
+  if (na > 0 && sameRows(a, b)) {
+    // K(X, X): for weighted rows ⟨x,x⟩ from the MatMul and Σx² differ in the last
+    // bit, so c = 1 − ε and arccos turns ε = 6e-8 into a 1e-4 error. The diagonal
+    // graph has no such cancellation; binary rows already agree exactly.
+    const diag = await ntkDiag(be, a, na, d, depth);
+    for (let i = 0; i < na; i++) out[i * nb + i] = diag[i];
   }
-  if (d < 1) throw new Error("ntkGram: d (items) must be ≥ 1");
+  return out;
+}
+
+/**
+ * A kernel Gram K(A, B) from a graph with inputs A, B, SA, SB (row norms Σx²) and
+ * output K, run in row blocks of A (ntkGram, nngpGram). For K(X, X) (A and B the
+ * same rows) only the lower block triangle is computed and mirrored unless
+ * `symmetric` is false.
+ */
+export async function rowBlockGram(
+  fn: string,
+  be: Backend,
+  s: Session,
+  a: Float32Array,
+  na: number,
+  b: Float32Array,
+  nb: number,
+  d: number,
+  opts: Omit<NtkGramOptions, "depth"> = {},
+): Promise<Float32Array> {
+  if (a.length !== na * d || b.length !== nb * d) {
+    throw new Error(`${fn}: A has ${a.length} values (want ${na}×${d}), B has ${b.length} (want ${nb}×${d})`);
+  }
+  if (d < 1) throw new Error(`${fn}: d (items) must be ≥ 1`);
   const out = opts.out ?? new Float32Array(na * nb);
-  if (out.length !== na * nb) throw new Error(`ntkGram: out has ${out.length} values, need ${na}×${nb}`);
+  if (out.length !== na * nb) throw new Error(`${fn}: out has ${out.length} values, need ${na}×${nb}`);
   const rowBlock = opts.rowBlock ?? 512;
-  if (!Number.isInteger(rowBlock) || rowBlock < 1) throw new Error(`ntkGram: rowBlock must be a positive integer, got ${rowBlock}`);
+  if (!Number.isInteger(rowBlock) || rowBlock < 1) throw new Error(`${fn}: rowBlock must be a positive integer, got ${rowBlock}`);
   if (na === 0 || nb === 0) return out;
   const sb = opts.bSumSq ?? (await rowSumSq(be, b, nb, d));
-  if (sb.length !== nb) throw new Error(`ntkGram: bSumSq has ${sb.length} values, need ${nb}`);
+  if (sb.length !== nb) throw new Error(`${fn}: bSumSq has ${sb.length} values, need ${nb}`);
   const sa = await rowSumSq(be, a, na, d);
-  const s = await be.session(ntkGraph("gram_norms", depth));
   if (sameRows(a, b) && opts.symmetric !== false) {
     await lowerBlocksMirrored(be, s, a, na, d, sa, rowBlock, out);
-    const diag = await ntkDiag(be, a, na, d, depth);
-    for (let i = 0; i < na; i++) out[i * na + i] = diag[i];
     return out;
   }
   for (let r = 0; r < na; r += rowBlock) {
@@ -82,13 +107,6 @@ export async function ntkGram(
       { K: { data: out.subarray(r * nb, (r + m) * nb), dims: [m, nb] } },
     );
   }
-  if (sameRows(a, b)) {
-    // K(X, X): for weighted rows ⟨x,x⟩ from the MatMul and Σx² differ in the last
-    // bit, so c = 1 − ε and arccos turns ε = 6e-8 into a 1e-4 error. The diagonal
-    // graph has no such cancellation; binary rows already agree exactly.
-    const diag = await ntkDiag(be, a, na, d, depth);
-    for (let i = 0; i < na; i++) out[i * nb + i] = diag[i];
-  }
   return out;
 }
 
@@ -98,7 +116,7 @@ export async function ntkGram(
  * the diagonal is the transpose of its mirror, so K is exactly symmetric.
  */
 async function lowerBlocksMirrored(
-  be: Backend, s: Awaited<ReturnType<Backend["session"]>>, x: Float32Array, n: number, d: number, sx: Float32Array, rowBlock: number, out: Float32Array,
+  be: Backend, s: Session, x: Float32Array, n: number, d: number, sx: Float32Array, rowBlock: number, out: Float32Array,
 ): Promise<void> {
   const tmp = new Float32Array(rowBlock * n);
   for (let r = 0; r < n; r += rowBlock) {

@@ -12,7 +12,7 @@
  */
 import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec, type Value } from "../onnx/builder.ts";
 import type { Backend } from "../onnx/backend.ts";
-import { rowSumSq } from "./gram.ts";
+import { type NtkGramOptions, rowBlockGram } from "./gram.ts";
 import { B_STD2, W_STD2 } from "./ntk.ts";
 
 function checkDepth(depth: number): void {
@@ -69,44 +69,12 @@ export function nngpGraph(depth: number): GraphSpec {
   return sharedGraphSpec(`nngp_gram_norms_d${depth}`, () => nngpGramNormsGraph(depth));
 }
 
-export interface NngpGramOptions {
-  /** Hidden layers (default 1). */
-  depth?: number;
-  /** Pre-allocated na·nb output (row-major). */
-  out?: Float32Array;
-  /** Σx² per row of B, if already known. */
-  bSumSq?: Float32Array;
-  /** Rows of A per graph run (default 512, as ntkGram). */
-  rowBlock?: number;
-}
+/** As ntkGram's: depth, out, bSumSq, rowBlock, symmetric. */
+export type NngpGramOptions = NtkGramOptions;
 
 /** The float32 NNGP Gram K(A, B) (na × nb, row-major), in row blocks of A; same contract as ntkGram. */
 export async function nngpGram(
   be: Backend, a: Float32Array, na: number, b: Float32Array, nb: number, d: number, opts: NngpGramOptions = {},
 ): Promise<Float32Array> {
-  if (a.length !== na * d || b.length !== nb * d) throw new Error(`nngpGram: A has ${a.length} values (want ${na}×${d}), B has ${b.length} (want ${nb}×${d})`);
-  if (d < 1) throw new Error("nngpGram: d (items) must be ≥ 1");
-  const out = opts.out ?? new Float32Array(na * nb);
-  if (out.length !== na * nb) throw new Error(`nngpGram: out has ${out.length} values, need ${na}×${nb}`);
-  const rowBlock = opts.rowBlock ?? 512;
-  if (!Number.isInteger(rowBlock) || rowBlock < 1) throw new Error(`nngpGram: rowBlock must be a positive integer, got ${rowBlock}`);
-  if (na === 0 || nb === 0) return out;
-  const sb = opts.bSumSq ?? (await rowSumSq(be, b, nb, d));
-  if (sb.length !== nb) throw new Error(`nngpGram: bSumSq has ${sb.length} values, need ${nb}`);
-  const sa = await rowSumSq(be, a, na, d);
-  const s = await be.session(nngpGraph(opts.depth ?? 1));
-  for (let r = 0; r < na; r += rowBlock) {
-    const m = Math.min(rowBlock, na - r);
-    await be.run(
-      s,
-      {
-        A: { data: a.subarray(r * d, (r + m) * d), dims: [m, d] },
-        B: { data: b, dims: [nb, d] },
-        SA: { data: sa.subarray(r, r + m), dims: [m] },
-        SB: { data: sb, dims: [nb] },
-      },
-      { K: { data: out.subarray(r * nb, (r + m) * nb), dims: [m, nb] } },
-    );
-  }
-  return out;
+  return rowBlockGram("nngpGram", be, await be.session(nngpGraph(opts.depth ?? 1)), a, na, b, nb, d, opts);
 }
