@@ -17,19 +17,12 @@ import { ridgeShift } from "../../lib/models/infinite-ae/duals.ts";
 import { MODELS } from "../../lib/models/registry.ts";
 import { FitScratch, type ScratchSlot } from "../../lib/models/scratch.ts";
 import { ntkGramReference } from "../../lib/ntk/ntk.ts";
-import { Rng } from "../../lib/random.ts";
 import { tuneModel } from "../../lib/tuning/tune.ts";
 import { plantedDataset } from "./synthetic.ts";
+import { randomBinary } from "./shared.ts";
 
 const TOL = 1e-5;
 
-function randomBinary(n: number, m: number, density: number, seed: number): InteractionMatrix {
-  const rng = new Rng(seed);
-  const us: number[] = [];
-  const is: number[] = [];
-  for (let u = 0; u < n; u++) for (let i = 0; i < m; i++) if (rng.next() < density) (us.push(u), is.push(i));
-  return InteractionMatrix.fromTriplets(n, m, us, is);
-}
 
 /** float64 ∞-AE scores K(C, X)·α, α = (K + c·I)⁻¹X. */
 function infiniteAEReference(x: InteractionMatrix, ctx: InteractionMatrix, lambda: number): Float64Array {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { InteractionMatrix } from "../../lib/data/matrix.ts";
 import { evaluate } from "../../lib/eval/evaluate.ts";
 import type { Recommender } from "../../lib/models/model.ts";
+import { Rng } from "../../lib/random.ts";
 import { plantedDataset } from "./synthetic.ts";
 
 /**
@@ -22,4 +23,24 @@ export async function checkSubsetFoldIn(build: () => Recommender, minHr10 = 65):
   assert.equal(r.users, 200);
   assert.ok(r.metrics["HR@10"] > minHr10, `${m.name} on all users after subset fit: HR@10 ${r.metrics["HR@10"]}`);
   return r.metrics["HR@10"];
+}
+
+/** An n × m binary matrix with each entry set with probability `density` (seeded). */
+export function randomBinary(n: number, m: number, density: number, seed: number): InteractionMatrix {
+  const rng = new Rng(seed);
+  const us: number[] = [];
+  const is: number[] = [];
+  for (let u = 0; u < n; u++) for (let i = 0; i < m; i++) if (rng.next() < density) (us.push(u), is.push(i));
+  return InteractionMatrix.fromTriplets(n, m, us, is);
+}
+
+/** max |a − b| / max |b|: the error relative to the block's scale (near-zero entries do not blow it up). */
+export function blockRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
 }

@@ -15,27 +15,10 @@ import { MODELS } from "../../../lib/models/registry.ts";
 import { FitScratch } from "../../../lib/models/scratch.ts";
 import { nngpGramReference } from "../../../lib/ntk/nngp.ts";
 import { getBackend } from "../../../lib/onnx/backend.ts";
-import { Rng } from "../../../lib/random.ts";
 import { plantedDataset } from "../synthetic.ts";
+import { randomBinary, blockRelError } from "../shared.ts";
 
-function randomBinary(n: number, m: number, density: number, seed: number): InteractionMatrix {
-  const rng = new Rng(seed);
-  const us: number[] = [];
-  const is: number[] = [];
-  for (let u = 0; u < n; u++) for (let i = 0; i < m; i++) if (rng.next() < density) (us.push(u), is.push(i));
-  return InteractionMatrix.fromTriplets(n, m, us, is);
-}
 
-/** max |a − b| / max |b|: relative to the block's scale, as in model.test.ts. */
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 /** Float64 scores K(C, X)·α of context rows C. */
 function referenceScores(c: ArrayLike<number>, rows: number, x: ArrayLike<number>, n: number, m: number, alpha: Float64Array, depth: number): Float64Array {
@@ -61,15 +44,15 @@ for (const depth of [1, 2, 3]) {
       await model.fit(train);
       assert.equal(model.hyperParameters().kernel, "nngp");
       assert.equal(model.hyperParameters().solve, precision);
-      const errAlpha = maxRelError(model.duals.alpha, alphaRef);
+      const errAlpha = blockRelError(model.duals.alpha, alphaRef);
       const fitted = new Float32Array(n * m);
       await model.scoreBlock(train, 0, n, fitted);
-      const errFitted = maxRelError(fitted, referenceScores(x, n, x, n, m, alphaRef, depth));
+      const errFitted = blockRelError(fitted, referenceScores(x, n, x, n, m, alphaRef, depth));
       // A context that differs from the training rows (one extra item per user) takes the general path.
       const ctx = train.add(InteractionMatrix.fromTriplets(n, m, [...Array(n).keys()], [...Array(n).keys()].map((u) => (u * 5) % m)));
       const general = new Float32Array(n * m);
       await model.scoreBlock(ctx, 0, n, general);
-      const errGeneral = maxRelError(general, referenceScores(ctx.denseRows(0, n), n, x, n, m, alphaRef, depth));
+      const errGeneral = blockRelError(general, referenceScores(ctx.denseRows(0, n), n, x, n, m, alphaRef, depth));
       t.diagnostic(`max relative error: α ${errAlpha.toExponential(2)}, fitted scores ${errFitted.toExponential(2)}, context scores ${errGeneral.toExponential(2)}`);
       assert.ok(errAlpha <= tol, `α relative error ${errAlpha}`);
       assert.ok(errFitted <= tol, `fitted scores relative error ${errFitted}`);
@@ -93,7 +76,7 @@ test("∞-AE: NTK and NNGP fits in one scratch keep their own Grams", async () =
   const nngpShared = await scores("nngp", scratch);
   assert.deepEqual(nngpShared, await scores("nngp"));
   assert.deepEqual(ntkShared, await scores("ntk"));
-  assert.ok(maxRelError(nngpShared, ntkShared) > 1e-3, "the two kernels give different scores");
+  assert.ok(blockRelError(nngpShared, ntkShared) > 1e-3, "the two kernels give different scores");
 });
 
 test("∞-AE NNGP: the registry's inf-ae-nngp and inf-ae-fine grids, the kernel as a grid key, no device engine or artifact", async () => {
