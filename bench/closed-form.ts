@@ -75,7 +75,7 @@ function phases(t: Timings, flops: Record<string, number>, total: number): Phase
   const rows: Phase[] = [];
   let accounted = 0;
   for (const [phase, seconds] of Object.entries(t)) {
-    // "phase:part" is a share of its phase (e.g. factor:host), not a phase of its own.
+    // "phase:part" is a share of its phase (e.g. factor:host-wait), not a phase of its own.
     if (!phase.includes(":")) accounted += seconds;
     const f = flops[phase];
     const row: Phase = { phase, seconds };

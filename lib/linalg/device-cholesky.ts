@@ -13,9 +13,9 @@
  * The host factors each diagonal block in float64 with the shift added
  * (cholesky.ts; singular pivots are caught per shift) and sends back
  * D_j = L_jj⁻¹; the shifts' blocks are factored side by side on worker threads
- * (block-factor.ts) while the device runs the trailing update (look-ahead). The whole forward and
- * backward substitution, and a residual check on sampled columns, is one
- * more run. So a batch costs 2⌈n/b⌉ runs and moves only b × b blocks, the
+ * (block-factor.ts) while the device runs the trailing update (look-ahead).
+ * The whole forward and backward substitution, and a residual check on
+ * sampled columns, is one more run. So a batch costs 2⌈n/b⌉ runs and moves only b × b blocks, the
  * residuals and nothing of size n² (the serial host path: ~100 runs per shift,
  * each moving the n × n factor). The trailing update computes both triangles
  * (2n³/3 flops instead of n³/3) to keep every operand one GEMM.
