@@ -19,7 +19,7 @@ import { FitScratch, type ScratchSlot } from "../../lib/models/scratch.ts";
 import { ntkGramReference } from "../../lib/ntk/ntk.ts";
 import { tuneModel } from "../../lib/tuning/tune.ts";
 import { plantedDataset } from "./synthetic.ts";
-import { randomBinary } from "./shared.ts";
+import { randomBinary, unseenRelativeError } from "./shared.ts";
 
 const TOL = 1e-5;
 
@@ -74,17 +74,6 @@ function standardise(scores: Float64Array, ctx: InteractionMatrix): Float64Array
   return out;
 }
 
-function unseenRelativeError(ctx: InteractionMatrix, got: Float32Array, want: Float64Array): number {
-  const m = ctx.numItems;
-  let num = 0;
-  let den = 0;
-  for (let u = 0; u < ctx.numUsers; u++) for (let j = 0; j < m; j++) {
-    if (ctx.has(u, j)) continue;
-    num = Math.max(num, Math.abs(got[u * m + j] - want[u * m + j]));
-    den = Math.max(den, Math.abs(want[u * m + j]));
-  }
-  return num / den;
-}
 
 for (const { w, xi, normalise } of [
   { w: 0.4, xi: 0, normalise: "user" },

@@ -44,3 +44,16 @@ export function blockRelError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return num / den;
 }
+
+/** Max |got − want| over unseen (user, item) pairs, relative to max |want| there (seen items are masked in every ranking). */
+export function unseenRelativeError(ctx: InteractionMatrix, got: Float32Array, want: Float64Array): number {
+  const m = ctx.numItems;
+  let num = 0;
+  let den = 0;
+  for (let u = 0; u < ctx.numUsers; u++) for (let j = 0; j < m; j++) {
+    if (ctx.has(u, j)) continue;
+    num = Math.max(num, Math.abs(got[u * m + j] - want[u * m + j]));
+    den = Math.max(den, Math.abs(want[u * m + j]));
+  }
+  return num / den;
+}

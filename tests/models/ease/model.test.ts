@@ -7,7 +7,7 @@ import { resolveSide } from "../../../lib/models/ease/user-side.ts";
 import { FitScratch } from "../../../lib/models/scratch.ts";
 import { getBackend } from "../../../lib/onnx/backend.ts";
 import { Rng } from "../../../lib/random.ts";
-import { checkSubsetFoldIn } from "../shared.ts";
+import { checkSubsetFoldIn, unseenRelativeError } from "../shared.ts";
 
 function randomMatrix(n: number, m: number, density: number, seed: number, weighted = false): InteractionMatrix {
   const rng = new Rng(seed);
@@ -99,18 +99,6 @@ function referenceScores(x: InteractionMatrix, context: InteractionMatrix, lambd
   return out;
 }
 
-/** Max |a − want| over unseen (user, item) pairs, relative to max |want| there (seen items are masked in every ranking). */
-function unseenRelativeError(ctx: InteractionMatrix, got: Float32Array, want: Float64Array): number {
-  const m = ctx.numItems;
-  let num = 0;
-  let den = 0;
-  for (let u = 0; u < ctx.numUsers; u++) for (let j = 0; j < m; j++) {
-    if (ctx.has(u, j)) continue;
-    num = Math.max(num, Math.abs(got[u * m + j] - want[u * m + j]));
-    den = Math.max(den, Math.abs(want[u * m + j]));
-  }
-  return num / den;
-}
 
 const CASES = [
   { users: 80, items: 30, side: "items", block: undefined },
