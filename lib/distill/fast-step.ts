@@ -59,6 +59,11 @@ export interface FastStepConfig {
   batchBlock: number;
   /** The official key-splitting quirk (sample 1 repeats sample 0). */
   duplicateFirstSample?: boolean;
+  /**
+   * Learned regression targets Y (μ × I) of the inner solve, α = A⁻¹Y, kept
+   * apart from the sampled inputs X̂ (as in KIP); absent: Y = X̂ (the paper).
+   */
+  targets?: Float64Array | null;
 }
 
 /** Seconds per stage of one step. */
@@ -80,6 +85,8 @@ export interface FastStepResult {
   dSupport: Float64Array | null;
   /** ∂loss/∂L (μ × I), when the gradient was asked for. */
   dLogits: Float64Array | null;
+  /** ∂loss/∂Y (μ × I), with learned targets and the gradient. */
+  dTargets: Float64Array | null;
   timings: StepTimings;
 }
 
@@ -293,7 +300,7 @@ export class FastDistillEngine {
     cfg: FastStepConfig,
     wantGradient: boolean,
     timings: StepTimings,
-  ): Promise<{ loss: number; reconstruction: number; penalty: number; dSupport: Float64Array | null }> {
+  ): Promise<{ loss: number; reconstruction: number; penalty: number; dSupport: Float64Array | null; dTargets: Float64Array | null }> {
     if (support.length !== mu * items) throw new Error(`fastSupportObjective: support has ${support.length} values, expected ${mu}×${items}`);
     if (batch.data.length !== batch.rows * items) throw new Error(`fastSupportObjective: batch has ${batch.data.length} values, expected ${batch.rows}×${items}`);
     if (batch.rows < 1) throw new Error("fastSupportObjective: the batch has no users");
@@ -302,7 +309,9 @@ export class FastDistillEngine {
 
     const gram = await this.supportGram(support, mu, items, cfg.depth, wantGradient);
     clock.lap("gram");
-    const solve = await this.innerSolve(support, mu, items, gram.kSS, cfg.lambda);
+    const targets = cfg.targets ?? null;
+    if (targets && targets.length !== mu * items) throw new Error(`fastSupportObjective: targets have ${targets.length} values, expected ${mu}×${items}`);
+    const solve = await this.innerSolve(support, targets ?? support, mu, items, gram.kSS, cfg.lambda);
     clock.lap("solve");
 
     // Batch stage, in blocks of users.
@@ -327,14 +336,15 @@ export class FastDistillEngine {
     }
     const penalty = cardinalityPenalty(support, mu, cfg.lambda2, cfg.interactionsPerUser);
     if (!grads) {
-      return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: null };
+      return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: null, dTargets: null };
     }
     addNormTerm(grads.dSupport, grads.gradNormB, support, mu, items);
-    const dKss = await this.solveBackward(grads, solve, mu, items, cfg.lambda);
+    const dTargets = targets ? new Float64Array(mu * items) : null;
+    const dKss = await this.solveBackward(grads, solve, mu, items, cfg.lambda, dTargets ?? grads.dSupport);
     clock.lap("solve");
     await this.supportGramBackward(grads.dSupport, dKss, gram.partials, support, mu, items, penalty.gradient);
     clock.lap("backward");
-    return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: grads.dSupport };
+    return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport: grads.dSupport, dTargets };
   }
 
   /**
@@ -352,13 +362,13 @@ export class FastDistillEngine {
 
   /**
    * Inner solve (float64): A = sym(K_SS) + c·I with c = λ·tr(K_SS)/μ, its
-   * explicit inverse and α = A⁻¹X̂; also float32 copies of α and X̂ for the
-   * batch Gemms.
+   * explicit inverse and α = A⁻¹Y (Y = X̂ unless targets are learned); also
+   * float32 copies of α and X̂ for the batch Gemms.
    */
-  private async innerSolve(support: Float64Array, mu: number, items: number, kSS: Float64Array, lambda: number): Promise<InnerSolve> {
+  private async innerSolve(support: Float64Array, targets: Float64Array, mu: number, items: number, kSS: Float64Array, lambda: number): Promise<InnerSolve> {
     const { a } = ridgedSymmetric(kSS, mu, lambda);
     const aInv = symmetricInverse(a, mu);
-    const alpha = await this.gemm("float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
+    const alpha = await this.gemm("float64", aInv, [mu, mu], false, targets, [mu, items], false, new Float64Array(mu * items));
     return { aInv, alpha, alpha32: toF32(alpha), support32: toF32(support) };
   }
 
@@ -415,13 +425,12 @@ export class FastDistillEngine {
   }
 
   /**
-   * Solve backward (float64): W = A⁻¹dα, dX̂ += W, dA = −Wαᵀ; returns
-   * dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
+   * Solve backward (float64): W = A⁻¹dα, dY += W (dY is dX̂ unless the
+   * targets are learned), dA = −Wαᵀ; returns dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
    */
-  private async solveBackward(grads: BatchGradients, solve: InnerSolve, mu: number, items: number, lambda: number): Promise<Float64Array> {
-    const { dSupport } = grads;
+  private async solveBackward(grads: BatchGradients, solve: InnerSolve, mu: number, items: number, lambda: number, dTargets: Float64Array): Promise<Float64Array> {
     const w = await this.gemm("float64", solve.aInv, [mu, mu], false, grads.dAlpha, [mu, items], false, new Float64Array(mu * items));
-    for (let q = 0; q < w.length; q++) dSupport[q] += w[q];
+    for (let q = 0; q < w.length; q++) dTargets[q] += w[q];
     const wAlphaT = await this.gemm("float64", w, [mu, items], false, solve.alpha, [mu, items], true, new Float64Array(mu * mu));
     let traceDA = 0;
     for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
