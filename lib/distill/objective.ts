@@ -3,7 +3,8 @@
  *
  *   sample  X̂ = hardtanh(Σ_k softmax((L + G_k)/τ))            (sample.ts)
  *   gram    K_SS = K(X̂, X̂),  K_BS = K(X_B, X̂)                 (GramEngine)
- *   solve   α = (sym(K_SS) + λ·tr(K_SS)/μ·I)⁻¹ X̂               (solve.ts)
+ *   solve   α = (sym(K_SS) + λ·tr(K_SS)/μ·I)⁻¹ Y,  Y = X̂        (solve.ts)
+ *           or learned targets Y (KIP): then X̂ only enters through K
  *   score   P = K_BS·α                                          (here)
  *   loss    mean_B ℓ(P, X_B) + λ₂·mean_rows(Σ X̂)/(N/U)         (loss.ts)
  *
@@ -13,7 +14,8 @@
  * straight to the Gram backward in X̂ (the second argument), and its dα is
  * summed. Then the solve backward turns dα into dK_SS and a direct dX̂, the
  * Gram backward of K(X̂, X̂) adds both arguments' terms, the penalty adds a
- * constant, and the sample backward maps dX̂ to dL.
+ * constant, and the sample backward maps dX̂ to dL. With learned targets the
+ * solve backward's right-hand-side term W = A⁻¹dα is dY instead of a part of dX̂.
  */
 import { addMatmulTransA, matmul, matmulTransB } from "../linalg/dense.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
@@ -69,6 +71,11 @@ export interface ObjectiveConfig {
   engine: GramEngine;
   /** Users per Gram block in the score stage. */
   batchBlock: number;
+  /**
+   * Learned regression targets Y (μ × I) of the inner solve, α = A⁻¹Y (as in
+   * KIP and fast-step.ts's FastStepConfig.targets); absent or null: Y = X̂.
+   */
+  targets?: Float64Array | null;
 }
 
 export interface SupportObjectiveResult {
@@ -78,6 +85,8 @@ export interface SupportObjectiveResult {
   penalty: number;
   /** ∂loss/∂X̂ (μ × I), or null when not requested. */
   dSupport: Float64Array | null;
+  /** ∂loss/∂Y (μ × I) with learned targets and the gradient, else null. */
+  dTargets: Float64Array | null;
 }
 
 /** Loss (and gradient) as a function of the support set X̂ itself. */
@@ -93,8 +102,10 @@ export async function supportObjective(
   if (batch.rows < 1) throw new Error("supportObjective: the batch has no users");
   if (!Number.isInteger(cfg.batchBlock) || cfg.batchBlock < 1) throw new Error(`supportObjective: batchBlock must be an integer ≥ 1, got ${cfg.batchBlock}`);
   const { engine, depth } = cfg;
+  const targets = cfg.targets ?? null;
+  if (targets && targets.length !== mu * items) throw new Error(`supportObjective: targets have ${targets.length} values, expected ${mu}×${items}`);
   const kSS = await engine.gram(support, mu, support, mu, items, depth);
-  const solution = krrSolve(kSS, mu, support, items, cfg.lambda);
+  const solution = krrSolve(kSS, mu, targets ?? support, items, cfg.lambda);
   const alpha = solution.alpha;
 
   let reconstruction = 0;
@@ -116,13 +127,16 @@ export async function supportObjective(
     }
   }
   const penalty = cardinalityPenalty(support, mu, cfg.lambda2, cfg.interactionsPerUser);
+  let dTargets: Float64Array | null = null;
   if (dAlpha && dSupport) {
     const { dKss, dSupport: dRhs } = krrSolveBackward(solution, mu, items, cfg.lambda, dAlpha);
     const { dA, dB } = await engine.gramBackward(support, mu, support, mu, items, depth, dKss, true, true);
     if (!dA || !dB) throw new Error("supportObjective: the Gram engine returned no gradient for K(X̂, X̂)");
-    for (let p = 0; p < dSupport.length; p++) dSupport[p] += dRhs[p] + dA[p] + dB[p] + penalty.gradient;
+    // The right-hand side of the solve is Y: its term belongs to dY when the targets are learned.
+    if (targets) dTargets = dRhs;
+    for (let p = 0; p < dSupport.length; p++) dSupport[p] += (targets ? 0 : dRhs[p]) + dA[p] + dB[p] + penalty.gradient;
   }
-  return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport };
+  return { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value, dSupport, dTargets };
 }
 
 export interface DistillObjectiveResult extends SupportObjectiveResult {
