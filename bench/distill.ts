@@ -3,7 +3,7 @@
  * peak RSS, at ML-1M size by default: μ = 500, γ = 200, batch = all users.
  *
  *   node --import tsx bench/distill.ts [--data ml-1m] [--mu 500] [--gamma 200]
- *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb 2048]
+ *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb MB]
  *
  * Prints each step's split: sampling (forward), Gram (K_SS and K_BS dots and
  * NTK values), solve (α and its backward), loss (P = K_BS·α and the softmax
@@ -11,7 +11,7 @@
  * over steps after the first and the peak RSS (process.resourceUsage().maxRSS).
  */
 import { loadDataset } from "../lib/data/registry.ts";
-import { denseBatch, FastDistillEngine } from "../lib/distill/fast-step.ts";
+import { DEFAULT_STORE_NOISE_BYTES, denseBatch, FastDistillEngine } from "../lib/distill/fast-step.ts";
 import { sampleWithoutReplacement, STREAM_INIT_USERS } from "../lib/distill/rng.ts";
 import { getBackend } from "../lib/onnx/backend.ts";
 
@@ -28,8 +28,8 @@ const tau = Number(arg("tau", "10"));
 const batchBlock = Number(arg("batch-block", "2048"));
 const threads = Number(arg("threads", "2"));
 const workers = Number(arg("workers", "2"));
-// Noise kept for the backward up to this many MB (default 2048; 0 = regenerate, memory O(μ·I)).
-const storeNoiseMb = Number(arg("store-noise-mb", "2048"));
+// Noise kept for the backward up to this many MB (default: the engine's; 0 = regenerate, memory O(μ·I)).
+const storeNoiseMb = Number(arg("store-noise-mb", String(DEFAULT_STORE_NOISE_BYTES / 2 ** 20)));
 
 const ds = await loadDataset(dataName);
 const train = ds.train;

@@ -23,12 +23,27 @@
  * values are therefore F(u) for a 32-bit uniform u to ≤ 1e-7 relative — below
  * float32 resolution — not an approximation of the distribution.
  *
+ * Where WebAssembly SIMD is available (Node, Deno, Bun, browsers) the per-row
+ * loops run on noise-kernel.ts: the same E values bit for bit, Z_k and the
+ * sums in float64x2 (≤ 1e-13 relative to the loops below, which remain the
+ * fallback and the reference; `useKernel` false selects them). On ML-1M this
+ * took the sampling forward from 2.85 s to 0.68 s per step (2 workers).
+ *
  * The noise is a different stream from rng.ts's Threefry-per-entry `fillGumbel`
  * (which stays the float64 reference's source); `fastGumbelSource` exposes this
  * one as a `GumbelSource` so the reference can be run on identical noise.
  */
 import { threefry2x32 } from "./rng.ts";
 import type { GumbelSource } from "./sample.ts";
+import { NoiseKernel } from "./noise-kernel.ts";
+
+let threadKernel: NoiseKernel | null | undefined;
+
+/** This thread's WebAssembly noise kernel (null where WebAssembly SIMD is missing). */
+function noiseKernel(): NoiseKernel | null {
+  if (threadKernel === undefined) threadKernel = NoiseKernel.create();
+  return threadKernel;
+}
 
 /** Max relative error of a table bucket before it falls back to exact evaluation. */
 export const TABLE_TOLERANCE = 1e-7;
@@ -250,8 +265,14 @@ export function fastSampleRows(
   r0: number,
   r1: number,
   noiseStore: Float32Array | null = null,
+  useKernel = true,
 ): void {
   checkFast(logits, mu, items, cfg);
+  const kernel = useKernel ? noiseKernel() : null;
+  if (kernel) {
+    kernelSampleRows(kernel, logits, items, cfg, out, r0, r1, noiseStore);
+    return;
+  }
   const { gamma, tau } = cfg;
   const invTau = 1 / tau;
   const table = noiseTable(tau);
@@ -313,10 +334,16 @@ export function fastSampleBackwardRows(
   r0: number,
   r1: number,
   noiseStore: Float32Array | null = null,
+  useKernel = true,
 ): void {
   const { gamma, tau } = cfg;
   const n = mu * items;
   if (dSupport.length !== n || out.length !== n) throw new Error(`fastSampleBackward: dSupport and out must hold ${mu}×${items} values`);
+  const kernel = useKernel ? noiseKernel() : null;
+  if (kernel) {
+    kernelSampleBackwardRows(kernel, sampled, items, cfg, dSupport, out, r0, r1, noiseStore);
+    return;
+  }
   const invTau = 1 / tau;
   const table = noiseTable(tau);
   const { summed, weights, partition } = sampled;
@@ -363,4 +390,92 @@ export function fastSampleBackward(
 ): Float64Array {
   fastSampleBackwardRows(sampled, mu, items, cfg, dSupport, out, 0, mu);
   return out;
+}
+
+/**
+ * fastSampleRows on the WebAssembly kernel: the same per-row algorithm, E_k
+ * generated into kernel memory (bit-identical values; with a noise store the
+ * float32-rounded values, as the TypeScript path uses), Z_k and the sum of
+ * E_k/Z_k in float64x2.
+ */
+function kernelSampleRows(
+  kernel: NoiseKernel,
+  logits: Float64Array,
+  items: number,
+  cfg: FastSampleConfig,
+  out: FastSampled,
+  r0: number,
+  r1: number,
+  noiseStore: Float32Array | null,
+): void {
+  const { gamma, tau } = cfg;
+  const invTau = 1 / tau;
+  kernel.useTable(noiseTable(tau));
+  const { weights, summed, partition, support } = out;
+  const keys = stepKeys(cfg);
+  const { offsets, views } = kernel.layout([items, items, items]);
+  const [wAt, accAt, eAt] = offsets;
+  const [wRow, acc, e] = views;
+  for (let r = r0; r < r1; r++) {
+    rowWeights(logits, r, items, invTau, weights);
+    const base = r * items;
+    wRow.set(weights.subarray(base, base + items));
+    acc.fill(0);
+    for (let k = 0; k < gamma; k++) {
+      kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
+      if (noiseStore) {
+        kernel.round32(eAt, items);
+        noiseStore.set(e, (r * gamma + k) * items);
+      }
+      const z = kernel.dot(wAt, eAt, items);
+      partition[r * gamma + k] = z;
+      kernel.axpy(accAt, eAt, items, 1 / z);
+    }
+    for (let i = 0; i < items; i++) {
+      const v = weights[base + i] * acc[i];
+      summed[base + i] = v;
+      support[base + i] = Math.min(1, Math.max(-1, v));
+    }
+  }
+}
+
+/** fastSampleBackwardRows on the WebAssembly kernel (E_k regenerated, or read from the float32 store). */
+function kernelSampleBackwardRows(
+  kernel: NoiseKernel,
+  sampled: FastSampled,
+  items: number,
+  cfg: FastSampleConfig,
+  dSupport: Float64Array,
+  out: Float64Array,
+  r0: number,
+  r1: number,
+  noiseStore: Float32Array | null,
+): void {
+  const { gamma, tau } = cfg;
+  const invTau = 1 / tau;
+  kernel.useTable(noiseTable(tau));
+  const { summed, weights, partition } = sampled;
+  const keys = stepKeys(cfg);
+  const { offsets, views } = kernel.layout([items, items, items]);
+  const [vAt, accAt, eAt] = offsets;
+  const [v, acc, e] = views;
+  const ds = new Float64Array(items);
+  for (let r = r0; r < r1; r++) {
+    const base = r * items;
+    for (let i = 0; i < items; i++) {
+      const s = summed[base + i];
+      // hardtanh passes the gradient on [−1, 1] (JAX's convention at ±1).
+      ds[i] = s >= -1 && s <= 1 ? dSupport[base + i] : 0;
+      v[i] = ds[i] * weights[base + i];
+    }
+    acc.fill(0);
+    for (let k = 0; k < gamma; k++) {
+      if (noiseStore) e.set(noiseStore.subarray((r * gamma + k) * items, (r * gamma + k + 1) * items));
+      else kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
+      const c = kernel.dot(vAt, eAt, items);
+      const z = partition[r * gamma + k];
+      kernel.axpy(accAt, eAt, items, c / (z * z));
+    }
+    for (let i = 0; i < items; i++) out[base + i] = invTau * (ds[i] * summed[base + i] - weights[base + i] * acc[i]);
+  }
 }

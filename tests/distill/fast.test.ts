@@ -127,7 +127,7 @@ for (const [depth, loss] of [[1, "softmax"], [2, "softmax"], [2, "logistic"]] as
   test(`fast step (ORT float32/float64) matches the float64 reference: loss and dL (depth ${depth}, ${loss})`, async (t) => {
     const backend = await getBackend({ device: "cpu" });
     // Depth 1: two workers, stored noise; depth 2: this thread, regenerated noise.
-    const engine = new FastDistillEngine(backend, depth === 1 ? { samplingWorkers: 2 } : { samplingWorkers: 0, storeNoiseBytes: 0 });
+    const engine = new FastDistillEngine(backend, depth === 1 ? { samplingWorkers: 2, storeNoiseBytes: 2 ** 31 } : { samplingWorkers: 0, storeNoiseBytes: 0 });
     assert.equal(engine.sampling.storesNoise(6, 40, 4), depth === 1);
     const mu = 6;
     const items = 40;

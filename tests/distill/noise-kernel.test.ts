@@ -1,0 +1,103 @@
+/**
+ * The WebAssembly noise kernel (lib/distill/noise-kernel.ts) against the
+ * TypeScript noise of fast-sample.ts: E values bit-identical (tails included,
+ * lengths not a multiple of four), dot to 1e-15 relative, axpy and round32
+ * exact; and fastSampleRows / fastSampleBackwardRows on the kernel against
+ * the TypeScript path (≤ 1e-13 relative: only the summation order of Z_k and
+ * c_k differs), with and without a float32 noise store.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { NoiseKernel, noiseKernelAvailable } from "../../lib/distill/noise-kernel.ts";
+import {
+  allocSampled,
+  fastSampleBackwardRows,
+  fastSampleRows,
+  noiseStoreBytes,
+  noiseTable,
+  noiseWord,
+  sampleKeys,
+  wordToE,
+} from "../../lib/distill/fast-sample.ts";
+import { lcg, relErr } from "../helpers.ts";
+
+test("noise kernel: available on this runtime (Node ≥ 20 has WebAssembly SIMD)", () => {
+  assert.ok(noiseKernelAvailable());
+});
+
+test("noise kernel: gen gives fast-sample.ts's E bit for bit, tails and partial groups included", () => {
+  const k = NoiseKernel.create()!;
+  for (const tau of [10, 0.5, 0.3]) {
+    const table = noiseTable(tau);
+    k.useTable(table);
+    for (const n of [1, 3, 4, 7, 4097]) {
+      const { offsets, views } = k.layout([n]);
+      const [k0, k1] = sampleKeys(42, 5, n);
+      const offset = 3706 * 17 + n;
+      k.gen(n, offset, k0, k1, offsets[0]);
+      let tails = 0;
+      for (let i = 0; i < n; i++) {
+        const word = noiseWord(k0, k1, offset + i);
+        const j = word >>> 16;
+        if (j < table.lo || j > table.hi) tails++;
+        assert.equal(views[0][i], wordToE(word, table), `tau ${tau}, n ${n}, entry ${i}`);
+      }
+      if (n === 4097) assert.ok(tails > 0, `tau ${tau}: the exact tails were exercised`);
+    }
+  }
+});
+
+test("noise kernel: dot, axpy and round32 against plain loops", () => {
+  const k = NoiseKernel.create()!;
+  const rand = lcg(3);
+  for (const n of [1, 2, 5, 3706]) {
+    const { offsets, views } = k.layout([n, n, n]);
+    const [a, b, y] = views;
+    for (let i = 0; i < n; i++) {
+      a[i] = rand() - 0.3;
+      b[i] = rand() * 2;
+      y[i] = rand();
+    }
+    let want = 0;
+    for (let i = 0; i < n; i++) want += a[i] * b[i];
+    const got = k.dot(offsets[0], offsets[1], n);
+    assert.ok(Math.abs(got - want) <= 1e-15 * n * Math.abs(want) + 1e-300, `dot n ${n}: ${got} vs ${want}`);
+    const yWant = y.map((v, i) => v + a[i] * 0.37);
+    k.axpy(offsets[2], offsets[0], n, 0.37);
+    assert.deepEqual(Array.from(y), Array.from(yWant), `axpy n ${n}`);
+    const rounded = b.map((v) => Math.fround(v));
+    k.round32(offsets[1], n);
+    assert.deepEqual(Array.from(b), Array.from(rounded), `round32 n ${n}`);
+  }
+});
+
+for (const store of [false, true]) {
+  test(`fast sampling on the kernel matches the TypeScript path (${store ? "float32 noise store" : "regenerated noise"})`, (t) => {
+    const mu = 5;
+    const items = 37;
+    const cfg = { gamma: 6, tau: 0.7, seed: 11, step: 4 };
+    const rand = lcg(21);
+    const logits = new Float64Array(mu * items).map(() => 3 * (rand() - 0.5));
+    const noise = (): Float32Array | null => (store ? new Float32Array(noiseStoreBytes(mu, items, cfg.gamma) / 4) : null);
+    const js = allocSampled(mu, items, cfg.gamma);
+    const wasm = allocSampled(mu, items, cfg.gamma);
+    const jsNoise = noise();
+    const wasmNoise = noise();
+    fastSampleRows(logits, mu, items, cfg, js, 0, mu, jsNoise, false);
+    fastSampleRows(logits, mu, items, cfg, wasm, 0, mu, wasmNoise, true);
+    const eS = relErr(wasm.summed, js.summed);
+    const eZ = relErr(wasm.partition, js.partition);
+    if (jsNoise && wasmNoise) assert.deepEqual(Array.from(wasmNoise), Array.from(jsNoise), "stored noise");
+    const dSupport = new Float64Array(mu * items).map(() => rand() - 0.5);
+    const dJs = new Float64Array(mu * items);
+    const dWasm = new Float64Array(mu * items);
+    fastSampleBackwardRows(js, mu, items, cfg, dSupport, dJs, 0, mu, jsNoise, false);
+    fastSampleBackwardRows(wasm, mu, items, cfg, dSupport, dWasm, 0, mu, wasmNoise, true);
+    const eG = relErr(dWasm, dJs);
+    t.diagnostic(`summed rel err ${eS.toExponential(2)}, Z ${eZ.toExponential(2)}, dL ${eG.toExponential(2)}`);
+    assert.ok(eS <= 1e-13 && eZ <= 1e-13 && eG <= 1e-13, `summed ${eS}, Z ${eZ}, dL ${eG}`);
+    let clipped = 0;
+    for (const v of js.summed) if (v > 1) clipped++;
+    assert.ok(clipped > 0, "some entries clip (hardtanh's zero-gradient branch is exercised)");
+  });
+}
