@@ -6,6 +6,12 @@
  *     [--card-reg 1e-3] [--steps 500] [--patience 150] [--batch N] [--seed 42]
  *     [--lr 0.04] [--device cpu] [--workers 2] --out summary.infrec-summary
  *     [--csv out.csv] [--json]
+ *     [--tau-schedule 10:0.5[:linear]] [--lambda-pool grid|1e-5,1e-3,0.1]
+ *     [--logit-rank d] [--learn-targets [--targets-out PATH]] [--inner inf-ae|ease]
+ *
+ * The last line's options go beyond the paper (lib/distill/run.ts; without
+ * them the official algorithm runs). --learn-targets also writes the learned
+ * targets Y to PATH (default OUT.targets, lib/distill/kip.ts).
  *
  * Progress (step, loss, last validation HR@100, ETA) goes to stderr; with
  * --json each log entry is one JSON object per line on stdout. Ctrl-C (SIGINT)
@@ -13,8 +19,10 @@
  * with code 130.
  */
 import type { CAC } from "cac";
-import { type RunDistillOptions, runDistill, RUN_DISTILL_DEFAULTS } from "../distill/run.ts";
+import { DISTILL_INNER_MODELS, type DistillInnerModel, type RunDistillOptions, runDistill, RUN_DISTILL_DEFAULTS } from "../distill/run.ts";
 import { saveSummary, saveSummaryCsv } from "../distill/summary.ts";
+import { parseNumberList, parseTauSchedule } from "../distill/step-schedules.ts";
+import { saveTargets } from "../distill/kip.ts";
 import { checkWritable, type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress } from "../util/terminal.ts";
 
@@ -35,6 +43,12 @@ export interface DistillFlags extends DataFlags {
   officialQuirks?: boolean;
   initialLambda?: string | number;
   validateEvery?: string | number;
+  tauSchedule?: string | number;
+  lambdaPool?: string | number;
+  logitRank?: string | number;
+  learnTargets?: boolean;
+  targetsOut?: string;
+  inner?: string;
 }
 
 /** Thrown after an interrupted run has written its best summary: the CLI exits non-zero with this message. */
@@ -54,8 +68,59 @@ function numberFlag(name: string, v: string | number | undefined, fallback: numb
 
 const positiveInt = (x: number): boolean => Number.isInteger(x) && x >= 1;
 
+/** A flag that needs a value: a bare `--flag` (cac gives true) or an empty value is an error naming it. */
+function stringFlag(name: string, v: string | number | boolean | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "boolean" || String(v).trim() === "") throw new UsageError(`--${name} needs a value`);
+  return String(v);
+}
+
+/** Runs a parser that throws plain Errors naming the flag, as a UsageError. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** The options beyond the paper; only those given are set, so the defaults stay the official algorithm. */
+function parseExtensionFlags(flags: DistillFlags, out: string): { options: Partial<RunDistillOptions>; targetsOut: string | null } {
+  const options: Partial<RunDistillOptions> = {};
+  let inner: DistillInnerModel = RUN_DISTILL_DEFAULTS.inner;
+  const innerText = stringFlag("inner", flags.inner);
+  if (innerText !== undefined) {
+    if (!(DISTILL_INNER_MODELS as readonly string[]).includes(innerText)) throw new UsageError(`--inner must be one of ${DISTILL_INNER_MODELS.join(", ")}, got '${innerText}'`);
+    inner = innerText as DistillInnerModel;
+    options.inner = inner;
+  }
+  const schedule = stringFlag("tau-schedule", flags.tauSchedule);
+  if (schedule !== undefined) options.tauSchedule = usage(() => parseTauSchedule("--tau-schedule", schedule));
+  const pool = stringFlag("lambda-pool", flags.lambdaPool);
+  if (pool !== undefined) {
+    if (pool === "grid") {
+      options.lambdaPool = "grid";
+    } else {
+      const values = usage(() => parseNumberList("--lambda-pool", pool));
+      const bad = values.find((l) => (inner === "ease" ? !(l > 0) : !(l >= 0)));
+      if (bad !== undefined) throw new UsageError(`--lambda-pool values must be ${inner === "ease" ? "> 0 with --inner ease" : "≥ 0"}, got ${bad} in '${pool}'`);
+      options.lambdaPool = values;
+    }
+  }
+  if (flags.logitRank !== undefined) options.logitRank = numberFlag("logit-rank", flags.logitRank, 0, positiveInt, "a positive integer (the rank d of L = U·V)");
+  if (flags.learnTargets) {
+    if (inner === "ease") throw new UsageError("--learn-targets needs --inner inf-ae (EASE regresses the summary on itself; see lib/distill/kip.ts)");
+    options.learnTargets = true;
+  }
+  const targetsText = stringFlag("targets-out", flags.targetsOut);
+  if (targetsText !== undefined && !flags.learnTargets) throw new UsageError("--targets-out is only written with --learn-targets");
+  const targetsOut = flags.learnTargets ? (targetsText ?? `${out}.targets`) : null;
+  if (targetsOut !== null) checkWritable("--targets-out", targetsOut);
+  return { options, targetsOut };
+}
+
 /** Flags → run options; throws UsageError naming the bad flag. */
-export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDistillOptions>; out: string; csv: string | null } {
+export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDistillOptions>; out: string; csv: string | null; targetsOut: string | null } {
   if (flags.out === undefined || String(flags.out) === "" || typeof flags.out === "boolean") throw new UsageError("--out PATH is required (where the summary is written)");
   if (flags.csv !== undefined && (typeof flags.csv === "boolean" || String(flags.csv) === "")) throw new UsageError("--csv needs a PATH");
   checkWritable("--out", String(flags.out));
@@ -83,7 +148,9 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
     adamBiasCorrectionOffset: flags.officialQuirks ? 1 : 0,
     duplicateFirstSample: Boolean(flags.officialQuirks),
   };
-  return { options, out: String(flags.out), csv: flags.csv === undefined ? null : String(flags.csv) };
+  const extensions = parseExtensionFlags(flags, String(flags.out));
+  if (extensions.options.inner === "ease" && options.initialLambda === 0) throw new UsageError("--initial-lambda must be > 0 with --inner ease");
+  return { options: { ...options, ...extensions.options }, out: String(flags.out), csv: flags.csv === undefined ? null : String(flags.csv), targetsOut: extensions.targetsOut };
 }
 
 /**
@@ -95,8 +162,11 @@ export async function distillCommand(
   signal?: AbortSignal,
   writeLine: (line: string) => void = (line) => process.stdout.write(line + "\n"),
 ): Promise<0> {
-  const { options, out, csv } = parseDistillFlags(flags);
+  const { options, out, csv, targetsOut } = parseDistillFlags(flags);
   const ds = await loadFromFlags(flags);
+  if (options.logitRank != null && options.logitRank > Math.min(options.mu ?? RUN_DISTILL_DEFAULTS.mu, ds.train.numItems)) {
+    throw new UsageError(`--logit-rank ${options.logitRank} exceeds min(--budget, items) = ${Math.min(options.mu ?? RUN_DISTILL_DEFAULTS.mu, ds.train.numItems)}`);
+  }
   if (options.mu !== undefined && options.mu > ds.train.numUsers) throw new UsageError(`--budget ${options.mu} exceeds the ${ds.train.numUsers} users of ${ds.name}`);
   if (options.batchSize != null && options.batchSize > ds.train.numUsers) throw new UsageError(`--batch ${options.batchSize} exceeds the ${ds.train.numUsers} users of ${ds.name}`);
   const controller = new AbortController();
@@ -136,9 +206,10 @@ export async function distillCommand(
     progress.done(`stopped: ${result.stopReason}`);
     saveSummary(out, result.summary);
     if (csv) saveSummaryCsv(csv, result.summary);
+    if (targetsOut && result.targets) saveTargets(targetsOut, { dataset: ds.name, mu: result.summary.header.mu, items: result.summary.header.items, summary: out }, result.targets);
     const score = result.bestScore === null ? "not validated" : `validation HR@100 ${result.bestScore.toFixed(3)}`;
     process.stderr.write(
-      `summary of step ${result.bestStep} (${score}, λ ${result.lambda}) written to ${out}${csv ? ` and ${csv}` : ""}; ${result.stepsRun} steps, ${formatSeconds((Date.now() - started) / 1000)}\n`,
+      `summary of step ${result.bestStep} (${score}, λ ${result.lambda}) written to ${out}${csv ? ` and ${csv}` : ""}${targetsOut ? `, its learned targets to ${targetsOut}` : ""}; ${result.stepsRun} steps, ${formatSeconds((Date.now() - started) / 1000)}\n`,
     );
     if (result.stopReason === "interrupted") throw new DistillInterrupted(result.stepsRun, out);
     return 0;
@@ -167,6 +238,12 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--initial-lambda <λ>", "λ of the inner solve before the first validation, or 'validated' (validate the initial X̂ first)", { default: RUN_DISTILL_DEFAULTS.initialLambda })
     .option("--validate-every <n>", "Validate every n steps instead of the official schedule (25, 50, …, 200, then every 40)")
     .option("--official-quirks", "Reproduce the official code's Adam step count and duplicated first Gumbel sample")
+    .option("--tau-schedule <start:end>", "Anneal τ from start to end over the steps (START:END[:geometric|linear]; replaces --tau)")
+    .option("--lambda-pool <list>", "Draw the inner solve's λ per step (seeded) from 'grid' (the validation grid) or a list, e.g. 1e-5,1e-3,0.1")
+    .option("--logit-rank <d>", "Low-rank logits L = U·V (μ×d times d×I), initialised by the truncated SVD of the initial rows")
+    .option("--learn-targets", "Learn regression targets Y apart from the summary X̂ (KIP); writes Y to --targets-out")
+    .option("--targets-out <path>", "Where --learn-targets writes Y (default: OUT.targets)")
+    .option("--inner <model>", "Inner model fitted on X̂: inf-ae (the paper) or ease (validation then picks EASE's λ)", { default: RUN_DISTILL_DEFAULTS.inner })
     .action(async (flags: DistillFlags) => {
       await distillCommand(flags, undefined, writeLine);
     });

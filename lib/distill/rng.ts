@@ -19,6 +19,8 @@ const SKEIN_PARITY = 0x1bd11bda;
 /** Stream ids for non-noise draws (noise streams are step numbers < 2^31). */
 export const STREAM_INIT_USERS = 0x80000001;
 export const STREAM_BATCH = 0x80000002;
+/** The inner solve's λ of each step drawn from a pool (run.ts's lambdaPool; call = the step). */
+export const STREAM_LAMBDA_POOL = 0x80000003;
 
 function checkWord(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {

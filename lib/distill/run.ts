@@ -14,12 +14,19 @@
  *   validations). Aborting (signal) stops between stages and returns the best
  *   summary so far (or the current X̂ when nothing was validated yet).
  *
+ * Options beyond the paper (issue 14; each off by default, and the defaults
+ * run exactly the official algorithm above): a temperature schedule and a
+ * λ pool (step-schedules.ts), low-rank logits L = U·V (lowrank.ts), learned
+ * regression targets Y (kip.ts; the validation fits ∞-AE on (X̂, Y)) and EASE
+ * as the inner model (ease-inner.ts; validation then picks EASE's λ).
+ *
  * `runDistill` drives a DistillRun: its DistillState (λ, best, last score,
  * loss and support, stop reason, steps run, owed validation) changes only in
  * the named steps validateInitialCandidate, takeStep (with validateCandidate
  * before the step when one is owed), validateOwedCandidate and finish.
  */
-import { SUMMARY_INFINITE_AE_LAMBDAS } from "../models/registry.ts";
+import { SUMMARY_EASE_LAMBDAS, SUMMARY_INFINITE_AE_LAMBDAS } from "../models/registry.ts";
+import { gridSearch } from "../eval/grid.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { tuneModel } from "../tuning/tune.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
@@ -28,9 +35,19 @@ import type { FastSampleConfig } from "./fast-sample.ts";
 import { denseBatch, type DenseBatch, FastDistillEngine, type StepTimings, DEFAULT_STORE_NOISE_BYTES } from "./fast-step.ts";
 import { STREAM_BATCH, STREAM_INIT_USERS, sampleWithoutReplacement } from "./rng.ts";
 import { validatesAfter } from "./schedule.ts";
+import { checkTauSchedule, lambdaFromPool, tauAt, type TauSchedule } from "./step-schedules.ts";
+import { initLowRank, lowRankBackward, lowRankProduct, type LowRankLogits } from "./lowrank.ts";
+import { TargetedInfiniteAE } from "./kip.ts";
+import { FastEaseInner } from "./ease-inner.ts";
 import { makeSummary, summaryToMatrix, type Summary } from "./summary.ts";
 
 export const DISTILL_LAMBDA_GRID: readonly number[] = SUMMARY_INFINITE_AE_LAMBDAS;
+/** The λ grid when distilling through EASE (EASE's summary grid; its λ is not scaled). */
+export const DISTILL_EASE_LAMBDA_GRID: readonly number[] = SUMMARY_EASE_LAMBDAS;
+
+/** The model fitted on X̂ inside each step: ∞-AE (the paper) or EASE (ease-inner.ts). */
+export type DistillInnerModel = "inf-ae" | "ease";
+export const DISTILL_INNER_MODELS: readonly DistillInnerModel[] = ["inf-ae", "ease"];
 
 export interface RunDistillOptions {
   /** Synthetic users μ (default 500). */
@@ -59,7 +76,10 @@ export interface RunDistillOptions {
    * the initial X̂ as step 0 and start from its λ.
    */
   initialLambda: number | "validated";
-  /** λ candidates re-picked at each validation (default {1e-5, 1e-3, 0.1, 1, 5, 50}). */
+  /**
+   * λ candidates re-picked at each validation (default {1e-5, 1e-3, 0.1, 1,
+   * 5, 50}; with inner "ease" and no grid given, DISTILL_EASE_LAMBDA_GRID).
+   */
   lambdaGrid: readonly number[];
   /** NTK depth (default 1). */
   depth: number;
@@ -78,6 +98,20 @@ export interface RunDistillOptions {
   adamBiasCorrectionOffset: number;
   /** Reproduce the official key-splitting quirk (default false). */
   duplicateFirstSample: boolean;
+  /** τ of each noise stream from a schedule (step-schedules.ts) instead of the fixed `tau`; null = fixed (default). */
+  tauSchedule: TauSchedule | null;
+  /**
+   * The inner solve's λ of each step drawn (seeded) from this pool, or from
+   * `lambdaGrid` with "grid", instead of the last validation's pick; the
+   * validations still pick the summary's λ. null = off (default).
+   */
+  lambdaPool: readonly number[] | "grid" | null;
+  /** Low-rank logits L = U·V with U μ × d, V d × I of this rank d; null = full logits (default). */
+  logitRank: number | null;
+  /** Learn regression targets Y apart from X̂ (KIP), initialised to the first X̂; inner "inf-ae" only (default false). */
+  learnTargets: boolean;
+  /** Inner model fitted on X̂ each step (default "inf-ae"). */
+  inner: DistillInnerModel;
 }
 
 export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
@@ -101,13 +135,30 @@ export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
   validateEvery: null,
   adamBiasCorrectionOffset: 0,
   duplicateFirstSample: false,
+  tauSchedule: null,
+  lambdaPool: null,
+  logitRank: null,
+  learnTargets: false,
+  inner: "inf-ae",
 });
 
 /** A smoke-run budget for --quick modes: one validation (step 25), few Gumbel samples, 512 real users per step. */
 export const QUICK_DISTILL_OPTIONS: Readonly<Partial<RunDistillOptions>> = Object.freeze({ gamma: 5, steps: 26, batchSize: 512, samplingWorkers: 0 });
 
 export type DistillLogEntry =
-  | { type: "step"; step: number; loss: number; reconstruction: number; penalty: number; lambda: number; gradientNorm: number; seconds: number; timings: StepTimings }
+  | {
+      type: "step";
+      step: number;
+      loss: number;
+      reconstruction: number;
+      penalty: number;
+      lambda: number;
+      gradientNorm: number;
+      seconds: number;
+      timings: StepTimings;
+      /** τ of the step's sample, with a temperature schedule only. */
+      tau?: number;
+    }
   | { type: "validation"; step: number; score: number; lambda: number; best: boolean; scores: Record<string, number>; seconds: number }
   | { type: "stop"; step: number; reason: "max-steps" | "early-stop" | "interrupted"; bestStep: number; bestScore: number | null };
 
@@ -142,10 +193,18 @@ export interface DistillRunResult {
   history: DistillLogEntry[];
   /** Users whose rows initialised L. */
   initialUsers: Int32Array;
+  /** With learnTargets: Y (μ × I) as it was when the summary was validated (kip.ts), else null. */
+  targets: Float32Array | null;
 }
 
-function resolve(partial: Partial<RunDistillOptions>, numUsers: number): RunDistillOptions {
-  const o: RunDistillOptions = { ...RUN_DISTILL_DEFAULTS, ...partial };
+/** Options resolved: the λ pool as numbers. */
+type ResolvedOptions = Omit<RunDistillOptions, "lambdaPool"> & { lambdaPool: readonly number[] | null };
+
+function resolve(partial: Partial<RunDistillOptions>, numUsers: number, numItems: number): ResolvedOptions {
+  const given: RunDistillOptions = { ...RUN_DISTILL_DEFAULTS, ...partial };
+  if (!DISTILL_INNER_MODELS.includes(given.inner)) throw new Error(`runDistill: inner must be one of ${DISTILL_INNER_MODELS.join(", ")}, got ${String(given.inner)}`);
+  const lambdaGrid = partial.lambdaGrid === undefined && given.inner === "ease" ? DISTILL_EASE_LAMBDA_GRID : given.lambdaGrid;
+  const o: ResolvedOptions = { ...given, lambdaGrid, lambdaPool: given.lambdaPool === "grid" ? lambdaGrid : given.lambdaPool };
   const int = (name: keyof RunDistillOptions, v: number, min: number): void => {
     if (!Number.isInteger(v) || v < min) throw new Error(`runDistill: ${name} must be an integer ≥ ${min}, got ${v}`);
   };
@@ -164,6 +223,24 @@ function resolve(partial: Partial<RunDistillOptions>, numUsers: number): RunDist
   if (o.lambdaGrid.length === 0 || o.lambdaGrid.some((l) => !(l >= 0) || !Number.isFinite(l))) throw new Error(`runDistill: lambdaGrid must be finite numbers ≥ 0, got [${o.lambdaGrid.join(", ")}]`);
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`runDistill: seed must be an integer in [0, 2^32), got ${o.seed}`);
   if (o.validateEvery !== null) int("validateEvery", o.validateEvery, 1);
+  if (o.tauSchedule !== null) checkTauSchedule("runDistill: tauSchedule", o.tauSchedule);
+  if (o.lambdaPool !== null && (o.lambdaPool.length === 0 || o.lambdaPool.some((l) => !(l >= 0) || !Number.isFinite(l)))) {
+    throw new Error(`runDistill: lambdaPool must be finite numbers ≥ 0, got [${o.lambdaPool.join(", ")}]`);
+  }
+  if (o.logitRank !== null) {
+    int("logitRank", o.logitRank, 1);
+    if (o.logitRank > Math.min(o.mu, numItems)) throw new Error(`runDistill: logitRank ${o.logitRank} exceeds min(μ, items) = ${Math.min(o.mu, numItems)}`);
+  }
+  if (o.inner === "ease") {
+    if (o.learnTargets) throw new Error("runDistill: learnTargets needs the inner model inf-ae (EASE regresses X̂ on itself; kip.ts)");
+    // Woodbury needs λ > 0 (EASE's λ is not scaled by a trace either).
+    const positive = (what: string, ls: readonly number[]): void => {
+      if (ls.some((l) => !(l > 0))) throw new Error(`runDistill: with inner ease, ${what} must be > 0, got [${ls.join(", ")}]`);
+    };
+    positive("lambdaGrid", o.lambdaGrid);
+    if (o.lambdaPool !== null) positive("lambdaPool", o.lambdaPool);
+    if (o.initialLambda !== "validated") positive("initialLambda", [o.initialLambda]);
+  }
   if (o.batchSize !== null) {
     int("batchSize", o.batchSize, 1);
     if (o.batchSize > numUsers) throw new Error(`runDistill: batch size ${o.batchSize} exceeds the ${numUsers} users`);
@@ -186,6 +263,8 @@ type StopReason = DistillRunResult["stopReason"];
 interface SampledCandidate {
   values: Float64Array;
   step: number;
+  /** With learned targets: Y when the candidate was validated. */
+  targets?: Float64Array;
 }
 
 /** A validated candidate with its score and the λ its validation picked. */
@@ -224,14 +303,24 @@ class DistillRun {
   private readonly items: number;
   private readonly interactionsPerUser: number;
   private readonly initialUsers: Int32Array;
+  /** L (μ × I): the parameters, or U·V materialised for the sampler with low-rank logits. */
   private readonly logits: Float64Array;
-  private readonly adam: Adam;
+  /** Adam on L (full logits) or null (low-rank: adamU and adamV). */
+  private readonly adam: Adam | null;
+  private readonly lowRank: LowRankLogits | null;
+  private readonly adamU: Adam | null;
+  private readonly adamV: Adam | null;
+  /** Learned targets Y (μ × I), set by initTargets; null when not learned. */
+  private targets: Float64Array | null = null;
+  private adamTargets: Adam | null = null;
+  /** The EASE inner model's products (inner "ease"). */
+  private readonly easeInner: FastEaseInner | null;
   /** The batch of every step when it holds all users (null: a seeded subset per step). */
   private readonly fullBatch: DenseBatch | null;
 
   private constructor(
     private readonly ds: Dataset,
-    readonly o: RunDistillOptions,
+    readonly o: ResolvedOptions,
     private readonly hooks: RunDistillHooks,
     /** performance.now() when the run began. */
     private readonly started: number,
@@ -244,7 +333,19 @@ class DistillRun {
     this.initialUsers = sampleWithoutReplacement(o.seed, STREAM_INIT_USERS, 0, this.numUsers, o.mu);
     this.logits = new Float64Array(o.mu * this.items);
     for (let r = 0; r < o.mu; r++) for (const i of train.rowItems(this.initialUsers[r])) this.logits[r * this.items + i] = 1;
-    this.adam = new Adam(this.logits.length, { lr: o.lr, biasCorrectionOffset: o.adamBiasCorrectionOffset });
+    const adamOptions = { lr: o.lr, biasCorrectionOffset: o.adamBiasCorrectionOffset };
+    if (o.logitRank === null) {
+      this.lowRank = null;
+      this.adamU = this.adamV = null;
+      this.adam = new Adam(this.logits.length, adamOptions);
+    } else {
+      this.lowRank = initLowRank(this.logits, o.mu, this.items, o.logitRank);
+      lowRankProduct(this.lowRank, this.logits);
+      this.adam = null;
+      this.adamU = new Adam(this.lowRank.u.length, adamOptions);
+      this.adamV = new Adam(this.lowRank.v.length, adamOptions);
+    }
+    this.easeInner = o.inner === "ease" ? new FastEaseInner(backend) : null;
     this.fullBatch = o.batchSize === null || o.batchSize === this.numUsers ? binaryBatch(ds, null) : null;
     this.interactionsPerUser = train.total / this.numUsers;
     this.state = {
@@ -265,7 +366,7 @@ class DistillRun {
     if (train.numUsers < 1 || train.numItems < 1 || train.nnz === 0) {
       throw new Error(`runDistill: empty training matrix (${train.numUsers}×${train.numItems}, ${train.nnz} interactions)`);
     }
-    const o = resolve(options, train.numUsers);
+    const o = resolve(options, train.numUsers, train.numItems);
     const started = performance.now();
     const backend = hooks.backend ?? (await getBackend({ device: o.device }));
     const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes });
@@ -290,9 +391,44 @@ class DistillRun {
     return (performance.now() - this.started) / 1000;
   }
 
+  /** τ of the sample with noise stream `stream`: the schedule's, or the fixed τ. */
+  private tauOf(stream: number): number {
+    const o = this.o;
+    return o.tauSchedule === null ? o.tau : tauAt(o.tauSchedule, stream, o.steps);
+  }
+
+  /** The inner solve's λ at `step`: drawn from the pool, or the last validation's pick. */
+  private lambdaOf(step: number): number {
+    const o = this.o;
+    return o.lambdaPool === null ? this.state.lambda : lambdaFromPool(o.seed, step, o.lambdaPool);
+  }
+
   private sampleConfig(stream: number): FastSampleConfig {
     const o = this.o;
-    return { gamma: o.gamma, tau: o.tau, seed: o.seed, step: stream, duplicateFirstSample: o.duplicateFirstSample };
+    return { gamma: o.gamma, tau: this.tauOf(stream), seed: o.seed, step: stream, duplicateFirstSample: o.duplicateFirstSample };
+  }
+
+  /** With learnTargets: Y starts as the first X̂ (what step 1 samples), so step 1's loss is the paper's. */
+  async initTargets(): Promise<void> {
+    if (!this.o.learnTargets) return;
+    this.targets = await this.engine.sampleSupport(this.logits, this.o.mu, this.items, this.sampleConfig(1));
+    this.adamTargets = new Adam(this.targets.length, { lr: this.o.lr, biasCorrectionOffset: this.o.adamBiasCorrectionOffset });
+  }
+
+  /** One Adam step on the logits (L, or U and V through dU = dL·Vᵀ, dV = Uᵀ·dL) and, when learned, on Y. */
+  private update(dLogits: Float64Array, dTargets: Float64Array | null): void {
+    if (this.adam) {
+      this.adam.step(this.logits, dLogits);
+    } else if (this.lowRank && this.adamU && this.adamV) {
+      const { dU, dV } = lowRankBackward(this.lowRank, dLogits);
+      this.adamU.step(this.lowRank.u, dU);
+      this.adamV.step(this.lowRank.v, dV);
+      lowRankProduct(this.lowRank, this.logits);
+    }
+    if (this.targets && this.adamTargets) {
+      if (!dTargets) throw new Error("runDistill: the step returned no gradient for the learned targets");
+      this.adamTargets.step(this.targets, dTargets);
+    }
   }
 
   /** Samples the candidate of `step` (noise stream step + 1) outside a step, and remembers it as the last support. */
@@ -312,26 +448,28 @@ class DistillRun {
     const { ds, o, state } = this;
     const t0 = performance.now();
     const candidate = makeSummary(
-      { dataset: ds.name, mu: o.mu, items: this.items, itemIds: [...ds.itemIds], lambda: state.lambda, tau: o.tau, gamma: o.gamma, seed: o.seed, step, score: null },
+      { dataset: ds.name, mu: o.mu, items: this.items, itemIds: [...ds.itemIds], lambda: state.lambda, tau: this.tauOf(step + 1), gamma: o.gamma, seed: o.seed, step, score: null },
       support,
     );
-    const result = await tuneModel(ds, "inf-ae", {
-      grid: o.lambdaGrid.map((l) => ({ lambda: l, depth: o.depth })),
-      train: summaryToMatrix(candidate),
-      summary: true,
-      build: { backend: this.backend },
-      metric: o.metric,
-      aucNegatives: 0,
-      onSkip: () => {},
-    });
+    const train = summaryToMatrix(candidate);
+    const common = { metric: o.metric, aucNegatives: 0, onSkip: () => {} };
+    const targets = this.targets ? Float64Array.from(this.targets) : undefined;
+    const result =
+      o.inner === "ease"
+        ? await tuneModel(ds, "ease", { ...common, grid: o.lambdaGrid.map((l) => ({ lambda: l })), train, summary: true, build: { backend: this.backend } })
+        : targets
+          ? // ∞-AE regressing the learned targets Y on the inputs X̂ (kip.ts).
+            await gridSearch(ds, o.lambdaGrid, (l) => new TargetedInfiniteAE({ lambda: l, depth: o.depth, targets, backend: this.backend }), { ...common, train })
+          : await tuneModel(ds, "inf-ae", { ...common, grid: o.lambdaGrid.map((l) => ({ lambda: l, depth: o.depth })), train, summary: true, build: { backend: this.backend } });
     const score = result.best.validation.metrics[o.metric];
     if (!Number.isFinite(score)) throw new Error(`runDistill: validation ${o.metric} ${score} at step ${step} is not finite`);
-    state.lambda = Number(result.best.params.lambda);
+    const lambdaOfPoint = (params: unknown): number => (typeof params === "number" ? params : Number((params as { lambda: unknown }).lambda));
+    state.lambda = lambdaOfPoint(result.best.params);
     state.lastScore = score;
     const scores: Record<string, number> = {};
-    for (const pt of result.points) scores[String(pt.params.lambda)] = pt.validation.metrics[o.metric];
+    for (const pt of result.points) scores[String(lambdaOfPoint(pt.params))] = pt.validation.metrics[o.metric];
     const isBest = state.best === null || score > state.best.score;
-    if (isBest) state.best = { values: support, step, score, lambda: state.lambda };
+    if (isBest) state.best = { values: support, step, score, lambda: state.lambda, ...(targets ? { targets } : {}) };
     this.log({ type: "validation", step, score, lambda: state.lambda, best: isBest, scores, seconds: (performance.now() - t0) / 1000 });
     return state.best === null || step - state.best.step < o.patience;
   }
@@ -371,6 +509,39 @@ class DistillRun {
   }
 
   /**
+   * Step `step` through EASE: samples X̂ with the engine's pool (validating it
+   * first when owed, as the ∞-AE step does), EASE's loss and dX̂
+   * (ease-inner.ts), then the pool's backward to dL. Null when cancelled.
+   */
+  private async easeStep(
+    inner: FastEaseInner,
+    step: number,
+    lambda: number,
+  ): Promise<{ loss: number; reconstruction: number; penalty: number; dLogits: Float64Array | null; dTargets: null; timings: StepTimings } | null> {
+    const o = this.o;
+    const timings: StepTimings = { sampling: 0, gram: 0, solve: 0, loss: 0, backward: 0, samplingBackward: 0 };
+    const cfg = this.sampleConfig(step);
+    let t = performance.now();
+    const support = Float64Array.from((await this.engine.sampling.sample(this.logits, o.mu, this.items, cfg)).support);
+    timings.sampling = (performance.now() - t) / 1000;
+    if (!(await this.validateBeforeStep(support, step))) return null;
+    t = performance.now();
+    const res = await inner.objective(support, o.mu, this.items, this.batchOf(step), {
+      lambda,
+      lambda2: o.cardReg,
+      interactionsPerUser: this.interactionsPerUser,
+      loss: "softmax",
+      batchBlock: o.batchBlock,
+    });
+    timings.loss = (performance.now() - t) / 1000;
+    if (!res.dSupport) throw new Error("runDistill: the EASE inner model returned no gradient");
+    t = performance.now();
+    const dLogits = await this.engine.sampling.backward(o.mu, this.items, cfg, res.dSupport);
+    timings.samplingBackward = (performance.now() - t) / 1000;
+    return { loss: res.loss, reconstruction: res.reconstruction, penalty: res.penalty, dLogits, dTargets: null, timings };
+  }
+
+  /**
    * Outer step `step`: samples X̂ with stream `step` (validating it first when
    * a validation is owed), computes the loss and gradient, takes one Adam step,
    * logs it and schedules the next validation. Returns false when the run stops
@@ -379,32 +550,40 @@ class DistillRun {
   async takeStep(step: number): Promise<boolean> {
     const { o, state } = this;
     const t0 = performance.now();
-    const res = await this.engine.step(
-      this.logits,
-      o.mu,
-      this.items,
-      this.batchOf(step),
-      {
-        gamma: o.gamma,
-        tau: o.tau,
-        seed: o.seed,
-        step,
-        lambda: state.lambda,
-        lambda2: o.cardReg,
-        interactionsPerUser: this.interactionsPerUser,
-        depth: o.depth,
-        loss: "softmax",
-        batchBlock: o.batchBlock,
-        duplicateFirstSample: o.duplicateFirstSample,
-      },
-      true,
-      (support) => this.validateBeforeStep(support, step),
-    );
+    const lambda = this.lambdaOf(step);
+    const res =
+      this.easeInner === null
+        ? await this.engine.step(
+            this.logits,
+            o.mu,
+            this.items,
+            this.batchOf(step),
+            {
+              gamma: o.gamma,
+              tau: this.tauOf(step),
+              seed: o.seed,
+              step,
+              lambda,
+              lambda2: o.cardReg,
+              interactionsPerUser: this.interactionsPerUser,
+              depth: o.depth,
+              loss: "softmax",
+              batchBlock: o.batchBlock,
+              duplicateFirstSample: o.duplicateFirstSample,
+              targets: this.targets,
+            },
+            true,
+            (support) => this.validateBeforeStep(support, step),
+          )
+        : await this.easeStep(this.easeInner, step, lambda);
     if (res === null) return false;
     const grad = res.dLogits;
     if (!grad) throw new Error("runDistill: the step returned no gradient");
     if (!Number.isFinite(res.loss)) throw new Error(`runDistill: loss became ${res.loss} at step ${step}`);
-    this.adam.step(this.logits, grad);
+    this.update(grad, res.dTargets);
+    // Logged as before: without a pool, the λ after a validation run inside this step (the
+    // step's solve itself used the λ fixed before it, `lambda`).
+    const loggedLambda = o.lambdaPool === null ? state.lambda : lambda;
     state.stepsRun = step;
     state.lastLoss = res.loss;
     let norm = 0;
@@ -415,10 +594,11 @@ class DistillRun {
       loss: res.loss,
       reconstruction: res.reconstruction,
       penalty: res.penalty,
-      lambda: state.lambda,
+      lambda: loggedLambda,
       gradientNorm: Math.sqrt(norm),
       seconds: (performance.now() - t0) / 1000,
       timings: res.timings,
+      ...(o.tauSchedule === null ? {} : { tau: this.tauOf(step) }),
     });
     this.hooks.onProgress?.({
       step,
@@ -426,7 +606,7 @@ class DistillRun {
       loss: state.lastLoss,
       lastScore: state.lastScore,
       bestScore: state.best?.score ?? Number.NaN,
-      lambda: state.lambda,
+      lambda: loggedLambda,
       elapsed: this.elapsed(),
     });
     if (validatesAfter(step, o.validateEvery)) state.pendingValidation = step;
@@ -463,7 +643,7 @@ class DistillRun {
         last && last.step === state.stepsRun
           ? last.values
           : await new FastDistillEngine(this.backend, { samplingWorkers: 0, storeNoiseBytes: 0 }).sampleSupport(this.logits, o.mu, this.items, this.sampleConfig(state.stepsRun + 1));
-      chosen = { values: support, step: state.stepsRun, score: Number.NaN, lambda: state.lambda };
+      chosen = { values: support, step: state.stepsRun, score: Number.NaN, lambda: state.lambda, ...(this.targets ? { targets: Float64Array.from(this.targets) } : {}) };
     }
     const summary = makeSummary(
       {
@@ -472,7 +652,7 @@ class DistillRun {
         items: this.items,
         itemIds: [...ds.itemIds],
         lambda: chosen.lambda,
-        tau: o.tau,
+        tau: this.tauOf(chosen.step + 1),
         gamma: o.gamma,
         seed: o.seed,
         step: chosen.step,
@@ -490,6 +670,7 @@ class DistillRun {
       stopReason: state.stopReason,
       history: this.history,
       initialUsers: this.initialUsers,
+      targets: chosen.targets ? Float32Array.from(chosen.targets) : null,
     };
   }
 }
@@ -497,6 +678,7 @@ class DistillRun {
 export async function runDistill(ds: Dataset, options: Partial<RunDistillOptions> = {}, hooks: RunDistillHooks = {}): Promise<DistillRunResult> {
   const run = await DistillRun.create(ds, options, hooks);
   try {
+    await run.initTargets();
     await run.validateInitialCandidate();
     for (let step = 1; step <= run.o.steps && !run.aborted(); step++) {
       if (!(await run.takeStep(step))) break;
