@@ -8,10 +8,14 @@
  *     [--csv out.csv] [--json]
  *     [--tau-schedule 10:0.5[:linear]] [--lambda-pool grid|1e-5,1e-3,0.1]
  *     [--logit-rank d] [--learn-targets [--targets-out PATH]] [--inner inf-ae|ease]
+ *     [--evaluate]
  *
  * The last line's options go beyond the paper (lib/distill/run.ts; without
  * them the official algorithm runs). --learn-targets also writes the learned
- * targets Y to PATH (default OUT.targets, lib/distill/kip.ts).
+ * targets Y to PATH (default OUT.targets, lib/distill/kip.ts). --evaluate then
+ * fits ∞-AE (on (X̂, Y) with learned targets) and EASE on the summary, λ picked
+ * on validation, and prints their validation and test metrics
+ * (lib/distill/evaluate-summary.ts).
  *
  * Progress (step, loss, last validation HR@100, ETA) goes to stderr; with
  * --json each log entry is one JSON object per line on stdout. Ctrl-C (SIGINT)
@@ -23,6 +27,7 @@ import { DISTILL_INNER_MODELS, type DistillInnerModel, type RunDistillOptions, r
 import { saveSummary, saveSummaryCsv } from "../distill/summary.ts";
 import { parseNumberList, parseTauSchedule } from "../distill/step-schedules.ts";
 import { saveTargets } from "../distill/kip.ts";
+import { evaluateSummary } from "../distill/evaluate-summary.ts";
 import { checkWritable, type DataFlags, loadFromFlags, parseDevice, UsageError, withDataFlags } from "./common.ts";
 import { formatSeconds, Progress } from "../util/terminal.ts";
 
@@ -49,6 +54,7 @@ export interface DistillFlags extends DataFlags {
   learnTargets?: boolean;
   targetsOut?: string;
   inner?: string;
+  evaluate?: boolean;
 }
 
 /** Thrown after an interrupted run has written its best summary: the CLI exits non-zero with this message. */
@@ -212,6 +218,14 @@ export async function distillCommand(
       `summary of step ${result.bestStep} (${score}, λ ${result.lambda}) written to ${out}${csv ? ` and ${csv}` : ""}${targetsOut ? `, its learned targets to ${targetsOut}` : ""}; ${result.stepsRun} steps, ${formatSeconds((Date.now() - started) / 1000)}\n`,
     );
     if (result.stopReason === "interrupted") throw new DistillInterrupted(result.stepsRun, out);
+    if (flags.evaluate) {
+      const evaluations = await evaluateSummary(ds, result.summary, result.targets, ["inf-ae", "ease"]);
+      const pick = (m: Record<string, number>): string => ["NDCG@10", "HR@10", "HR@100"].map((k) => `${k} ${m[k].toFixed(2)}`).join(" ");
+      for (const e of evaluations) {
+        if (flags.json) writeLine(JSON.stringify({ type: "evaluation", ...e }));
+        process.stderr.write(`${e.model}${e.targets ? " (X̂, Y)" : ""} on the summary, λ ${e.lambda}: validation ${pick(e.validation)}; test ${pick(e.test)}\n`);
+      }
+    }
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);
@@ -243,6 +257,7 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--logit-rank <d>", "Low-rank logits L = U·V (μ×d times d×I), initialised by the truncated SVD of the initial rows")
     .option("--learn-targets", "Learn regression targets Y apart from the summary X̂ (KIP); writes Y to --targets-out")
     .option("--targets-out <path>", "Where --learn-targets writes Y (default: OUT.targets)")
+    .option("--evaluate", "After distilling, fit ∞-AE and EASE on the summary (λ on validation) and print validation and test metrics")
     .option("--inner <model>", "Inner model fitted on X̂: inf-ae (the paper) or ease (validation then picks EASE's λ)", { default: RUN_DISTILL_DEFAULTS.inner })
     .action(async (flags: DistillFlags) => {
       await distillCommand(flags, undefined, writeLine);

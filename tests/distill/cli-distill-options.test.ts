@@ -56,7 +56,7 @@ test("bad values: one-line errors naming the flag", () => {
   for (const [flags, message] of bad) assert.throws(() => parseDistillFlags({ ...base, ...flags }), message, JSON.stringify(flags));
 });
 
-test("a short run with --learn-targets --logit-rank --inner inf-ae writes the summary and Y; --logit-rank above the budget is refused", async () => {
+test("a short run with --learn-targets --logit-rank writes the summary and Y, --evaluate reports ∞-AE on (X̂, Y) and EASE; --logit-rank above the budget is refused", async () => {
   const dir = mkdtempSync(join(tmpdir(), "infrec-distill-opt-"));
   const data = join(dir, "planted.csv");
   const lines = ["user,item"];
@@ -64,13 +64,17 @@ test("a short run with --learn-targets --logit-rank --inner inf-ae writes the su
   writeFileSync(data, lines.join("\n") + "\n");
   const out = join(dir, "s.infrec-summary");
   try {
+    const written: string[] = [];
     const run = async (...args: string[]): Promise<void> => {
       const cli = cac("infrec");
-      registerDistillCommand(cli, () => {});
+      registerDistillCommand(cli, (line) => written.push(line));
       cli.parse(["node", "infrec", "distill", "--data", data, "--budget", "5", "--samples", "3", "--steps", "3", "--workers", "0", "--out", out, ...args], { run: false });
       await cli.runMatchedCommand();
     };
-    await run("--learn-targets", "--logit-rank", "2", "--tau-schedule", "3:1", "--lambda-pool", "grid");
+    await run("--learn-targets", "--logit-rank", "2", "--tau-schedule", "3:1", "--lambda-pool", "grid", "--evaluate", "--json");
+    const evaluations = written.map((l) => JSON.parse(l) as { type: string; model?: string; targets?: boolean; test?: Record<string, number> }).filter((e) => e.type === "evaluation");
+    assert.deepEqual(evaluations.map((e) => [e.model, e.targets]), [["inf-ae", true], ["ease", false]]);
+    for (const e of evaluations) assert.ok(Number.isFinite(e.test?.["NDCG@10"]));
     const s = loadSummary(out);
     const y = loadTargets(`${out}.targets`);
     assert.equal(y.header.mu, 5);
