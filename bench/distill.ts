@@ -43,7 +43,7 @@ for (let r = 0; r < mu; r++) for (const i of train.rowItems(init[r])) logits[r *
 const xb = train.denseRows(0, train.numUsers);
 for (let p = 0; p < xb.length; p++) if (xb[p] !== 0) xb[p] = 1;
 const batch = denseBatch(xb, train.numUsers, items);
-const keys = ["sampling", "gram", "solve", "loss", "backward", "samplingBackward"] as const;
+const keys = ["sampling", "batch", "gram", "solve", "loss", "backward", "samplingBackward"] as const;
 const sums: Record<string, number> = {};
 let totalSum = 0;
 for (let s = 1; s <= steps; s++) {
@@ -55,10 +55,10 @@ for (let s = 1; s <= steps; s++) {
   const total = (performance.now() - t0) / 1000;
   if (!res) throw new Error("bench: step cancelled");
   for (let p = 0; p < logits.length; p++) logits[p] -= 0.04 * Math.sign(res.dLogits![p]);
-  console.log(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${res.timings[k].toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
+  console.log(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${(res.timings[k] ?? 0).toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
   if (s > 1 || steps === 1) {
     totalSum += total;
-    for (const k of keys) sums[k] = (sums[k] ?? 0) + res.timings[k];
+    for (const k of keys) sums[k] = (sums[k] ?? 0) + (res.timings[k] ?? 0);
   }
 }
 const n = steps > 1 ? steps - 1 : 1;
