@@ -90,3 +90,21 @@ for (const loss of ["softmax", "logistic"] as const) {
     assert.ok(eGrad <= 1e-4, `dX̂: ${eGrad}`);
   });
 }
+
+test("distilling through EASE end to end: dL (sampling backward of EASE's dX̂) matches central finite differences in L", async (t) => {
+  const { sampleSupport, sampleSupportBackward, stepNoise } = await import("../../lib/distill/sample.ts");
+  const rand = lcg(19);
+  const logits = new Float64Array(MU * ITEMS).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
+  const { batch } = problem(23);
+  const ub = denseUserBatch(batch, ROWS, ITEMS);
+  const sampleCfg = { gamma: 3, tau: 1.5 };
+  const noise = stepNoise(5, 2);
+  const loss = async (l: Float64Array): Promise<number> => (await easeSupportObjective(sampleSupport(l, MU, ITEMS, sampleCfg, noise).support, MU, ITEMS, ub, cfg(0.2), false)).loss;
+  const { support, summed } = sampleSupport(logits, MU, ITEMS, sampleCfg, noise);
+  const dSupport = (await easeSupportObjective(support, MU, ITEMS, ub, cfg(0.2), true)).dSupport!;
+  const analytic = sampleSupportBackward(logits, MU, ITEMS, sampleCfg, noise, summed, dSupport);
+  const fd = await finiteDiffAsync(loss, logits);
+  const e = relErr(analytic, fd);
+  t.diagnostic(`dL relative error ${e.toExponential(2)}`);
+  assert.ok(e <= 1e-5, `relative error ${e}`);
+});

@@ -79,3 +79,26 @@ test("fast engine's dTargets and dX̂ match the float64 reference with learned t
   assert.ok(eX <= 1e-4, `dX̂: ${eX}`);
   await engine.close();
 });
+
+test("fast engine step with learned targets: dL and dY match distillObjective on the same noise", async (t) => {
+  const { fastGumbelSource } = await import("../../lib/distill/fast-sample.ts");
+  const { distillObjective } = await import("../../lib/distill/objective.ts");
+  const backend = await getBackend({ device: "cpu" });
+  const engine = new FastDistillEngine(backend, { samplingWorkers: 0 });
+  const mu = 5;
+  const items = 30;
+  const rows = 9;
+  const rand = lcg(77);
+  const logits = new Float64Array(mu * items).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
+  const targets = new Float64Array(mu * items).map(() => rand());
+  const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
+  const common = { lambda: 0.1, lambda2: 0.5, interactionsPerUser: 3, depth: 1, loss: "softmax" as const, targets, gamma: 3, tau: 2 };
+  const ref = await distillObjective(logits, mu, items, denseUserBatch(Float64Array.from(xb), rows, items), { ...common, engine: float64GramEngine, batchBlock: rows }, fastGumbelSource(4, 6, 2));
+  const fast = (await engine.step(logits, mu, items, denseBatch(xb, rows, items), { ...common, seed: 4, step: 6, batchBlock: 4 }))!;
+  const eL = relErr(fast.dLogits!, ref.dLogits!);
+  const eY = relErr(fast.dTargets!, ref.dTargets!);
+  t.diagnostic(`dL rel err ${eL.toExponential(2)}, dY rel err ${eY.toExponential(2)}`);
+  assert.ok(eL <= 1e-4, `dL: ${eL}`);
+  assert.ok(eY <= 1e-4, `dY: ${eY}`);
+  await engine.close();
+});
