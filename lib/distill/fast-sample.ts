@@ -413,9 +413,11 @@ function kernelSampleRows(
   kernel.useTable(noiseTable(tau));
   const { weights, summed, partition, support } = out;
   const keys = stepKeys(cfg);
-  const { offsets, views } = kernel.layout([items, items, items]);
-  const [wAt, accAt, eAt] = offsets;
-  const [wRow, acc, e] = views;
+  // w, the running sum, E (float64) and E as float32 (half the float64 slots).
+  const { offsets, views } = kernel.layout([items, items, items, Math.ceil(items / 2)]);
+  const [wAt, accAt, eAt, e32At] = offsets;
+  const [wRow, acc] = views;
+  const e32 = kernel.float32View(e32At, items);
   for (let r = r0; r < r1; r++) {
     rowWeights(logits, r, items, invTau, weights);
     const base = r * items;
@@ -424,8 +426,8 @@ function kernelSampleRows(
     for (let k = 0; k < gamma; k++) {
       kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
       if (noiseStore) {
-        kernel.round32(eAt, items);
-        noiseStore.set(e, (r * gamma + k) * items);
+        kernel.toFloat32(eAt, e32At, items);
+        noiseStore.set(e32, (r * gamma + k) * items);
       }
       const z = kernel.dot(wAt, eAt, items);
       partition[r * gamma + k] = z;
@@ -456,9 +458,10 @@ function kernelSampleBackwardRows(
   kernel.useTable(noiseTable(tau));
   const { summed, weights, partition } = sampled;
   const keys = stepKeys(cfg);
-  const { offsets, views } = kernel.layout([items, items, items]);
-  const [vAt, accAt, eAt] = offsets;
-  const [v, acc, e] = views;
+  const { offsets, views } = kernel.layout([items, items, items, Math.ceil(items / 2)]);
+  const [vAt, accAt, eAt, e32At] = offsets;
+  const [v, acc] = views;
+  const e32 = kernel.float32View(e32At, items);
   const ds = new Float64Array(items);
   for (let r = r0; r < r1; r++) {
     const base = r * items;
@@ -470,8 +473,12 @@ function kernelSampleBackwardRows(
     }
     acc.fill(0);
     for (let k = 0; k < gamma; k++) {
-      if (noiseStore) e.set(noiseStore.subarray((r * gamma + k) * items, (r * gamma + k + 1) * items));
-      else kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
+      if (noiseStore) {
+        e32.set(noiseStore.subarray((r * gamma + k) * items, (r * gamma + k + 1) * items));
+        kernel.fromFloat32(e32At, eAt, items);
+      } else {
+        kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
+      }
       const c = kernel.dot(vAt, eAt, items);
       const z = partition[r * gamma + k];
       kernel.axpy(accAt, eAt, items, c / (z * z));

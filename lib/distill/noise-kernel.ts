@@ -17,10 +17,12 @@
  * Memory layout (one module instance per thread): the τ table at byte 0
  * (2·2^16 float64), then per-call buffers placed by `NoiseKernel.layout`.
  */
-import { f64, FunctionBody, i32, ModuleBuilder, v128 } from "../wasm/module.ts";
+import { f32, f64, FunctionBody, i32, ModuleBuilder, v128 } from "../wasm/module.ts";
 import type { NoiseTable } from "./fast-sample.ts";
 
 const TABLE_BYTES = 2 * 65536 * 8;
+/** Slack after every laid-out buffer: gen's vector passes write up to 7 entries (56 bytes) past n. */
+const PAD_BYTES = 64;
 const PAGE = 65536;
 const INV_2_32 = 2.3283064365386963e-10;
 const MIX_A = 0x7feb352d;
@@ -46,94 +48,97 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   const exact = m.importFunction("host", "exact", [i32], [f64]);
   m.importMemory("host", "memory", 1);
 
-  // gen(n, offset, k0, k1, e, lo, span): e[i] = E of entry offset + i, i < n.
+  // gen(n, offset, k0, k1, e, lo, span, hw): e[i] = E of entry offset + i, i < n, in three passes
+  // (a branch inside the hashing loop cost ≈ 3× its time): A hashes into the
+  // i32 scratch hw, B interpolates every entry (bucket clamped) and notes
+  // whether any fell outside the table, C recomputes those exactly. A and B
+  // write up to 7 entries past n (the layout pads every buffer).
   const gen = new FunctionBody(
-    [["n", i32], ["offset", i32], ["k0", i32], ["k1", i32], ["e", i32], ["lo", i32], ["span", i32]],
+    [["n", i32], ["offset", i32], ["k0", i32], ["k1", i32], ["e", i32], ["lo", i32], ["span", i32], ["hw", i32]],
     [],
   );
   gen.local("i", i32);
-  gen.local("x", v128);
   gen.local("h", i32);
-  gen.local("j", i32);
-  gen.local("p", i32);
   gen.local("addr", i32);
-  gen.local("pv", v128);
-  gen.local("tv", v128);
-  gen.local("a", v128);
-  gen.local("b", v128);
+  for (const v of ["x", "x2", "idx", "four", "pv", "tv", "a", "b", "out", "half", "scale", "hiv"]) gen.local(v, v128);
   for (const [local, value] of [["mixA", MIX_A], ["mixB", MIX_B], ["k0v", "k0"], ["k1v", "k1"], ["lov", "lo"], ["spanv", "span"], ["low16", 0xffff]] as const) {
     gen.local(local, v128);
     if (typeof value === "number") gen.i32(value);
     else gen.get(value);
     gen.simd("i32x4.splat").set(local);
   }
-  gen.local("idx", v128);
-  gen.local("half", v128);
-  gen.local("scale", v128);
+  gen.get("lo").get("span").op("i32.add").simd("i32x4.splat").set("hiv");
   gen.f64(0.5).simd("f64x2.splat").set("half");
   gen.f64(1 / 65536).simd("f64x2.splat").set("scale");
+  gen.i32(4).simd("i32x4.splat").set("four");
   gen.get("offset").simd("i32x4.splat").i32x4(0, 1, 2, 3).simd("i32x4.add").set("idx");
-  const hashLanes = (): void => {
-    // x = ((offset + i + lane) ^ k0), mixed; + k1; mixed. idx holds offset + i + lane.
-    gen.get("idx").get("k0v").simd("v128.xor").set("x");
-    mixLanes(gen, "x");
-    gen.get("x").get("k1v").simd("i32x4.add").set("x");
-    mixLanes(gen, "x");
+  gen.i32(0).simd("i32x4.splat").set("out");
+
+  // Pass A: two groups of four per iteration, their mixing interleaved.
+  const both = (f: (v: string) => void): void => {
+    f("x");
+    f("x2");
   };
-  // One lane the scalar way (exact tails through the host); `guard`: only if i + lane < n.
-  const scalarLane = (lane: number, guard: boolean): void => {
-    if (guard) gen.get("i").i32(lane).op("i32.add").get("n").op("i32.lt_u").open("if");
-    gen.get("e").get("i").i32(lane).op("i32.add").i32(3).op("i32.shl").op("i32.add").set("addr");
-    gen.get("x").simd("i32x4.extract_lane", lane).tee("h").i32(16).op("i32.shr_u").tee("j");
-    // (j − lo) >u span: outside the interpolated buckets.
-    gen.get("lo").op("i32.sub").get("span").op("i32.gt_u").open("if");
-    gen.get("addr").get("h").call(exact).mem("f64.store");
-    gen.op("else");
-    gen.get("addr");
-    gen.get("j").i32(4).op("i32.shl").tee("p").mem("f64.load");
-    gen.get("p").mem("f64.load", 8);
-    gen.get("h").i32(0xffff).op("i32.and").op("f64.convert_i32_u").f64(0.5).op("f64.add").f64(1 / 65536).op("f64.mul");
-    gen.op("f64.mul").op("f64.add").mem("f64.store");
-    gen.op("end");
-    if (guard) gen.op("end");
+  const mixBoth = (): void => {
+    both((v) => gen.get(v).get(v).i32(16).simd("i32x4.shr_u").simd("v128.xor").set(v));
+    both((v) => gen.get(v).get("mixA").simd("i32x4.mul").set(v));
+    both((v) => gen.get(v).get(v).i32(15).simd("i32x4.shr_u").simd("v128.xor").set(v));
+    both((v) => gen.get(v).get("mixB").simd("i32x4.mul").set(v));
+    both((v) => gen.get(v).get(v).i32(16).simd("i32x4.shr_u").simd("v128.xor").set(v));
   };
+  gen.open("block").open("loop");
+  gen.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  gen.get("idx").get("k0v").simd("v128.xor").set("x");
+  gen.get("idx").get("four").simd("i32x4.add").get("k0v").simd("v128.xor").set("x2");
+  mixBoth();
+  both((v) => gen.get(v).get("k1v").simd("i32x4.add").set(v));
+  mixBoth();
+  gen.get("hw").get("i").i32(2).op("i32.shl").op("i32.add").tee("addr").get("x").simd("v128.store", 0);
+  gen.get("addr").get("x2").simd("v128.store", 16);
+  gen.get("idx").get("four").simd("i32x4.add").get("four").simd("i32x4.add").set("idx");
+  gen.get("i").i32(8).op("i32.add").set("i").br("br", 0);
+  gen.op("end").op("end");
+
+  // Pass B: interpolation, four entries per iteration, two per float64x2.
   const lowBytes = [0, 1, 2, 3, 4, 5, 6, 7];
   const highBytes = [8, 9, 10, 11, 12, 13, 14, 15];
-  // Two lanes' interpolation in float64x2 from `t` (f64x2 on the stack) and byte offsets pv[l0], pv[l1].
   const pairLanes = (l0: number, l1: number, storeOffset: number): void => {
-    gen.get("pv").simd("i32x4.extract_lane", l0).simd("v128.load").set("a"); // (c0, c1) of lane l0
+    // t (f64x2) is on the stack; (c0, c1) of each lane is one 16-byte load.
+    gen.get("pv").simd("i32x4.extract_lane", l0).simd("v128.load").set("a");
     gen.get("pv").simd("i32x4.extract_lane", l1).simd("v128.load").set("b");
-    // t on the stack → (t + 0.5)/2^16; then c0 + c1·t.
-    gen.get("half").simd("f64x2.add").get("scale").simd("f64x2.mul");
+    gen.get("half").simd("f64x2.add").get("scale").simd("f64x2.mul"); // (t + 0.5)/2^16
     gen.get("a").get("b").simd("i8x16.shuffle", ...highBytes, ...highBytes.map((v) => v + 16));
     gen.simd("f64x2.mul");
     gen.get("a").get("b").simd("i8x16.shuffle", ...lowBytes, ...lowBytes.map((v) => v + 16));
-    gen.simd("f64x2.add").set("a");
+    gen.simd("f64x2.add").set("a"); // c0 + c1·t, as the scalar path rounds it
     gen.get("e").get("i").i32(3).op("i32.shl").op("i32.add").get("a").simd("v128.store", storeOffset);
   };
-  // Whole groups of four.
+  gen.i32(0).set("i");
   gen.open("block").open("loop");
-  gen.get("i").i32(4).op("i32.add").get("n").op("i32.gt_u").br("br_if", 1);
-  hashLanes();
-  gen.get("x").i32(16).simd("i32x4.shr_u").set("pv"); // bucket j
-  gen.get("pv").get("lov").simd("i32x4.sub").get("spanv").simd("i32x4.gt_u").simd("v128.any_true");
-  gen.open("if");
-  for (let lane = 0; lane < 4; lane++) scalarLane(lane, false);
-  gen.op("else");
-  gen.get("pv").i32(4).simd("i32x4.shl").set("pv"); // byte offset of (c0, c1)
+  gen.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  gen.get("hw").get("i").i32(2).op("i32.shl").op("i32.add").simd("v128.load").tee("x").i32(16).simd("i32x4.shr_u").set("pv");
+  gen.get("out").get("pv").get("lov").simd("i32x4.sub").get("spanv").simd("i32x4.gt_u").simd("v128.or").set("out");
+  gen.get("pv").get("lov").simd("i32x4.max_u").get("hiv").simd("i32x4.min_u").i32(4).simd("i32x4.shl").set("pv");
   gen.get("x").get("low16").simd("v128.and").set("tv");
-  gen.get("tv").simd("f64x2.convert_low_i32x4_u");
+  // Signed conversion (one instruction on x64; the unsigned one is emulated): the values are < 2^16.
+  gen.get("tv").simd("f64x2.convert_low_i32x4_s");
   pairLanes(0, 1, 0);
-  gen.get("tv").get("tv").simd("i8x16.shuffle", ...highBytes, ...lowBytes).simd("f64x2.convert_low_i32x4_u");
+  gen.get("tv").get("tv").simd("i8x16.shuffle", ...highBytes, ...lowBytes).simd("f64x2.convert_low_i32x4_s");
   pairLanes(2, 3, 16);
-  gen.op("end");
-  gen.get("idx").i32(4).simd("i32x4.splat").simd("i32x4.add").set("idx");
   gen.get("i").i32(4).op("i32.add").set("i").br("br", 0);
   gen.op("end").op("end");
-  // The last partial group.
-  gen.get("i").get("n").op("i32.lt_u").open("if");
-  hashLanes();
-  for (let lane = 0; lane < 3; lane++) scalarLane(lane, true);
+
+  // Pass C: the tails (u near 0 or 1), exactly, through the host's Math.log/Math.exp.
+  gen.get("out").simd("v128.any_true").open("if");
+  gen.i32(0).set("i");
+  gen.open("block").open("loop");
+  gen.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  gen.get("hw").get("i").i32(2).op("i32.shl").op("i32.add").mem("i32.load").tee("h");
+  gen.i32(16).op("i32.shr_u").get("lo").op("i32.sub").get("span").op("i32.gt_u").open("if");
+  gen.get("e").get("i").i32(3).op("i32.shl").op("i32.add").get("h").call(exact).mem("f64.store");
+  gen.op("end");
+  gen.get("i").i32(1).op("i32.add").set("i").br("br", 0);
+  gen.op("end").op("end");
   gen.op("end");
   m.define(gen, "gen");
 
@@ -186,25 +191,39 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   axpy.op("end").op("end");
   m.define(axpy, "axpy");
 
-  // round32(x, n): x_i = f64(f32(x_i)), the values a float32 noise store keeps.
-  const round32 = new FunctionBody([["x", i32], ["n", i32]], []);
-  round32.local("i", i32);
-  round32.local("o", i32);
-  round32.open("block").open("loop");
-  round32.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
-  round32.get("x").get("i").i32(3).op("i32.shl").op("i32.add").tee("o");
-  round32.get("o").mem("f64.load").op("f32.demote_f64").op("f64.promote_f32").mem("f64.store");
-  round32.get("i").i32(1).op("i32.add").set("i").br("br", 0);
-  round32.op("end").op("end");
-  m.define(round32, "round32");
+  // toFloat32(x, y, n): y_i = f32(x_i) (float32 at y) and x_i = f64(y_i): the values a float32 noise store keeps.
+  const toF32 = new FunctionBody([["x", i32], ["y", i32], ["n", i32]], []);
+  toF32.local("i", i32);
+  toF32.local("o", i32);
+  toF32.local("v", f32);
+  toF32.open("block").open("loop");
+  toF32.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  toF32.get("x").get("i").i32(3).op("i32.shl").op("i32.add").tee("o");
+  toF32.get("o").mem("f64.load").op("f32.demote_f64").tee("v").op("f64.promote_f32").mem("f64.store");
+  toF32.get("y").get("i").i32(2).op("i32.shl").op("i32.add").get("v").mem("f32.store");
+  toF32.get("i").i32(1).op("i32.add").set("i").br("br", 0);
+  toF32.op("end").op("end");
+  m.define(toF32, "toFloat32");
+
+  // fromFloat32(y, x, n): x_i = f64(y_i), y float32.
+  const fromF32 = new FunctionBody([["y", i32], ["x", i32], ["n", i32]], []);
+  fromF32.local("i", i32);
+  fromF32.open("block").open("loop");
+  fromF32.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  fromF32.get("x").get("i").i32(3).op("i32.shl").op("i32.add");
+  fromF32.get("y").get("i").i32(2).op("i32.shl").op("i32.add").mem("f32.load").op("f64.promote_f32").mem("f64.store");
+  fromF32.get("i").i32(1).op("i32.add").set("i").br("br", 0);
+  fromF32.op("end").op("end");
+  m.define(fromF32, "fromFloat32");
   return m.encode();
 }
 
 interface KernelExports {
-  gen(n: number, offset: number, k0: number, k1: number, e: number, lo: number, span: number): void;
+  gen(n: number, offset: number, k0: number, k1: number, e: number, lo: number, span: number, hw: number): void;
   dot(a: number, b: number, n: number): number;
   axpy(y: number, x: number, n: number, alpha: number): void;
-  round32(x: number, n: number): void;
+  toFloat32(x: number, y: number, n: number): void;
+  fromFloat32(y: number, x: number, n: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -242,6 +261,8 @@ export class NoiseKernel {
   private tableTau = Number.NaN;
   private lo = 0;
   private span = -1;
+  private hashAt = 0;
+  private hashCapacity = 0;
 
   private constructor(module: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(TABLE_BYTES / PAGE) + 1 });
@@ -268,16 +289,20 @@ export class NoiseKernel {
   }
 
   /**
-   * Float64 buffers of the given lengths after the table, 16-byte aligned;
-   * returns their byte offsets and views.
+   * Float64 buffers of the given lengths after the table, 16-byte aligned and
+   * padded (gen writes up to 7 entries past its n); returns their byte offsets
+   * and views. Also places gen's hash scratch (the longest length, as i32).
    */
   layout(lengths: readonly number[]): { offsets: number[]; views: Float64Array[] } {
     const offsets: number[] = [];
     let at = TABLE_BYTES;
     for (const n of lengths) {
       offsets.push(at);
-      at += Math.ceil((n * 8) / 16) * 16;
+      at += Math.ceil((n * 8) / 16) * 16 + PAD_BYTES;
     }
+    this.hashAt = at;
+    this.hashCapacity = Math.max(0, ...lengths);
+    at += Math.ceil((this.hashCapacity * 4) / 16) * 16 + PAD_BYTES;
     const need = Math.ceil(at / PAGE);
     const have = this.memory.buffer.byteLength / PAGE;
     if (need > have) this.memory.grow(need - have);
@@ -292,7 +317,8 @@ export class NoiseKernel {
       for (let i = 0; i < n; i++) view[i] = this.exactWord(offset + i, k0, k1);
       return;
     }
-    this.fns.gen(n, offset, k0 | 0, k1 | 0, e, this.lo, this.span);
+    if (n > this.hashCapacity) throw new Error(`NoiseKernel.gen: ${n} entries exceed the laid-out ${this.hashCapacity}`);
+    this.fns.gen(n, offset, k0 | 0, k1 | 0, e, this.lo, this.span, this.hashAt);
   }
 
   private exactWord(idx: number, k0: number, k1: number): number {
@@ -310,9 +336,19 @@ export class NoiseKernel {
     this.fns.axpy(y, x, n, alpha);
   }
 
-  /** Rounds n float64 values at byte offset x to float32 precision, in place. */
-  round32(x: number, n: number): void {
-    this.fns.round32(x, n);
+  /** Rounds n float64 values at byte offset x to float32 in place, writing the float32 values at byte offset y. */
+  toFloat32(x: number, y: number, n: number): void {
+    this.fns.toFloat32(x, y, n);
+  }
+
+  /** Widens n float32 values at byte offset y into float64 at byte offset x. */
+  fromFloat32(y: number, x: number, n: number): void {
+    this.fns.fromFloat32(y, x, n);
+  }
+
+  /** A float32 view of kernel memory (invalid after a growing `layout`). */
+  float32View(byteOffset: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, byteOffset, n);
   }
 }
 

@@ -58,6 +58,7 @@ export const SIMD = {
   "f64x2.extract_lane": 0x21,
   "i32x4.gt_u": 0x3c,
   "v128.and": 0x4e,
+  "v128.or": 0x50,
   "v128.xor": 0x51,
   "v128.any_true": 0x53,
   "i32x4.shl": 0xab,
@@ -65,9 +66,12 @@ export const SIMD = {
   "i32x4.add": 0xae,
   "i32x4.sub": 0xb1,
   "i32x4.mul": 0xb5,
+  "i32x4.min_u": 0xb7,
+  "i32x4.max_u": 0xb9,
   "f64x2.add": 0xf0,
   "f64x2.sub": 0xf1,
   "f64x2.mul": 0xf2,
+  "f64x2.convert_low_i32x4_s": 0xfe,
   "f64x2.convert_low_i32x4_u": 0xff,
 } as const;
 
@@ -84,7 +88,9 @@ export const OP = {
   "local.get": 0x20,
   "local.set": 0x21,
   "local.tee": 0x22,
+  "f32.load": 0x2a,
   "f64.load": 0x2b,
+  "f32.store": 0x38,
   "f64.store": 0x39,
   "i32.load": 0x28,
   "i32.const": 0x41,
@@ -171,9 +177,9 @@ export class FunctionBody {
   }
 
   /** Loads/stores: memarg (log2 alignment, byte offset). */
-  mem(o: "f64.load" | "f64.store" | "i32.load", offset = 0): this {
+  mem(o: "f64.load" | "f64.store" | "f32.load" | "f32.store" | "i32.load", offset = 0): this {
     this.code.push(OP[o]);
-    uleb(this.code, o === "i32.load" ? 2 : 3);
+    uleb(this.code, o.startsWith("f64") ? 3 : 2);
     uleb(this.code, offset);
     return this;
   }

@@ -1,8 +1,8 @@
 /**
  * The WebAssembly noise kernel (lib/distill/noise-kernel.ts) against the
  * TypeScript noise of fast-sample.ts: E values bit-identical (tails included,
- * lengths not a multiple of four), dot to 1e-15 relative, axpy and round32
- * exact; and fastSampleRows / fastSampleBackwardRows on the kernel against
+ * lengths not a multiple of four), dot to 1e-15 relative, axpy and the float32
+ * conversions exact; and fastSampleRows / fastSampleBackwardRows on the kernel against
  * the TypeScript path (≤ 1e-13 relative: only the summation order of Z_k and
  * c_k differs), with and without a float32 noise store.
  */
@@ -47,12 +47,13 @@ test("noise kernel: gen gives fast-sample.ts's E bit for bit, tails and partial 
   }
 });
 
-test("noise kernel: dot, axpy and round32 against plain loops", () => {
+test("noise kernel: dot, axpy and the float32 conversions against plain loops", () => {
   const k = NoiseKernel.create()!;
   const rand = lcg(3);
   for (const n of [1, 2, 5, 3706]) {
-    const { offsets, views } = k.layout([n, n, n]);
+    const { offsets, views } = k.layout([n, n, n, n]);
     const [a, b, y] = views;
+    const f32At = offsets[3];
     for (let i = 0; i < n; i++) {
       a[i] = rand() - 0.3;
       b[i] = rand() * 2;
@@ -66,8 +67,11 @@ test("noise kernel: dot, axpy and round32 against plain loops", () => {
     k.axpy(offsets[2], offsets[0], n, 0.37);
     assert.deepEqual(Array.from(y), Array.from(yWant), `axpy n ${n}`);
     const rounded = b.map((v) => Math.fround(v));
-    k.round32(offsets[1], n);
-    assert.deepEqual(Array.from(b), Array.from(rounded), `round32 n ${n}`);
+    k.toFloat32(offsets[1], f32At, n);
+    assert.deepEqual(Array.from(b), Array.from(rounded), `toFloat32 in place, n ${n}`);
+    assert.deepEqual(Array.from(k.float32View(f32At, n)), Array.from(rounded), `toFloat32 output, n ${n}`);
+    k.fromFloat32(f32At, offsets[0], n);
+    assert.deepEqual(Array.from(a), Array.from(rounded), `fromFloat32, n ${n}`);
   }
 });
 
