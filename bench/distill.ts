@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/distill.ts [--data ml-1m] [--mu 500] [--gamma 200]
  *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb MB]
+ *        [--device cpu|webgpu|cuda|wasm|auto] [--json]
  *
  * Prints each step's split: sampling (forward), Gram (K_SS and K_BS dots and
  * NTK values), solve (α and its backward), loss (P = K_BS·α and the softmax
@@ -13,7 +14,7 @@
 import { loadDataset } from "../lib/data/registry.ts";
 import { DEFAULT_STORE_NOISE_BYTES, denseBatch, FastDistillEngine } from "../lib/distill/fast-step.ts";
 import { sampleWithoutReplacement, STREAM_INIT_USERS } from "../lib/distill/rng.ts";
-import { getBackend } from "../lib/onnx/backend.ts";
+import { type DeviceRequest, getBackend } from "../lib/onnx/backend.ts";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,13 +31,18 @@ const threads = Number(arg("threads", "2"));
 const workers = Number(arg("workers", "2"));
 // Noise kept for the backward up to this many MB (default: the engine's; 0 = regenerate, memory O(μ·I)).
 const storeNoiseMb = Number(arg("store-noise-mb", String(DEFAULT_STORE_NOISE_BYTES / 2 ** 20)));
+const device = arg("device", "cpu") as DeviceRequest;
+const json = process.argv.includes("--json");
+const say = (line: string): void => {
+  if (!json) console.log(line);
+};
 
 const ds = await loadDataset(dataName);
 const train = ds.train;
 const items = train.numItems;
-const be = await getBackend({ device: "cpu", threads });
+const be = await getBackend({ device, threads });
 const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20 });
-console.log(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`);
+say(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`);
 const init = sampleWithoutReplacement(42, STREAM_INIT_USERS, 0, train.numUsers, mu);
 const logits = new Float64Array(mu * items);
 for (let r = 0; r < mu; r++) for (const i of train.rowItems(init[r])) logits[r * items + i] = 1;
@@ -46,6 +52,7 @@ const batch = denseBatch(xb, train.numUsers, items);
 const keys = ["sampling", "batch", "gram", "solve", "loss", "backward", "samplingBackward"] as const;
 const sums: Record<string, number> = {};
 let totalSum = 0;
+const perStep: Record<string, number>[] = [];
 for (let s = 1; s <= steps; s++) {
   const t0 = performance.now();
   const res = await engine.step(logits, mu, items, batch, {
@@ -55,13 +62,19 @@ for (let s = 1; s <= steps; s++) {
   const total = (performance.now() - t0) / 1000;
   if (!res) throw new Error("bench: step cancelled");
   for (let p = 0; p < logits.length; p++) logits[p] -= 0.04 * Math.sign(res.dLogits![p]);
-  console.log(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${(res.timings[k] ?? 0).toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
+  perStep.push({ step: s, total, ...Object.fromEntries(keys.map((k) => [k, res.timings[k] ?? 0])), loss: res.loss });
+  say(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${(res.timings[k] ?? 0).toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
   if (s > 1 || steps === 1) {
     totalSum += total;
     for (const k of keys) sums[k] = (sums[k] ?? 0) + (res.timings[k] ?? 0);
   }
 }
 const n = steps > 1 ? steps - 1 : 1;
-console.log(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((k) => `${k} ${(sums[k] / n).toFixed(2)}`).join(" | ")}`);
-console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+const peakMb = process.resourceUsage().maxRSS / 1024;
+say(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((k) => `${k} ${(sums[k] / n).toFixed(2)}`).join(" | ")}`);
+say(`peak RSS ${peakMb.toFixed(0)} MB`);
+if (json) {
+  const mean = Object.fromEntries([["total", totalSum / n], ...keys.map((k) => [k, sums[k] / n])]);
+  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, noiseStored: engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
+}
 await engine.close();
