@@ -25,7 +25,6 @@ import { ridgedSymmetric } from "./solve.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
-import { noiseKernelAvailable } from "./noise-kernel.ts";
 import { blockGraphKey, blockGraphSpec } from "./block-graph.ts";
 
 /** Real users as dense float32 rows (binary), with Σx² per row. */
@@ -253,13 +252,12 @@ export interface FastEngineOptions {
 }
 
 /**
- * 0 (regenerate) where the WebAssembly noise kernel runs: on ML-1M the
- * regenerating backward costs about what storing and reading 1.48 GB does
- * (0.66 s against 0.26 s + 0.32 s of extra forward on this 2-core machine),
- * at half the peak memory. 2 GiB on the TypeScript path, where regenerating
- * is the slower half of a step.
+ * 2 GiB: on ML-1M (1.48 GB of float32 noise) storing beats regenerating even
+ * with the WebAssembly kernel: 2.29 s against 2.56 s per step idle on this
+ * 2-core machine (forward 1.11 + backward 0.34 s against 0.85 + 0.85 s), at
+ * 2.8 GB peak RSS against 1.4 GB. Larger problems regenerate (memory O(μ·I)).
  */
-export const DEFAULT_STORE_NOISE_BYTES = noiseKernelAvailable() ? 0 : 2 ** 31;
+export const DEFAULT_STORE_NOISE_BYTES = 2 ** 31;
 
 export class FastDistillEngine {
   private readonly sessions = new Map<string, Promise<Session>>();

@@ -21,8 +21,6 @@ import { f32, f64, FunctionBody, i32, ModuleBuilder, v128 } from "../wasm/module
 import type { NoiseTable } from "./fast-sample.ts";
 
 const TABLE_BYTES = 2 * 65536 * 8;
-/** Slack after every laid-out buffer: gen's vector passes write up to 7 entries (56 bytes) past n. */
-const PAD_BYTES = 64;
 const PAGE = 65536;
 const INV_2_32 = 2.3283064365386963e-10;
 const MIX_A = 0x7feb352d;
@@ -48,97 +46,95 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   const exact = m.importFunction("host", "exact", [i32], [f64]);
   m.importMemory("host", "memory", 1);
 
-  // gen(n, offset, k0, k1, e, lo, span, hw): e[i] = E of entry offset + i, i < n, in three passes
-  // (a branch inside the hashing loop cost ≈ 3× its time): A hashes into the
-  // i32 scratch hw, B interpolates every entry (bucket clamped) and notes
-  // whether any fell outside the table, C recomputes those exactly. A and B
-  // write up to 7 entries past n (the layout pads every buffer).
+  // gen(n, offset, k0, k1, e, lo, span): e[i] = E of entry offset + i, i < n.
   const gen = new FunctionBody(
-    [["n", i32], ["offset", i32], ["k0", i32], ["k1", i32], ["e", i32], ["lo", i32], ["span", i32], ["hw", i32]],
+    [["n", i32], ["offset", i32], ["k0", i32], ["k1", i32], ["e", i32], ["lo", i32], ["span", i32]],
     [],
   );
   gen.local("i", i32);
+  gen.local("x", v128);
   gen.local("h", i32);
+  gen.local("j", i32);
+  gen.local("p", i32);
   gen.local("addr", i32);
-  for (const v of ["x", "x2", "idx", "four", "pv", "tv", "a", "b", "out", "half", "scale", "hiv"]) gen.local(v, v128);
+  gen.local("pv", v128);
+  gen.local("tv", v128);
+  gen.local("a", v128);
+  gen.local("b", v128);
   for (const [local, value] of [["mixA", MIX_A], ["mixB", MIX_B], ["k0v", "k0"], ["k1v", "k1"], ["lov", "lo"], ["spanv", "span"], ["low16", 0xffff]] as const) {
     gen.local(local, v128);
     if (typeof value === "number") gen.i32(value);
     else gen.get(value);
     gen.simd("i32x4.splat").set(local);
   }
-  gen.get("lo").get("span").op("i32.add").simd("i32x4.splat").set("hiv");
+  gen.local("idx", v128);
+  gen.local("half", v128);
+  gen.local("scale", v128);
   gen.f64(0.5).simd("f64x2.splat").set("half");
   gen.f64(1 / 65536).simd("f64x2.splat").set("scale");
-  gen.i32(4).simd("i32x4.splat").set("four");
   gen.get("offset").simd("i32x4.splat").i32x4(0, 1, 2, 3).simd("i32x4.add").set("idx");
-  gen.i32(0).simd("i32x4.splat").set("out");
-
-  // Pass A: two groups of four per iteration, their mixing interleaved.
-  const both = (f: (v: string) => void): void => {
-    f("x");
-    f("x2");
+  const hashLanes = (): void => {
+    // x = ((offset + i + lane) ^ k0), mixed; + k1; mixed. idx holds offset + i + lane.
+    gen.get("idx").get("k0v").simd("v128.xor").set("x");
+    mixLanes(gen, "x");
+    gen.get("x").get("k1v").simd("i32x4.add").set("x");
+    mixLanes(gen, "x");
   };
-  const mixBoth = (): void => {
-    both((v) => gen.get(v).get(v).i32(16).simd("i32x4.shr_u").simd("v128.xor").set(v));
-    both((v) => gen.get(v).get("mixA").simd("i32x4.mul").set(v));
-    both((v) => gen.get(v).get(v).i32(15).simd("i32x4.shr_u").simd("v128.xor").set(v));
-    both((v) => gen.get(v).get("mixB").simd("i32x4.mul").set(v));
-    both((v) => gen.get(v).get(v).i32(16).simd("i32x4.shr_u").simd("v128.xor").set(v));
+  // One lane the scalar way (exact tails through the host); `guard`: only if i + lane < n.
+  const scalarLane = (lane: number, guard: boolean): void => {
+    if (guard) gen.get("i").i32(lane).op("i32.add").get("n").op("i32.lt_u").open("if");
+    gen.get("e").get("i").i32(lane).op("i32.add").i32(3).op("i32.shl").op("i32.add").set("addr");
+    gen.get("x").simd("i32x4.extract_lane", lane).tee("h").i32(16).op("i32.shr_u").tee("j");
+    // (j − lo) >u span: outside the interpolated buckets.
+    gen.get("lo").op("i32.sub").get("span").op("i32.gt_u").open("if");
+    gen.get("addr").get("h").call(exact).mem("f64.store");
+    gen.op("else");
+    gen.get("addr");
+    gen.get("j").i32(4).op("i32.shl").tee("p").mem("f64.load");
+    gen.get("p").mem("f64.load", 8);
+    gen.get("h").i32(0xffff).op("i32.and").op("f64.convert_i32_u").f64(0.5).op("f64.add").f64(1 / 65536).op("f64.mul");
+    gen.op("f64.mul").op("f64.add").mem("f64.store");
+    gen.op("end");
+    if (guard) gen.op("end");
   };
-  gen.open("block").open("loop");
-  gen.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
-  gen.get("idx").get("k0v").simd("v128.xor").set("x");
-  gen.get("idx").get("four").simd("i32x4.add").get("k0v").simd("v128.xor").set("x2");
-  mixBoth();
-  both((v) => gen.get(v).get("k1v").simd("i32x4.add").set(v));
-  mixBoth();
-  gen.get("hw").get("i").i32(2).op("i32.shl").op("i32.add").tee("addr").get("x").simd("v128.store", 0);
-  gen.get("addr").get("x2").simd("v128.store", 16);
-  gen.get("idx").get("four").simd("i32x4.add").get("four").simd("i32x4.add").set("idx");
-  gen.get("i").i32(8).op("i32.add").set("i").br("br", 0);
-  gen.op("end").op("end");
-
-  // Pass B: interpolation, four entries per iteration, two per float64x2.
   const lowBytes = [0, 1, 2, 3, 4, 5, 6, 7];
   const highBytes = [8, 9, 10, 11, 12, 13, 14, 15];
+  // Two lanes' interpolation in float64x2 from `t` (f64x2 on the stack) and byte offsets pv[l0], pv[l1].
   const pairLanes = (l0: number, l1: number, storeOffset: number): void => {
-    // t (f64x2) is on the stack; (c0, c1) of each lane is one 16-byte load.
-    gen.get("pv").simd("i32x4.extract_lane", l0).simd("v128.load").set("a");
+    gen.get("pv").simd("i32x4.extract_lane", l0).simd("v128.load").set("a"); // (c0, c1) of lane l0
     gen.get("pv").simd("i32x4.extract_lane", l1).simd("v128.load").set("b");
-    gen.get("half").simd("f64x2.add").get("scale").simd("f64x2.mul"); // (t + 0.5)/2^16
+    // t on the stack → (t + 0.5)/2^16; then c0 + c1·t.
+    gen.get("half").simd("f64x2.add").get("scale").simd("f64x2.mul");
     gen.get("a").get("b").simd("i8x16.shuffle", ...highBytes, ...highBytes.map((v) => v + 16));
     gen.simd("f64x2.mul");
     gen.get("a").get("b").simd("i8x16.shuffle", ...lowBytes, ...lowBytes.map((v) => v + 16));
-    gen.simd("f64x2.add").set("a"); // c0 + c1·t, as the scalar path rounds it
+    gen.simd("f64x2.add").set("a");
     gen.get("e").get("i").i32(3).op("i32.shl").op("i32.add").get("a").simd("v128.store", storeOffset);
   };
-  gen.i32(0).set("i");
+  // Whole groups of four.
   gen.open("block").open("loop");
-  gen.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
-  gen.get("hw").get("i").i32(2).op("i32.shl").op("i32.add").simd("v128.load").tee("x").i32(16).simd("i32x4.shr_u").set("pv");
-  gen.get("out").get("pv").get("lov").simd("i32x4.sub").get("spanv").simd("i32x4.gt_u").simd("v128.or").set("out");
-  gen.get("pv").get("lov").simd("i32x4.max_u").get("hiv").simd("i32x4.min_u").i32(4).simd("i32x4.shl").set("pv");
+  gen.get("i").i32(4).op("i32.add").get("n").op("i32.gt_u").br("br_if", 1);
+  hashLanes();
+  gen.get("x").i32(16).simd("i32x4.shr_u").set("pv"); // bucket j
+  gen.get("pv").get("lov").simd("i32x4.sub").get("spanv").simd("i32x4.gt_u").simd("v128.any_true");
+  gen.open("if");
+  for (let lane = 0; lane < 4; lane++) scalarLane(lane, false);
+  gen.op("else");
+  gen.get("pv").i32(4).simd("i32x4.shl").set("pv"); // byte offset of (c0, c1)
   gen.get("x").get("low16").simd("v128.and").set("tv");
   // Signed conversion (one instruction on x64; the unsigned one is emulated): the values are < 2^16.
   gen.get("tv").simd("f64x2.convert_low_i32x4_s");
   pairLanes(0, 1, 0);
   gen.get("tv").get("tv").simd("i8x16.shuffle", ...highBytes, ...lowBytes).simd("f64x2.convert_low_i32x4_s");
   pairLanes(2, 3, 16);
+  gen.op("end");
+  gen.get("idx").i32(4).simd("i32x4.splat").simd("i32x4.add").set("idx");
   gen.get("i").i32(4).op("i32.add").set("i").br("br", 0);
   gen.op("end").op("end");
-
-  // Pass C: the tails (u near 0 or 1), exactly, through the host's Math.log/Math.exp.
-  gen.get("out").simd("v128.any_true").open("if");
-  gen.i32(0).set("i");
-  gen.open("block").open("loop");
-  gen.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
-  gen.get("hw").get("i").i32(2).op("i32.shl").op("i32.add").mem("i32.load").tee("h");
-  gen.i32(16).op("i32.shr_u").get("lo").op("i32.sub").get("span").op("i32.gt_u").open("if");
-  gen.get("e").get("i").i32(3).op("i32.shl").op("i32.add").get("h").call(exact).mem("f64.store");
-  gen.op("end");
-  gen.get("i").i32(1).op("i32.add").set("i").br("br", 0);
-  gen.op("end").op("end");
+  // The last partial group.
+  gen.get("i").get("n").op("i32.lt_u").open("if");
+  hashLanes();
+  for (let lane = 0; lane < 3; lane++) scalarLane(lane, true);
   gen.op("end");
   m.define(gen, "gen");
 
@@ -219,7 +215,7 @@ function buildModule(): Uint8Array<ArrayBuffer> {
 }
 
 interface KernelExports {
-  gen(n: number, offset: number, k0: number, k1: number, e: number, lo: number, span: number, hw: number): void;
+  gen(n: number, offset: number, k0: number, k1: number, e: number, lo: number, span: number): void;
   dot(a: number, b: number, n: number): number;
   axpy(y: number, x: number, n: number, alpha: number): void;
   toFloat32(x: number, y: number, n: number): void;
@@ -261,8 +257,6 @@ export class NoiseKernel {
   private tableTau = Number.NaN;
   private lo = 0;
   private span = -1;
-  private hashAt = 0;
-  private hashCapacity = 0;
 
   private constructor(module: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(TABLE_BYTES / PAGE) + 1 });
@@ -289,20 +283,16 @@ export class NoiseKernel {
   }
 
   /**
-   * Float64 buffers of the given lengths after the table, 16-byte aligned and
-   * padded (gen writes up to 7 entries past its n); returns their byte offsets
-   * and views. Also places gen's hash scratch (the longest length, as i32).
+   * Float64 buffers of the given lengths after the table, 16-byte aligned;
+   * returns their byte offsets and views.
    */
   layout(lengths: readonly number[]): { offsets: number[]; views: Float64Array[] } {
     const offsets: number[] = [];
     let at = TABLE_BYTES;
     for (const n of lengths) {
       offsets.push(at);
-      at += Math.ceil((n * 8) / 16) * 16 + PAD_BYTES;
+      at += Math.ceil((n * 8) / 16) * 16;
     }
-    this.hashAt = at;
-    this.hashCapacity = Math.max(0, ...lengths);
-    at += Math.ceil((this.hashCapacity * 4) / 16) * 16 + PAD_BYTES;
     const need = Math.ceil(at / PAGE);
     const have = this.memory.buffer.byteLength / PAGE;
     if (need > have) this.memory.grow(need - have);
@@ -317,8 +307,7 @@ export class NoiseKernel {
       for (let i = 0; i < n; i++) view[i] = this.exactWord(offset + i, k0, k1);
       return;
     }
-    if (n > this.hashCapacity) throw new Error(`NoiseKernel.gen: ${n} entries exceed the laid-out ${this.hashCapacity}`);
-    this.fns.gen(n, offset, k0 | 0, k1 | 0, e, this.lo, this.span, this.hashAt);
+    this.fns.gen(n, offset, k0 | 0, k1 | 0, e, this.lo, this.span);
   }
 
   private exactWord(idx: number, k0: number, k1: number): number {
