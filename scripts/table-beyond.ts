@@ -6,7 +6,7 @@
  * of the same models fitted on a DISTILL-CF summary (summaries that transfer).
  *
  *   npx tsx scripts/table-beyond.ts [--datasets magazine,ml-1m,douban] [--models ease,edlae,…]
- *     [--summaries DIR] [--quick] [--out results] [--data-dir DIR] [--device cpu] [--merge] [--metric NDCG@10]
+ *     [--summaries DIR] [--trained-on full,summary] [--quick] [--out results] [--data-dir DIR] [--device cpu] [--merge] [--metric NDCG@10]
  * writes results/table-beyond.{md,csv,json}; with --merge the rows already in
  * OUT/table-beyond.json for other (dataset, model, trained on) are kept, so a
  * few models can be (re)run into an existing table. --metric picks on another
@@ -60,6 +60,11 @@ export interface BeyondOptions {
   merge?: boolean;
   /** Validation metric that picks the hyper-parameters (default HR@100, the paper's). */
   metric?: string;
+  /**
+   * Which columns to compute (default both where a summary exists): "summary"
+   * alone adds the summary column to a --merge'd table without refitting on full data.
+   */
+  trainedOn?: readonly ("full" | "summary")[];
 }
 
 const cellKey = (c: Pick<BeyondCell, "dataset" | "model" | "trainedOn" | "selectedBy">): string =>
@@ -95,7 +100,10 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
   const cells: BeyondCell[] = [];
   const log = (line: string) => !o.quiet && process.stderr.write(line + "\n");
   const progress = new Progress("table-beyond", !o.quiet);
-  const runs = o.datasets.length * o.models.length * (o.summaries ? 2 : 1);
+  const columns = o.trainedOn ?? ["full", "summary"];
+  for (const c of columns) if (c !== "full" && c !== "summary") throw new Error(`--trained-on: '${c}' is neither full nor summary`);
+  if (!columns.includes("full") && !o.summaries) throw new Error("--trained-on summary needs --summaries DIR");
+  const runs = o.datasets.length * o.models.length * (o.summaries ? columns.length : 1);
   mkdirSync(o.out, { recursive: true });
   const earlier = o.merge ? readCells(join(o.out, "table-beyond.json")) : [];
   const save = () => {
@@ -112,7 +120,7 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
     if (summaryPath && !summary) log(`${d}: no summary at ${summaryPath}; the summary column stays empty`);
     if (summary && summary.header.itemIds.length !== ds.itemIds.length) throw new Error(`${summaryPath}: summary has ${summary.header.itemIds.length} items, dataset '${d}' has ${ds.itemIds.length}`);
     for (const m of o.models) {
-      for (const trainedOn of summary ? (["full", "summary"] as const) : (["full"] as const)) {
+      for (const trainedOn of columns.filter((c) => c === "full" || summary)) {
         progress.update(cells.length / runs, `${d} / ${m} / ${trainedOn}`);
         log(`${d} / ${m} (${trainedOn}) …`);
         const t0 = Date.now();
@@ -179,6 +187,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
     .option("--quiet", "No progress on stderr")
     .option("--merge", "Keep the rows of OUT/table-beyond.json that this run does not recompute")
     .option("--metric <name>", "Validation metric that picks hyper-parameters", { default: "HR@100" })
+    .option("--trained-on <list>", "Columns to compute: full, summary or both (default full,summary)", { default: "full,summary" })
     .option("--json", "Print the cells as JSON on stdout")
     .help();
   const { options } = cli.parse();
@@ -195,6 +204,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
         quiet: Boolean(options.quiet),
         merge: Boolean(options.merge),
         metric: String(options.metric),
+        trainedOn: String(options.trainedOn).split(",").filter(Boolean) as ("full" | "summary")[],
       });
       console.log(options.json ? JSON.stringify(cells, null, 2) : toMarkdown(cells));
     } catch (e) {

@@ -39,6 +39,13 @@ test("table-beyond: EASE and RLAE on full data and on a summary, as md/csv/json 
     assert.match(csv[2], /^magazine,rlae,summary,/);
     assert.equal(JSON.parse(readFileSync(join(dir, "table-beyond.json"), "utf8")).cells.length, 2);
     await assert.rejects(runTableBeyond({ datasets: ["magazine"], models: ["nope"], quick: true, out: dir, device: "cpu", quiet: true }), /unknown model 'nope'/);
+    // The summary column alone, merged into the table: the full rows stay as they were.
+    const summaryOnly = await runTableBeyond({ datasets: ["magazine"], models: ["ease"], quick: true, out: dir, device: "cpu", quiet: true, summaries: dir, trainedOn: ["summary"], merge: true });
+    assert.deepEqual(summaryOnly.map((c) => `${c.model}/${c.trainedOn}`), ["ease/summary"]);
+    const merged = JSON.parse(readFileSync(join(dir, "table-beyond.json"), "utf8")).cells as { model: string; trainedOn: string }[];
+    assert.deepEqual(merged.map((c) => `${c.model}/${c.trainedOn}`), ["rlae/full", "rlae/summary", "ease/summary"]);
+    await assert.rejects(runTableBeyond({ datasets: ["magazine"], models: ["ease"], quick: true, out: dir, device: "cpu", quiet: true, trainedOn: ["summary"] }), /--trained-on summary needs --summaries/);
+    await assert.rejects(runTableBeyond({ datasets: ["magazine"], models: ["ease"], quick: true, out: dir, device: "cpu", quiet: true, summaries: dir, trainedOn: ["both" as "full"] }), /--trained-on: 'both'/);
   });
 });
 
