@@ -32,6 +32,8 @@ export interface BuildContext {
   grid?: readonly ModelParams[];
   /** ∞-AE's engine: "auto" (device-resident on GPU backends), "host" or "device". */
   engine?: "auto" | "host" | "device";
+  /** ∞-AE on a small float64 support: precision of the scores K(users, S)·α (default float64; see InfiniteAEOptions). */
+  scorePrecision?: "float64" | "float32";
   /**
    * Early stopping for gradient-trained models: the model's validation score
    * (higher is better), e.g. validation HR@100 from lib/eval. Without it they
@@ -195,6 +197,7 @@ function buildInfiniteAE(p: ModelParams, c: BuildContext = {}): InfiniteAE {
     backend: c.backend,
     timings: c.timings,
     engine: c.engine,
+    scorePrecision: c.scorePrecision,
     // The grid's other λ with the same kernel, depth and support share one device batch.
     lambdaBatch: c.grid
       ?.filter((q) => (q.depth ?? 1) === (p.depth ?? 1) && q.support === p.support && (q.kernel ?? "ntk") === kernel)

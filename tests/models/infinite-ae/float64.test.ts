@@ -5,6 +5,7 @@ import { InteractionMatrix } from "../../../lib/data/matrix.ts";
 import { ntkGramReference } from "../../../lib/ntk/ntk.ts";
 import { InfiniteAEFloat64 } from "../../../lib/models/infinite-ae/float64.ts";
 import { InfiniteAE } from "../../../lib/models/infinite-ae/model.ts";
+import { FitScratch } from "../../../lib/models/scratch.ts";
 
 test("float64 small-support path matches the float32 ONNX path at λ = 1 on weighted rows (rel err ≤ 1e-4)", async (t) => {
   let s = 7;
@@ -70,4 +71,40 @@ test("InfiniteAE delegates small supports to float64 and keeps a tiny residual a
     }
   }
   assert.ok(Math.sqrt(num / den) < 1e-4, `relative residual ${Math.sqrt(num / den)}`);
+});
+
+test("float64 path: a shared scratch reuses K(S,S) and the users' kernel rows across λ bit for bit; float32 scores stay within 1e-5", async (t) => {
+  let s = 11;
+  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const users: number[] = [];
+  const items: number[] = [];
+  const values: number[] = [];
+  for (let u = 0; u < 15; u++) for (let i = 0; i < 40; i++) if (rand() < 0.4) (users.push(u), items.push(i), values.push(0.2 + rand()));
+  const summary = InteractionMatrix.fromTriplets(15, 40, users, items, values);
+  const cu: number[] = [];
+  const ci: number[] = [];
+  for (let u = 0; u < 11; u++) for (let i = 0; i < 40; i++) if (rand() < 0.2) (cu.push(u), ci.push(i));
+  const context = InteractionMatrix.fromTriplets(11, 40, cu, ci);
+  const scratch = new FitScratch();
+  const scores = async (lambda: number, opts: { scratch?: FitScratch; scorePrecision?: "float32" }): Promise<Float32Array> => {
+    const m = new InfiniteAEFloat64({ lambda, ...opts });
+    await m.fit(summary);
+    const out = new Float32Array(11 * 40);
+    await m.scoreBlock(context, 0, 6, out.subarray(0, 6 * 40));
+    await m.scoreBlock(context, 6, 11, out.subarray(6 * 40));
+    return out;
+  };
+  for (const lambda of [1e-3, 0.5, 5]) {
+    const fresh = await scores(lambda, {});
+    const shared = await scores(lambda, { scratch });
+    assert.deepEqual(Array.from(shared), Array.from(fresh), `λ ${lambda}: scratch reuse changed the scores`);
+  }
+  const f64 = await scores(1, {});
+  const f32 = await scores(1, { scorePrecision: "float32", scratch });
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < f64.length; i++) (num += (f32[i] - f64[i]) ** 2), (den += f64[i] ** 2);
+  t.diagnostic(`float32 scores: relative error ${Math.sqrt(num / den).toExponential(2)}`);
+  assert.ok(Math.sqrt(num / den) <= 1e-5);
+  assert.throws(() => new InfiniteAEFloat64({ lambda: 1, scorePrecision: "half" as "float32" }), /scorePrecision must be float64 or float32, got half/);
 });
