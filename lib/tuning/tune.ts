@@ -23,7 +23,7 @@ export interface TuneOptions extends Omit<GridSearchOptions, "train"> {
   /** The registry's small smoke-run grid. */
   quick?: boolean;
   /** Device, backend, timings and engine for the models (BuildContext). */
-  build?: Pick<BuildContext, "device" | "backend" | "timings" | "engine">;
+  build?: Pick<BuildContext, "device" | "backend" | "timings" | "engine" | "scorePrecision">;
   /** Gradient-trained models stop early on validation HR@100 (default true). */
   earlyStopping?: boolean;
 }
