@@ -26,7 +26,7 @@
  * Where WebAssembly SIMD is available (Node, Deno, Bun, browsers) the per-row
  * loops run on noise-kernel.ts: the same E values bit for bit, Z_k and the
  * sums in float64x2 (≤ 1e-13 relative to the loops below, which remain the
- * fallback and the reference; `useKernel` false selects them). On ML-1M this
+ * fallback and the reference; a null `kernel` selects them). On ML-1M this
  * took the sampling forward from 2.85 s to 0.68 s per step (2 workers).
  *
  * The noise is a different stream from rng.ts's Threefry-per-entry `fillGumbel`
@@ -40,7 +40,7 @@ import { NoiseKernel } from "./noise-kernel.ts";
 let threadKernel: NoiseKernel | null | undefined;
 
 /** This thread's WebAssembly noise kernel (null where WebAssembly SIMD is missing). */
-function noiseKernel(): NoiseKernel | null {
+export function noiseKernel(): NoiseKernel | null {
   if (threadKernel === undefined) threadKernel = NoiseKernel.create();
   return threadKernel;
 }
@@ -265,10 +265,9 @@ export function fastSampleRows(
   r0: number,
   r1: number,
   noiseStore: Float32Array | null = null,
-  useKernel = true,
+  kernel: NoiseKernel | null = noiseKernel(),
 ): void {
   checkFast(logits, mu, items, cfg);
-  const kernel = useKernel ? noiseKernel() : null;
   if (kernel) {
     kernelSampleRows(kernel, logits, items, cfg, out, r0, r1, noiseStore);
     return;
@@ -334,12 +333,11 @@ export function fastSampleBackwardRows(
   r0: number,
   r1: number,
   noiseStore: Float32Array | null = null,
-  useKernel = true,
+  kernel: NoiseKernel | null = noiseKernel(),
 ): void {
   const { gamma, tau } = cfg;
   const n = mu * items;
   if (dSupport.length !== n || out.length !== n) throw new Error(`fastSampleBackward: dSupport and out must hold ${mu}×${items} values`);
-  const kernel = useKernel ? noiseKernel() : null;
   if (kernel) {
     kernelSampleBackwardRows(kernel, sampled, items, cfg, dSupport, out, r0, r1, noiseStore);
     return;
@@ -418,6 +416,8 @@ function kernelSampleRows(
   const [wAt, accAt, eAt, e32At] = offsets;
   const [wRow, acc] = views;
   const e32 = kernel.float32View(e32At, items);
+  // A store in the kernel's (shared) memory is written in place.
+  const direct = noiseStore !== null && kernel.holds(noiseStore);
   for (let r = r0; r < r1; r++) {
     rowWeights(logits, r, items, invTau, weights);
     const base = r * items;
@@ -426,8 +426,13 @@ function kernelSampleRows(
     for (let k = 0; k < gamma; k++) {
       kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
       if (noiseStore) {
-        kernel.toFloat32(eAt, e32At, items);
-        noiseStore.set(e32, (r * gamma + k) * items);
+        const at = (r * gamma + k) * items;
+        if (direct) {
+          kernel.toFloat32(eAt, noiseStore.byteOffset + 4 * at, items);
+        } else {
+          kernel.toFloat32(eAt, e32At, items);
+          noiseStore.set(e32, at);
+        }
       }
       const z = kernel.dot(wAt, eAt, items);
       partition[r * gamma + k] = z;
@@ -462,6 +467,7 @@ function kernelSampleBackwardRows(
   const [vAt, accAt, eAt, e32At] = offsets;
   const [v, acc] = views;
   const e32 = kernel.float32View(e32At, items);
+  const direct = noiseStore !== null && kernel.holds(noiseStore);
   const ds = new Float64Array(items);
   for (let r = r0; r < r1; r++) {
     const base = r * items;
@@ -473,6 +479,13 @@ function kernelSampleBackwardRows(
     }
     acc.fill(0);
     for (let k = 0; k < gamma; k++) {
+      const z = partition[r * gamma + k];
+      if (direct) {
+        // Read the float32 store in place.
+        const at = noiseStore!.byteOffset + 4 * (r * gamma + k) * items;
+        kernel.axpy32(accAt, at, items, kernel.dot32(vAt, at, items) / (z * z));
+        continue;
+      }
       if (noiseStore) {
         e32.set(noiseStore.subarray((r * gamma + k) * items, (r * gamma + k + 1) * items));
         kernel.fromFloat32(e32At, eAt, items);
@@ -480,7 +493,6 @@ function kernelSampleBackwardRows(
         kernel.gen(items, base, keys[k][0], keys[k][1], eAt);
       }
       const c = kernel.dot(vAt, eAt, items);
-      const z = partition[r * gamma + k];
       kernel.axpy(accAt, eAt, items, c / (z * z));
     }
     for (let i = 0; i < items; i++) out[base + i] = invTau * (ds[i] * summed[base + i] - weights[base + i] * acc[i]);

@@ -41,14 +41,17 @@ function mixLanes(f: FunctionBody, x: string): void {
   xorShift(16);
 }
 
-function buildModule(): Uint8Array<ArrayBuffer> {
+/** Largest shared memory the shared variant accepts (wasm32: 4 GiB). */
+const MAX_SHARED_PAGES = 65536;
+
+function buildModule(shared: boolean): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder();
   const exact = m.importFunction("host", "exact", [i32], [f64]);
-  m.importMemory("host", "memory", 1);
+  m.importMemory("host", "memory", 1, shared ? MAX_SHARED_PAGES : null);
 
   // gen(n, offset, k0, k1, e, lo, span): e[i] = E of entry offset + i, i < n.
   const gen = new FunctionBody(
-    [["n", i32], ["offset", i32], ["k0", i32], ["k1", i32], ["e", i32], ["lo", i32], ["span", i32]],
+    [["n", i32], ["offset", i32], ["k0", i32], ["k1", i32], ["e", i32], ["lo", i32], ["span", i32], ["tb", i32]],
     [],
   );
   gen.local("i", i32);
@@ -90,7 +93,7 @@ function buildModule(): Uint8Array<ArrayBuffer> {
     gen.get("addr").get("h").call(exact).mem("f64.store");
     gen.op("else");
     gen.get("addr");
-    gen.get("j").i32(4).op("i32.shl").tee("p").mem("f64.load");
+    gen.get("j").i32(4).op("i32.shl").get("tb").op("i32.add").tee("p").mem("f64.load");
     gen.get("p").mem("f64.load", 8);
     gen.get("h").i32(0xffff).op("i32.and").op("f64.convert_i32_u").f64(0.5).op("f64.add").f64(1 / 65536).op("f64.mul");
     gen.op("f64.mul").op("f64.add").mem("f64.store");
@@ -120,7 +123,7 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   gen.open("if");
   for (let lane = 0; lane < 4; lane++) scalarLane(lane, false);
   gen.op("else");
-  gen.get("pv").i32(4).simd("i32x4.shl").set("pv"); // byte offset of (c0, c1)
+  gen.get("pv").i32(4).simd("i32x4.shl").get("tb").simd("i32x4.splat").simd("i32x4.add").set("pv"); // byte address of (c0, c1)
   gen.get("x").get("low16").simd("v128.and").set("tv");
   // Signed conversion (one instruction on x64; the unsigned one is emulated): the values are < 2^16.
   gen.get("tv").simd("f64x2.convert_low_i32x4_s");
@@ -187,6 +190,54 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   axpy.op("end").op("end");
   m.define(axpy, "axpy");
 
+  // dot32(a, b, n) → Σ a_i b_i with b float32 (read from a float32 noise store in place).
+  const dot32 = new FunctionBody([["a", i32], ["b", i32], ["n", i32]], [f64]);
+  dot32.local("i", i32);
+  dot32.local("s0", v128);
+  dot32.local("s1", v128);
+  dot32.local("r", f64);
+  dot32.f64(0).simd("f64x2.splat").tee("s0").set("s1");
+  dot32.open("block").open("loop");
+  dot32.get("i").i32(4).op("i32.add").get("n").op("i32.gt_u").br("br_if", 1);
+  dot32.get("s0").get("a").get("i").i32(3).op("i32.shl").op("i32.add").simd("v128.load");
+  dot32.get("b").get("i").i32(2).op("i32.shl").op("i32.add").simd("v128.load64_zero").simd("f64x2.promote_low_f32x4").simd("f64x2.mul").simd("f64x2.add").set("s0");
+  dot32.get("s1").get("a").get("i").i32(3).op("i32.shl").op("i32.add").simd("v128.load", 16);
+  dot32.get("b").get("i").i32(2).op("i32.shl").op("i32.add").simd("v128.load64_zero", 8).simd("f64x2.promote_low_f32x4").simd("f64x2.mul").simd("f64x2.add").set("s1");
+  dot32.get("i").i32(4).op("i32.add").set("i").br("br", 0);
+  dot32.op("end").op("end");
+  dot32.get("s0").get("s1").simd("f64x2.add").tee("s0").simd("f64x2.extract_lane", 0).get("s0").simd("f64x2.extract_lane", 1).op("f64.add").set("r");
+  dot32.open("block").open("loop");
+  dot32.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  dot32.get("r").get("a").get("i").i32(3).op("i32.shl").op("i32.add").mem("f64.load");
+  dot32.get("b").get("i").i32(2).op("i32.shl").op("i32.add").mem("f32.load").op("f64.promote_f32").op("f64.mul").op("f64.add").set("r");
+  dot32.get("i").i32(1).op("i32.add").set("i").br("br", 0);
+  dot32.op("end").op("end");
+  dot32.get("r");
+  m.define(dot32, "dot32");
+
+  // axpy32(y, x, n, alpha): y_i += x_i·alpha with x float32.
+  const axpy32 = new FunctionBody([["y", i32], ["x", i32], ["n", i32], ["alpha", f64]], []);
+  axpy32.local("i", i32);
+  axpy32.local("av", v128);
+  axpy32.local("o", i32);
+  axpy32.get("alpha").simd("f64x2.splat").set("av");
+  axpy32.open("block").open("loop");
+  axpy32.get("i").i32(2).op("i32.add").get("n").op("i32.gt_u").br("br_if", 1);
+  axpy32.get("y").get("i").i32(3).op("i32.shl").op("i32.add").tee("o");
+  axpy32.get("o").simd("v128.load");
+  axpy32.get("x").get("i").i32(2).op("i32.shl").op("i32.add").simd("v128.load64_zero").simd("f64x2.promote_low_f32x4").get("av").simd("f64x2.mul").simd("f64x2.add");
+  axpy32.simd("v128.store");
+  axpy32.get("i").i32(2).op("i32.add").set("i").br("br", 0);
+  axpy32.op("end").op("end");
+  axpy32.open("block").open("loop");
+  axpy32.get("i").get("n").op("i32.lt_u").op("i32.eqz").br("br_if", 1);
+  axpy32.get("y").get("i").i32(3).op("i32.shl").op("i32.add").tee("o");
+  axpy32.get("o").mem("f64.load").get("x").get("i").i32(2).op("i32.shl").op("i32.add").mem("f32.load").op("f64.promote_f32").get("alpha").op("f64.mul").op("f64.add");
+  axpy32.mem("f64.store");
+  axpy32.get("i").i32(1).op("i32.add").set("i").br("br", 0);
+  axpy32.op("end").op("end");
+  m.define(axpy32, "axpy32");
+
   // toFloat32(x, y, n): y_i = f32(x_i) (float32 at y) and x_i = f64(y_i): the values a float32 noise store keeps.
   const toF32 = new FunctionBody([["x", i32], ["y", i32], ["n", i32]], []);
   toF32.local("i", i32);
@@ -215,24 +266,28 @@ function buildModule(): Uint8Array<ArrayBuffer> {
 }
 
 interface KernelExports {
-  gen(n: number, offset: number, k0: number, k1: number, e: number, lo: number, span: number): void;
+  gen(n: number, offset: number, k0: number, k1: number, e: number, lo: number, span: number, tb: number): void;
+  dot32(a: number, b: number, n: number): number;
+  axpy32(y: number, x: number, n: number, alpha: number): void;
   dot(a: number, b: number, n: number): number;
   axpy(y: number, x: number, n: number, alpha: number): void;
   toFloat32(x: number, y: number, n: number): void;
   fromFloat32(y: number, x: number, n: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 
-/** The compiled module, or null where this runtime lacks WebAssembly SIMD. */
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  if (typeof WebAssembly !== "object") return null;
-  const bytes = buildModule();
-  if (!WebAssembly.validate(bytes)) return null;
-  compiled = new WebAssembly.Module(bytes);
-  return compiled;
+/** The compiled module (private or shared memory), or null where this runtime lacks WebAssembly SIMD. */
+function kernelModule(shared = false): WebAssembly.Module | null {
+  const hit = compiled.get(shared);
+  if (hit !== undefined) return hit;
+  let module: WebAssembly.Module | null = null;
+  if (typeof WebAssembly === "object") {
+    const bytes = buildModule(shared);
+    if (WebAssembly.validate(bytes)) module = new WebAssembly.Module(bytes);
+  }
+  compiled.set(shared, module);
+  return module;
 }
 
 /** Whether the WebAssembly noise kernel can run here. */
@@ -240,41 +295,88 @@ export function noiseKernelAvailable(): boolean {
   return kernelModule() !== null;
 }
 
+/** Whether kernels can share one memory across threads (shared WebAssembly memory and SIMD). */
+export function sharedNoiseKernelAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== "function") return false;
+  try {
+    return kernelModule(true) !== null;
+  } catch {
+    return false;
+  }
+}
+
 /** The module's bytes (for tests and size reports). */
-export function noiseKernelBytes(): Uint8Array {
-  return buildModule();
+export function noiseKernelBytes(shared = false): Uint8Array {
+  return buildModule(shared);
+}
+
+/** Bytes one kernel needs for its table and the per-row buffers of `items` items (a shared memory's per-thread region). */
+export function noiseKernelRegionBytes(items: number): number {
+  return Math.ceil((TABLE_BYTES + 4 * (Math.ceil((items * 8) / 16) * 16)) / PAGE) * PAGE;
 }
 
 /**
- * One instance of the kernel (one per thread) with its memory. Typed-array
- * views returned by `layout` stay valid until the next `layout` call that
- * grows the memory.
+ * A shared memory for `threads` kernels (one region each, from byte 0) and a
+ * float32 noise store of `storeFloats` values after them, which the kernels
+ * then write and read in place (no copies through JavaScript).
+ */
+export function sharedNoiseMemory(threads: number, items: number, storeFloats: number): { memory: WebAssembly.Memory; storeOffset: number; regionBytes: number } {
+  const regionBytes = noiseKernelRegionBytes(items);
+  const storeOffset = threads * regionBytes;
+  const pages = Math.ceil((storeOffset + 4 * storeFloats) / PAGE);
+  if (pages > MAX_SHARED_PAGES) throw new Error(`sharedNoiseMemory: ${threads} regions and ${storeFloats} float32 values need ${pages} pages, over the 4 GiB of a wasm32 memory`);
+  return { memory: new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }), storeOffset, regionBytes };
+}
+
+/**
+ * One instance of the kernel (one per thread) with its memory: its own
+ * (growing) memory, or a region [base, base + limit) of a shared one.
+ * Typed-array views returned by `layout` stay valid until the next `layout`
+ * call that grows a private memory.
  */
 export class NoiseKernel {
-  private readonly memory: WebAssembly.Memory;
   private readonly fns: KernelExports;
   private invTau = 1;
   private tableTau = Number.NaN;
   private lo = 0;
   private span = -1;
 
-  private constructor(module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(TABLE_BYTES / PAGE) + 1 });
+  private constructor(
+    module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    /** Byte offset of this kernel's table; its buffers follow. */
+    private readonly base: number,
+    /** End of this kernel's region in a shared memory (null: a private memory that grows). */
+    private readonly limit: number | null,
+  ) {
     const exact = (h: number): number => Math.exp(-this.invTau * Math.log(-Math.log(((h >>> 0) + 0.5) * INV_2_32)));
-    const instance = new WebAssembly.Instance(module, { host: { exact, memory: this.memory } });
+    const instance = new WebAssembly.Instance(module, { host: { exact, memory } });
     this.fns = instance.exports as unknown as KernelExports;
   }
 
-  /** A new instance, or null where WebAssembly SIMD is unavailable. */
+  /** A new instance with its own memory, or null where WebAssembly SIMD is unavailable. */
   static create(): NoiseKernel | null {
     const m = kernelModule();
-    return m ? new NoiseKernel(m) : null;
+    return m ? new NoiseKernel(m, new WebAssembly.Memory({ initial: Math.ceil(TABLE_BYTES / PAGE) + 1 }), 0, null) : null;
+  }
+
+  /** An instance on region [base, base + regionBytes) of a shared memory (sharedNoiseMemory), or null. */
+  static attach(memory: WebAssembly.Memory, base: number, regionBytes: number): NoiseKernel | null {
+    const m = kernelModule(true);
+    if (!m) return null;
+    if (base % PAGE !== 0 || base + regionBytes > memory.buffer.byteLength) throw new Error(`NoiseKernel.attach: region ${base}+${regionBytes} is not page-aligned inside the ${memory.buffer.byteLength}-byte memory`);
+    return new NoiseKernel(m, memory, base, base + regionBytes);
+  }
+
+  /** Whether `store` lies in this kernel's memory, so that the *32 functions can read and write it in place. */
+  holds(store: Float32Array): boolean {
+    return store.buffer === this.memory.buffer;
   }
 
   /** Loads τ's table (no-op when it is already loaded). */
   useTable(table: NoiseTable): void {
     if (table.tau === this.tableTau) return;
-    new Float64Array(this.memory.buffer, 0, 2 * 65536).set(table.coef);
+    new Float64Array(this.memory.buffer, this.base, 2 * 65536).set(table.coef);
     this.invTau = 1 / table.tau;
     this.tableTau = table.tau;
     // An empty interpolated range (hi < lo) makes every entry exact.
@@ -288,14 +390,18 @@ export class NoiseKernel {
    */
   layout(lengths: readonly number[]): { offsets: number[]; views: Float64Array[] } {
     const offsets: number[] = [];
-    let at = TABLE_BYTES;
+    let at = this.base + TABLE_BYTES;
     for (const n of lengths) {
       offsets.push(at);
       at += Math.ceil((n * 8) / 16) * 16;
     }
-    const need = Math.ceil(at / PAGE);
-    const have = this.memory.buffer.byteLength / PAGE;
-    if (need > have) this.memory.grow(need - have);
+    if (this.limit !== null) {
+      if (at > this.limit) throw new Error(`NoiseKernel.layout: ${at - this.base} bytes exceed the shared region's ${this.limit - this.base}`);
+    } else {
+      const need = Math.ceil(at / PAGE);
+      const have = this.memory.buffer.byteLength / PAGE;
+      if (need > have) this.memory.grow(need - have);
+    }
     return { offsets, views: lengths.map((n, i) => new Float64Array(this.memory.buffer, offsets[i], n)) };
   }
 
@@ -307,7 +413,7 @@ export class NoiseKernel {
       for (let i = 0; i < n; i++) view[i] = this.exactWord(offset + i, k0, k1);
       return;
     }
-    this.fns.gen(n, offset, k0 | 0, k1 | 0, e, this.lo, this.span);
+    this.fns.gen(n, offset, k0 | 0, k1 | 0, e, this.lo, this.span, this.base);
   }
 
   private exactWord(idx: number, k0: number, k1: number): number {
@@ -323,6 +429,16 @@ export class NoiseKernel {
 
   axpy(y: number, x: number, n: number, alpha: number): void {
     this.fns.axpy(y, x, n, alpha);
+  }
+
+  /** ⟨a, b⟩ with a float64 and b float32, both byte offsets in this memory. */
+  dot32(a: number, b: number, n: number): number {
+    return this.fns.dot32(a, b, n);
+  }
+
+  /** y += x·α with y float64 and x float32. */
+  axpy32(y: number, x: number, n: number, alpha: number): void {
+    this.fns.axpy32(y, x, n, alpha);
   }
 
   /** Rounds n float64 values at byte offset x to float32 in place, writing the float32 values at byte offset y. */

@@ -6,6 +6,7 @@
  * from its own counters.
  */
 import { fastSampleBackwardRows, fastSampleRows, noiseStoreBytes, type FastSampleConfig, type FastSampled } from "./fast-sample.ts";
+import { sharedNoiseKernelAvailable, sharedNoiseMemory } from "./noise-kernel.ts";
 import type { SampleJob } from "./sample-worker.ts";
 import { WorkerGroup, type WorkerReply } from "../util/worker.ts";
 
@@ -19,7 +20,17 @@ function shared(n: number): Float64Array {
 export class SamplingPool {
   private readonly group: WorkerGroup<SampleJob, WorkerReply>;
   private shape = "";
-  private bufs: { logits: Float64Array; dSupport: Float64Array; dLogits: Float64Array; sampled: FastSampled; noise: Float32Array | null } | null = null;
+  private bufs: {
+    logits: Float64Array;
+    dSupport: Float64Array;
+    dLogits: Float64Array;
+    sampled: FastSampled;
+    noise: Float32Array | null;
+    /** The noise store inside a shared WebAssembly memory, one kernel region per worker before it. */
+    shared: { memory: WebAssembly.Memory; regionBytes: number; storeOffset: number } | null;
+  } | null = null;
+  /** Set when a runtime could not pass a shared WebAssembly memory to its workers. */
+  private sharedMemoryFailed = false;
 
   /**
    * `storeNoiseBytes`: keep the forward's E_k (γ·μ·I float32) for the backward
@@ -51,9 +62,21 @@ export class SamplingPool {
         dLogits: shared(n),
         sampled: { support: shared(n), summed: shared(n), weights: shared(n), partition: shared(mu * gamma) },
         noise: null,
+        shared: null,
       };
       this.bufs.noise = null;
-      if (this.storesNoise(mu, items, gamma)) this.bufs.noise = new Float32Array(new SharedArrayBuffer(noiseStoreBytes(mu, items, gamma)));
+      this.bufs.shared = null;
+      if (this.storesNoise(mu, items, gamma)) {
+        const floats = noiseStoreBytes(mu, items, gamma) / 4;
+        if (this.size > 0 && !this.sharedMemoryFailed && sharedNoiseKernelAvailable()) {
+          // The workers' kernels write and read the store in place (no copies through JavaScript).
+          const { memory, regionBytes, storeOffset } = sharedNoiseMemory(this.size, items, floats);
+          this.bufs.shared = { memory, regionBytes, storeOffset };
+          this.bufs.noise = new Float32Array(memory.buffer, storeOffset, floats);
+        } else {
+          this.bufs.noise = new Float32Array(new SharedArrayBuffer(4 * floats));
+        }
+      }
       this.shape = key;
     }
     return this.bufs;
@@ -71,16 +94,26 @@ export class SamplingPool {
     for (const [name, arr] of Object.entries({ logits: b.logits, dSupport: b.dSupport, dLogits: b.dLogits, ...b.sampled })) {
       buffers[name] = arr.buffer as SharedArrayBuffer;
     }
-    if (b.noise) buffers.noise = b.noise.buffer as SharedArrayBuffer;
+    if (b.noise && !b.shared) buffers.noise = b.noise.buffer as SharedArrayBuffer;
     const per = Math.ceil(mu / workers.length);
     const jobs: Promise<WorkerReply>[] = [];
     for (let w = 0; w < workers.length; w++) {
       const r0 = Math.min(mu, w * per);
       const r1 = Math.min(mu, r0 + per);
-      if (r1 > r0) jobs.push(workers[w].post({ kind, mu, items, cfg, r0, r1, buffers }));
+      const memory = b.shared ? { memory: b.shared.memory, regionBase: w * b.shared.regionBytes, regionBytes: b.shared.regionBytes, storeOffset: b.shared.storeOffset } : undefined;
+      if (r1 > r0) jobs.push(workers[w].post({ kind, mu, items, cfg, r0, r1, buffers, memory }));
     }
     const results = await Promise.allSettled(jobs);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed && b.shared && kind === "forward" && isCloneError(failed.reason)) {
+      // This runtime cannot post a shared WebAssembly memory: keep the workers, store through a SharedArrayBuffer.
+      this.sharedMemoryFailed = true;
+      const logits = Float64Array.from(b.logits);
+      this.shape = "";
+      this.buffers(mu, items, cfg.gamma).logits.set(logits);
+      await this.dispatch(kind, mu, items, cfg);
+      return;
+    }
     if (failed) {
       // A worker that cannot load (e.g. no TypeScript loader) is not fatal:
       // redo the whole job here and stop using workers.
@@ -110,4 +143,9 @@ export class SamplingPool {
   async close(): Promise<void> {
     await this.group.close();
   }
+}
+
+function isCloneError(e: unknown): boolean {
+  const name = (e as { name?: unknown } | null)?.name;
+  return name === "DataCloneError" || /clone|serializ/i.test(e instanceof Error ? e.message : String(e));
 }

@@ -51,6 +51,7 @@ export const SIMD = {
   "v128.load": 0x00,
   "v128.store": 0x0b,
   "v128.const": 0x0c,
+  "v128.load64_zero": 0x5d,
   "i32x4.splat": 0x11,
   "f64x2.splat": 0x14,
   "i8x16.shuffle": 0x0d,
@@ -71,6 +72,7 @@ export const SIMD = {
   "f64x2.add": 0xf0,
   "f64x2.sub": 0xf1,
   "f64x2.mul": 0xf2,
+  "f64x2.promote_low_f32x4": 0x5f,
   "f64x2.convert_low_i32x4_s": 0xfe,
   "f64x2.convert_low_i32x4_u": 0xff,
 } as const;
@@ -190,6 +192,9 @@ export class FunctionBody {
     if (o === "v128.load" || o === "v128.store") {
       uleb(this.code, 4); // 16-byte alignment hint
       uleb(this.code, lane[0] ?? 0);
+    } else if (o === "v128.load64_zero") {
+      uleb(this.code, 3);
+      uleb(this.code, lane[0] ?? 0);
     } else if (o.endsWith("extract_lane")) {
       this.code.push(lane[0]);
     } else if (o === "i8x16.shuffle") {
@@ -250,7 +255,7 @@ export class ModuleBuilder {
   private readonly types: string[] = [];
   private readonly imports: { module: string; field: string; type: number }[] = [];
   private readonly funcs: FuncDef[] = [];
-  private memory: { module: string; field: string; minPages: number } | null = null;
+  private memory: { module: string; field: string; minPages: number; sharedMaxPages: number | null } | null = null;
 
   private typeIndex(params: readonly ValueType[], results: readonly ValueType[]): number {
     const key = `${params.join(",")}->${results.join(",")}`;
@@ -269,8 +274,12 @@ export class ModuleBuilder {
     return this.imports.length - 1;
   }
 
-  importMemory(module: string, field: string, minPages: number): void {
-    this.memory = { module, field, minPages };
+  /**
+   * Imports the module's memory; `sharedMaxPages` makes it a shared memory
+   * (threads) of at most that many 64 KiB pages, which the host must pass.
+   */
+  importMemory(module: string, field: string, minPages: number, sharedMaxPages: number | null = null): void {
+    this.memory = { module, field, minPages, sharedMaxPages };
   }
 
   /** Adds a function; returns its function index. */
@@ -314,8 +323,14 @@ export class ModuleBuilder {
     if (this.memory) {
       name(importSec, this.memory.module);
       name(importSec, this.memory.field);
-      importSec.push(0x02, 0x00);
-      uleb(importSec, this.memory.minPages);
+      if (this.memory.sharedMaxPages === null) {
+        importSec.push(0x02, 0x00);
+        uleb(importSec, this.memory.minPages);
+      } else {
+        importSec.push(0x02, 0x03); // shared, with a maximum
+        uleb(importSec, this.memory.minPages);
+        uleb(importSec, this.memory.sharedMaxPages);
+      }
     }
     const funcSec: number[] = [];
     uleb(funcSec, funcTypes.length);

@@ -8,11 +8,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NoiseKernel, noiseKernelAvailable } from "../../lib/distill/noise-kernel.ts";
+import { NoiseKernel, noiseKernelAvailable, sharedNoiseKernelAvailable, sharedNoiseMemory } from "../../lib/distill/noise-kernel.ts";
 import {
   allocSampled,
   fastSampleBackwardRows,
   fastSampleRows,
+  noiseKernel,
   noiseStoreBytes,
   noiseTable,
   noiseWord,
@@ -21,8 +22,9 @@ import {
 } from "../../lib/distill/fast-sample.ts";
 import { lcg, relErr } from "../helpers.ts";
 
-test("noise kernel: available on this runtime (Node ≥ 20 has WebAssembly SIMD)", () => {
+test("noise kernel: available on this runtime (Node ≥ 20 has WebAssembly SIMD and shared memories)", () => {
   assert.ok(noiseKernelAvailable());
+  assert.ok(sharedNoiseKernelAvailable());
 });
 
 test("noise kernel: gen gives fast-sample.ts's E bit for bit, tails and partial groups included", () => {
@@ -47,7 +49,7 @@ test("noise kernel: gen gives fast-sample.ts's E bit for bit, tails and partial 
   }
 });
 
-test("noise kernel: dot, axpy and the float32 conversions against plain loops", () => {
+test("noise kernel: dot, axpy, their float32-operand forms and the float32 conversions against plain loops", () => {
   const k = NoiseKernel.create()!;
   const rand = lcg(3);
   for (const n of [1, 2, 5, 3706]) {
@@ -70,13 +72,22 @@ test("noise kernel: dot, axpy and the float32 conversions against plain loops", 
     k.toFloat32(offsets[1], f32At, n);
     assert.deepEqual(Array.from(b), Array.from(rounded), `toFloat32 in place, n ${n}`);
     assert.deepEqual(Array.from(k.float32View(f32At, n)), Array.from(rounded), `toFloat32 output, n ${n}`);
+    const b32 = Array.from(k.float32View(f32At, n));
+    let want32 = 0;
+    for (let i = 0; i < n; i++) want32 += y[i] * b32[i];
+    const got32 = k.dot32(offsets[2], f32At, n);
+    assert.ok(Math.abs(got32 - want32) <= 1e-15 * n * Math.abs(want32) + 1e-300, `dot32 n ${n}: ${got32} vs ${want32}`);
+    const y32 = y.map((v, i) => v + b32[i] * -1.25);
+    k.axpy32(offsets[2], f32At, n, -1.25);
+    assert.deepEqual(Array.from(y), Array.from(y32), `axpy32 n ${n}`);
     k.fromFloat32(f32At, offsets[0], n);
     assert.deepEqual(Array.from(a), Array.from(rounded), `fromFloat32, n ${n}`);
   }
 });
 
-for (const store of [false, true]) {
-  test(`fast sampling on the kernel matches the TypeScript path (${store ? "float32 noise store" : "regenerated noise"})`, (t) => {
+for (const mode of ["regenerated", "store", "shared"] as const) {
+  const store = mode !== "regenerated";
+  test(`fast sampling on the kernel matches the TypeScript path (${mode === "regenerated" ? "regenerated noise" : mode === "store" ? "float32 noise store" : "store in a memory shared by two kernels"})`, (t) => {
     const mu = 5;
     const items = 37;
     const cfg = { gamma: 6, tau: 0.7, seed: 11, step: 4 };
@@ -86,17 +97,25 @@ for (const store of [false, true]) {
     const js = allocSampled(mu, items, cfg.gamma);
     const wasm = allocSampled(mu, items, cfg.gamma);
     const jsNoise = noise();
-    const wasmNoise = noise();
-    fastSampleRows(logits, mu, items, cfg, js, 0, mu, jsNoise, false);
-    fastSampleRows(logits, mu, items, cfg, wasm, 0, mu, wasmNoise, true);
+    let wasmNoise = noise();
+    // "shared": rows [0, 3) and [3, 5) on two kernels of one shared memory that holds the store.
+    let kernels: [NoiseKernel, number, number][] = [[noiseKernel()!, 0, mu]];
+    if (mode === "shared") {
+      const { memory, storeOffset, regionBytes } = sharedNoiseMemory(2, items, noiseStoreBytes(mu, items, cfg.gamma) / 4);
+      wasmNoise = new Float32Array(memory.buffer, storeOffset, noiseStoreBytes(mu, items, cfg.gamma) / 4);
+      kernels = [[NoiseKernel.attach(memory, 0, regionBytes)!, 0, 3], [NoiseKernel.attach(memory, regionBytes, regionBytes)!, 3, mu]];
+      assert.ok(kernels[0][0].holds(wasmNoise));
+    }
+    fastSampleRows(logits, mu, items, cfg, js, 0, mu, jsNoise, null);
+    for (const [k, r0, r1] of kernels) fastSampleRows(logits, mu, items, cfg, wasm, r0, r1, wasmNoise, k);
     const eS = relErr(wasm.summed, js.summed);
     const eZ = relErr(wasm.partition, js.partition);
     if (jsNoise && wasmNoise) assert.deepEqual(Array.from(wasmNoise), Array.from(jsNoise), "stored noise");
     const dSupport = new Float64Array(mu * items).map(() => rand() - 0.5);
     const dJs = new Float64Array(mu * items);
     const dWasm = new Float64Array(mu * items);
-    fastSampleBackwardRows(js, mu, items, cfg, dSupport, dJs, 0, mu, jsNoise, false);
-    fastSampleBackwardRows(wasm, mu, items, cfg, dSupport, dWasm, 0, mu, wasmNoise, true);
+    fastSampleBackwardRows(js, mu, items, cfg, dSupport, dJs, 0, mu, jsNoise, null);
+    for (const [k, r0, r1] of kernels) fastSampleBackwardRows(wasm, mu, items, cfg, dSupport, dWasm, r0, r1, wasmNoise, k);
     const eG = relErr(dWasm, dJs);
     t.diagnostic(`summed rel err ${eS.toExponential(2)}, Z ${eZ.toExponential(2)}, dL ${eG.toExponential(2)}`);
     assert.ok(eS <= 1e-13 && eZ <= 1e-13 && eG <= 1e-13, `summed ${eS}, Z ${eZ}, dL ${eG}`);
