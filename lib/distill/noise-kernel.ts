@@ -8,14 +8,21 @@
  *   host's Math.log/Math.exp: bit-identical to the TypeScript path);
  * - `dot`: ⟨a, b⟩ in float64x2 (two accumulators, so the sum's rounding
  *   differs from a sequential loop at the 1e-16 level);
- * - `axpy`: y += x·α in float64x2 (bit-identical to the scalar loop).
+ * - `axpy`: y += x·α in float64x2 (bit-identical to the scalar loop);
+ * - `dot32`, `axpy32`: the same with a float32 operand (a noise store read in
+ *   place), `toFloat32` / `fromFloat32`: the store's rounding and widening.
  *
  * Why: regenerating γ·μ·I noise values (ML-1M: 370 M per pass) costs ≈ 10 ns
  * each in TypeScript, most of it in the 32-bit hash and bounds-checked loads;
- * here the hash runs four lanes wide and the loops carry no bounds checks.
+ * here ≈ 3 ns: the hash runs four lanes wide and the loops carry no bounds
+ * checks (an A/B of a three-pass, branch-free variant was no faster).
  *
- * Memory layout (one module instance per thread): the τ table at byte 0
- * (2·2^16 float64), then per-call buffers placed by `NoiseKernel.layout`.
+ * Memory: one kernel per thread, either on its own growing memory (the τ
+ * table at byte 0, 2·2^16 float64, then the buffers `layout` places) or on a
+ * page-aligned region of a shared memory (`sharedNoiseMemory`: one region per
+ * sampling worker, then the float32 noise store, which the workers' kernels
+ * write in the forward and read in the backward without copies). Two module
+ * variants are built: private memory, and shared memory (max 4 GiB).
  */
 import { f32, f64, FunctionBody, i32, ModuleBuilder, v128 } from "../wasm/module.ts";
 import type { NoiseTable } from "./fast-sample.ts";
