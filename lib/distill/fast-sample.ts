@@ -233,6 +233,30 @@ function rowWeights(logits: Float64Array, r: number, items: number, invTau: numb
   for (let i = 0; i < items; i++) w[base + i] = Math.exp((logits[base + i] - max) * invTau);
 }
 
+/** Row r's S = w ⊙ Σ_k E_k/Z_k (from the running sum) and X̂ = hardtanh(S). */
+function rowSupport(weights: Float64Array, acc: Float64Array, base: number, items: number, summed: Float64Array, support: Float64Array): void {
+  for (let i = 0; i < items; i++) {
+    const s = weights[base + i] * acc[i];
+    summed[base + i] = s;
+    support[base + i] = Math.min(1, Math.max(-1, s));
+  }
+}
+
+/** Row r's dS (dX̂ where hardtanh passed it) into `ds`, and dS ⊙ w into `v`. */
+function clippedRowGradient(summed: Float64Array, weights: Float64Array, dSupport: Float64Array, base: number, items: number, ds: Float64Array, v: Float64Array): void {
+  for (let i = 0; i < items; i++) {
+    const s = summed[base + i];
+    // hardtanh passes the gradient on [−1, 1] (JAX's convention at ±1).
+    ds[i] = s >= -1 && s <= 1 ? dSupport[base + i] : 0;
+    v[i] = ds[i] * weights[base + i];
+  }
+}
+
+/** Row r's dL = (1/τ)·[dS ⊙ S − w ⊙ Σ_k (c_k/Z_k)·E_k] from the running sum `acc`. */
+function rowLogitGradient(summed: Float64Array, weights: Float64Array, ds: Float64Array, acc: Float64Array, base: number, items: number, invTau: number, out: Float64Array): void {
+  for (let i = 0; i < items; i++) out[base + i] = invTau * (ds[i] * summed[base + i] - weights[base + i] * acc[i]);
+}
+
 /** Buffers of a forward sample; typed-array views (shared memory works). */
 export interface FastSampled {
   /** X̂ = hardtanh(S), μ × I. */
@@ -293,11 +317,7 @@ export function fastSampleRows(
       const inv = 1 / zk;
       for (let i = 0; i < items; i++) acc[i] += row[i] * inv;
     }
-    for (let i = 0; i < items; i++) {
-      const s = weights[base + i] * acc[i];
-      summed[base + i] = s;
-      support[base + i] = Math.min(1, Math.max(-1, s));
-    }
+    rowSupport(weights, acc, base, items, summed, support);
   }
 }
 
@@ -354,12 +374,7 @@ export function fastSampleBackwardRows(
   const keys = stepKeys(cfg);
   for (let r = r0; r < r1; r++) {
     const base = r * items;
-    for (let i = 0; i < items; i++) {
-      const s = summed[base + i];
-      // hardtanh passes the gradient on [−1, 1] (JAX's convention at ±1).
-      ds[i] = s >= -1 && s <= 1 ? dSupport[base + i] : 0;
-      v[i] = ds[i] * weights[base + i];
-    }
+    clippedRowGradient(summed, weights, dSupport, base, items, ds, v);
     acc.fill(0);
     for (let k = 0; k < gamma; k++) {
       let row: Float32Array | Float64Array = e;
@@ -375,7 +390,7 @@ export function fastSampleBackwardRows(
       const coef = dot / (z * z);
       for (let i = 0; i < items; i++) acc[i] += coef * row[i];
     }
-    for (let i = 0; i < items; i++) out[base + i] = invTau * (ds[i] * summed[base + i] - weights[base + i] * acc[i]);
+    rowLogitGradient(summed, weights, ds, acc, base, items, invTau, out);
   }
 }
 
@@ -440,11 +455,7 @@ function kernelSampleRows(
       partition[r * gamma + k] = z;
       kernel.axpy(accAt, eAt, items, 1 / z);
     }
-    for (let i = 0; i < items; i++) {
-      const v = weights[base + i] * acc[i];
-      summed[base + i] = v;
-      support[base + i] = Math.min(1, Math.max(-1, v));
-    }
+    rowSupport(weights, acc, base, items, summed, support);
   }
 }
 
@@ -473,12 +484,7 @@ function kernelSampleBackwardRows(
   const ds = new Float64Array(items);
   for (let r = r0; r < r1; r++) {
     const base = r * items;
-    for (let i = 0; i < items; i++) {
-      const s = summed[base + i];
-      // hardtanh passes the gradient on [−1, 1] (JAX's convention at ±1).
-      ds[i] = s >= -1 && s <= 1 ? dSupport[base + i] : 0;
-      v[i] = ds[i] * weights[base + i];
-    }
+    clippedRowGradient(summed, weights, dSupport, base, items, ds, v);
     acc.fill(0);
     for (let k = 0; k < gamma; k++) {
       const z = partition[r * gamma + k];
@@ -497,6 +503,6 @@ function kernelSampleBackwardRows(
       const c = kernel.dot(vAt, eAt, items);
       kernel.axpy(accAt, eAt, items, c / (z * z));
     }
-    for (let i = 0; i < items; i++) out[base + i] = invTau * (ds[i] * summed[base + i] - weights[base + i] * acc[i]);
+    rowLogitGradient(summed, weights, ds, acc, base, items, invTau, out);
   }
 }
