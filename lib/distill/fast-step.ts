@@ -17,15 +17,15 @@
  * The diagonal of K(X̂, X̂) must see q/n = 1 exactly (ntk-grad.ts): the row
  * norms of X̂ are taken from the same Gemm's diagonal, not summed separately.
  */
-import type { Backend, Session } from "../onnx/backend.ts";
-import { gemmKey, gemmSpec, type GemmDType } from "../onnx/graphs/gemm.ts";
+import type { Backend } from "../onnx/backend.ts";
+import { type GemmDType, runGemm } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
 import { choleskyFactor, invertLowerTriangular } from "../linalg/cholesky.ts";
 import { ridgedSymmetric } from "./solve.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
-import { blockGraphKey, blockGraphSpec } from "./block-graph.ts";
+import { blockGraphSpec } from "./block-graph.ts";
 
 /** Real users as dense float32 rows (binary), with Σx² per row. */
 export interface DenseBatch {
@@ -236,10 +236,7 @@ class StageClock {
   }
 }
 
-/**
- * One DISTILL-CF step's loss and gradient on a backend. Sessions are created
- * once and reused; one instance per backend.
- */
+/** Options of FastDistillEngine. */
 export interface FastEngineOptions {
   /** Worker threads for Gumbel sampling (default 2; 0 = this thread). */
   samplingWorkers?: number;
@@ -259,8 +256,11 @@ export interface FastEngineOptions {
  */
 export const DEFAULT_STORE_NOISE_BYTES = 2 ** 31;
 
+/**
+ * One DISTILL-CF step's loss and gradient on a backend (which caches the
+ * graphs' sessions), with its pool of sampling workers; one instance per run.
+ */
 export class FastDistillEngine {
-  private readonly sessions = new Map<string, Promise<Session>>();
   readonly sampling: SamplingPool;
 
   constructor(readonly backend: Backend, options: FastEngineOptions = {}) {
@@ -272,7 +272,7 @@ export class FastDistillEngine {
     await this.sampling.close();
   }
 
-  private async gemm<T extends Float32Array | Float64Array>(
+  private gemm<T extends Float32Array | Float64Array>(
     dtype: GemmDType,
     a: T,
     aDims: readonly [number, number],
@@ -282,17 +282,7 @@ export class FastDistillEngine {
     transB: boolean,
     out: T,
   ): Promise<T> {
-    const key = gemmKey(dtype, transA, transB);
-    let s = this.sessions.get(key);
-    if (!s) {
-      s = this.backend.session(gemmSpec(dtype, transA, transB));
-      this.sessions.set(key, s);
-    }
-    const m = transA ? aDims[1] : aDims[0];
-    const n = transB ? bDims[0] : bDims[1];
-    if (out.length !== m * n) throw new Error(`FastDistillEngine.gemm: output holds ${out.length} values, need ${m}×${n}`);
-    await this.backend.run(await s, { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } }, { Y: { data: out, dims: [m, n] } });
-    return out;
+    return runGemm(this.backend, dtype, a, aDims, transA, b, bDims, transB, out);
   }
 
   /**
@@ -383,12 +373,7 @@ export class FastDistillEngine {
     depth: number,
   ): Promise<number> {
     const rows = end - start;
-    const key = blockGraphKey(depth, grads !== null);
-    let session = this.sessions.get(key);
-    if (!session) {
-      session = this.backend.session(blockGraphSpec(depth, grads !== null));
-      this.sessions.set(key, session);
-    }
+    const session = await this.backend.session(blockGraphSpec(depth, grads !== null));
     const feeds = {
       XB: { data: batch.data.subarray(start * items, end * items), dims: [rows, items] },
       S: { data: solve.support32, dims: [mu, items] },
@@ -403,7 +388,7 @@ export class FastDistillEngine {
       outputs.DS = { data: grads.scratch2, dims: [mu, items] };
       outputs.GN = { data: new Float32Array(mu), dims: [mu] };
     }
-    await this.backend.run(await session, feeds, outputs);
+    await this.backend.run(session, feeds, outputs);
     let loss = 0;
     for (const v of outputs.ROWLOSS.data) loss += v;
     if (grads) {

@@ -21,7 +21,7 @@ import { choleskyFactor, invertLowerTriangular } from "../../linalg/cholesky.ts"
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type Backend, getBackend } from "../../onnx/backend.ts";
-import { gemmSpec, type GemmDType } from "../../onnx/graphs/gemm.ts";
+import { type GemmDType, runGemm } from "../../onnx/graphs/gemm.ts";
 
 /** Pivot / diagonal ratio below which the float64 factorisation counts as singular. */
 const FLOAT64_MIN_PIVOT_RATIO = 1e-13;
@@ -109,11 +109,7 @@ export class InfiniteAEFloat64 implements Recommender {
     transA = false,
   ): Promise<T> {
     this.backend ??= await getBackend({ device: "cpu" });
-    const s = await this.backend.session(gemmSpec(dtype, transA, transB));
-    const m = transA ? aDims[1] : aDims[0];
-    const n = transB ? bDims[0] : bDims[1];
-    await this.backend.run(s, { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } }, { Y: { data: out, dims: [m, n] } });
-    return out;
+    return runGemm(this.backend, dtype, a, aDims, transA, b, bDims, transB, out);
   }
 
   private kernelKey(): string {

@@ -9,6 +9,7 @@
  *   batch-sized products (K_BSᵀ·dP, Gᵀ·X_B) without transposed copies.
  */
 import { attr, GraphBuilder, type GraphSpec, sharedGraphSpec } from "../builder.ts";
+import type { Backend } from "../backend.ts";
 
 export type GemmDType = "float32" | "float64";
 
@@ -30,4 +31,27 @@ export function gemmGraph(dtype: GemmDType, transA: boolean, transB: boolean): U
 /** The backend's handle on gemmGraph(dtype, transA, transB). */
 export function gemmSpec(dtype: GemmDType, transA: boolean, transB: boolean): GraphSpec {
   return sharedGraphSpec(gemmKey(dtype, transA, transB), () => gemmGraph(dtype, transA, transB));
+}
+
+/**
+ * out (m×n) = op(A)·op(B) on `backend` through gemmGraph (the backend caches
+ * the session by key). Checks that `out` holds m·n values; returns it.
+ */
+export async function runGemm<T extends Float32Array | Float64Array>(
+  backend: Backend,
+  dtype: GemmDType,
+  a: T,
+  aDims: readonly [number, number],
+  transA: boolean,
+  b: T,
+  bDims: readonly [number, number],
+  transB: boolean,
+  out: T,
+): Promise<T> {
+  const m = transA ? aDims[1] : aDims[0];
+  const n = transB ? bDims[0] : bDims[1];
+  if (out.length !== m * n) throw new Error(`gemm: the output holds ${out.length} values, need ${m}×${n}`);
+  const session = await backend.session(gemmSpec(dtype, transA, transB));
+  await backend.run(session, { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } }, { Y: { data: out, dims: [m, n] } });
+  return out;
 }
