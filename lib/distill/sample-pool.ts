@@ -129,7 +129,8 @@ export class SamplingPool {
     const b = this.buffers(mu, items, cfg.gamma);
     b.logits.set(logits);
     await this.dispatch("forward", mu, items, cfg);
-    return b.sampled;
+    // The current buffers: a runtime that cannot post a shared memory made new ones.
+    return this.buffers(mu, items, cfg.gamma).sampled;
   }
 
   /** Backward of the last `sample`; returns a fresh dL array. */
