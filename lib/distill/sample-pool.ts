@@ -47,6 +47,11 @@ export class SamplingPool {
     return this.group.fallbackReason;
   }
 
+  /** Whether the current noise store lives in a shared WebAssembly memory (written and read in place by the workers). */
+  get noiseInSharedMemory(): boolean {
+    return this.bufs?.shared != null;
+  }
+
   /** Whether the backward of this shape reads stored noise. */
   storesNoise(mu: number, items: number, gamma: number): boolean {
     return noiseStoreBytes(mu, items, gamma) <= this.storeNoiseBytes;

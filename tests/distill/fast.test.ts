@@ -157,6 +157,8 @@ for (const [depth, loss] of [[1, "softmax"], [2, "softmax"], [2, "logistic"]] as
     assert.ok(eSupport <= 1e-4, `dX̂: ${eSupport}`);
     assert.ok(eGrad <= 1e-4, `dL: ${eGrad}`);
     assert.equal(engine.sampling.fallbackReason, null);
+    // Two workers with a store: the store sits in a shared WebAssembly memory on Node.
+    assert.equal(engine.sampling.noiseInSharedMemory, depth === 1);
     await engine.close();
   });
 }
