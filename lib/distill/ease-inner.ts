@@ -33,8 +33,8 @@
  * 1/e_i amplifies its rounding when λ is small), the backward's three
  * batch-sized products as float32 Gemms, the μ-sized algebra in float64.
  */
-import type { Backend, Session } from "../onnx/backend.ts";
-import { gemmKey, gemmSpec, type GemmDType } from "../onnx/graphs/gemm.ts";
+import type { Backend } from "../onnx/backend.ts";
+import { runGemm } from "../onnx/graphs/gemm.ts";
 import { spdInverse } from "../linalg/cholesky.ts";
 import { addMatmulTransA, matmul, matmulTransB } from "../linalg/dense.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
@@ -205,38 +205,14 @@ export async function easeSupportObjective(
 
 /** EASE's inner objective on an ONNX backend (float64 forward products, float32 backward ones). */
 export class FastEaseInner {
-  private readonly sessions = new Map<string, Promise<Session>>();
 
   constructor(readonly backend: Backend) {}
 
   private readonly product: Float64Product = (a, aDims, transA, b, bDims, transB) => {
     const rows = transA ? aDims[1] : aDims[0];
     const cols = transB ? bDims[0] : bDims[1];
-    return this.gemm("float64", a, aDims, transA, b, bDims, transB, new Float64Array(rows * cols));
+    return runGemm(this.backend, "float64", a, aDims, transA, b, bDims, transB, new Float64Array(rows * cols));
   };
-
-  private async gemm<T extends Float32Array | Float64Array>(
-    dtype: GemmDType,
-    a: T,
-    aDims: readonly [number, number],
-    transA: boolean,
-    b: T,
-    bDims: readonly [number, number],
-    transB: boolean,
-    out: T,
-  ): Promise<T> {
-    const key = gemmKey(dtype, transA, transB);
-    let s = this.sessions.get(key);
-    if (!s) {
-      s = this.backend.session(gemmSpec(dtype, transA, transB));
-      this.sessions.set(key, s);
-    }
-    const rows = transA ? aDims[1] : aDims[0];
-    const cols = transB ? bDims[0] : bDims[1];
-    if (out.length !== rows * cols) throw new Error(`FastEaseInner.gemm: output holds ${out.length} values, need ${rows}×${cols}`);
-    await this.backend.run(await s, { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } }, { Y: { data: out, dims: [rows, cols] } });
-    return out;
-  }
 
   /** Loss (and ∂/∂X̂) of EASE fitted on `support`, scoring the dense batch. */
   async objective(
@@ -249,9 +225,9 @@ export class FastEaseInner {
   ): Promise<EaseInnerResult> {
     checkInputs("FastEaseInner.objective", support, mu, items, batch.rows, cfg);
     if (batch.data.length !== batch.rows * items) throw new Error(`FastEaseInner.objective: batch has ${batch.data.length} values, expected ${batch.rows}×${items}`);
-    const dots = await this.gemm("float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
+    const dots = await runGemm(this.backend, "float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
     const aInv = symmetricInverse(addRidge(dots, mu, cfg.lambda), mu);
-    const m = await this.gemm("float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
+    const m = await runGemm(this.backend, "float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
     const e = diagonalFactors(support, m, mu, items);
     const m32 = Float32Array.from(m);
 
@@ -266,9 +242,9 @@ export class FastEaseInner {
       const rows = end - start;
       const xB32 = batch.data.subarray(start * items, end * items);
       const xB = Float64Array.from(xB32);
-      const c = await this.gemm("float64", xB, [rows, items], false, support, [mu, items], true, new Float64Array(rows * mu));
+      const c = await runGemm(this.backend, "float64", xB, [rows, items], false, support, [mu, items], true, new Float64Array(rows * mu));
       // E = X_B − C·M, written over C·M.
-      const eMat = await this.gemm("float64", c, [rows, mu], false, m, [mu, items], false, new Float64Array(rows * items));
+      const eMat = await runGemm(this.backend, "float64", c, [rows, mu], false, m, [mu, items], false, new Float64Array(rows * items));
       const q = new Float32Array(rows * items);
       for (let u = 0; u < rows; u++) {
         for (let i = 0; i < items; i++) {
@@ -296,11 +272,11 @@ export class FastEaseInner {
         }
       }
       const dE = dQ;
-      const dC = await this.gemm("float32", dE, [rows, items], false, m32, [mu, items], true, new Float32Array(rows * mu));
+      const dC = await runGemm(this.backend, "float32", dE, [rows, items], false, m32, [mu, items], true, new Float32Array(rows * mu));
       // dS += dCᵀ·X_B with dC = −dE·Mᵀ.
-      await this.gemm("float32", dC, [rows, mu], true, xB32, [rows, items], false, scratch);
+      await runGemm(this.backend, "float32", dC, [rows, mu], true, xB32, [rows, items], false, scratch);
       for (let p = 0; p < scratch.length; p++) dSupport[p] -= scratch[p];
-      await this.gemm("float32", Float32Array.from(c), [rows, mu], true, dE, [rows, items], false, scratch);
+      await runGemm(this.backend, "float32", Float32Array.from(c), [rows, mu], true, dE, [rows, items], false, scratch);
       for (let p = 0; p < scratch.length; p++) dMBatch[p] += scratch[p];
     }
     const penalty = cardinalityPenalty(support, mu, cfg.lambda2, cfg.interactionsPerUser);

@@ -18,7 +18,7 @@
  * norms of X̂ are taken from the same Gemm's diagonal, not summed separately.
  */
 import type { Backend } from "../onnx/backend.ts";
-import { type GemmDType, runGemm } from "../onnx/graphs/gemm.ts";
+import { runGemm } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
 import { choleskyFactor, invertLowerTriangular } from "../linalg/cholesky.ts";
 import { ridgedSymmetric } from "./solve.ts";
@@ -272,19 +272,6 @@ export class FastDistillEngine {
     await this.sampling.close();
   }
 
-  private gemm<T extends Float32Array | Float64Array>(
-    dtype: GemmDType,
-    a: T,
-    aDims: readonly [number, number],
-    transA: boolean,
-    b: T,
-    bDims: readonly [number, number],
-    transB: boolean,
-    out: T,
-  ): Promise<T> {
-    return runGemm(this.backend, dtype, a, aDims, transA, b, bDims, transB, out);
-  }
-
   /**
    * Loss (and gradients) of the support X̂ itself; `timings` gets
    * gram/solve/loss/backward. The stages, each a method below:
@@ -409,7 +396,7 @@ export class FastDistillEngine {
    * diagonal sees q/n = 1 exactly.
    */
   private async supportGram(support: Float64Array, mu: number, items: number, depth: number, wantGradient: boolean): Promise<SupportGram> {
-    const dotsSS = await this.gemm("float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
+    const dotsSS = await runGemm(this.backend, "float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
     const normsS = new Float64Array(mu);
     for (let i = 0; i < mu; i++) normsS[i] = dotsSS[i * mu + i];
     const partials = ntkGramPartials(dotsSS, mu, mu, normsS, normsS, items, depth, true, wantGradient);
@@ -424,7 +411,7 @@ export class FastDistillEngine {
   private async innerSolve(support: Float64Array, targets: Float64Array, mu: number, items: number, kSS: Float64Array, lambda: number): Promise<InnerSolve> {
     const { a } = ridgedSymmetric(kSS, mu, lambda);
     const aInv = await this.spdInverse(a, mu);
-    const alpha = await this.gemm("float64", aInv, [mu, mu], false, targets, [mu, items], false, new Float64Array(mu * items));
+    const alpha = await runGemm(this.backend, "float64", aInv, [mu, mu], false, targets, [mu, items], false, new Float64Array(mu * items));
     return { aInv, alpha, alpha32: toF32(alpha), support32: toF32(support) };
   }
 
@@ -436,7 +423,7 @@ export class FastDistillEngine {
    */
   private async spdInverse(a: Float64Array, n: number): Promise<Float64Array> {
     const t = invertLowerTriangular(choleskyFactor(a, n), n);
-    return symmetrised(await this.gemm("float64", t, [n, n], true, t, [n, n], false, new Float64Array(n * n)), n);
+    return symmetrised(await runGemm(this.backend, "float64", t, [n, n], true, t, [n, n], false, new Float64Array(n * n)), n);
   }
 
   /** Gram stage of one block of users: K(X_B, X̂) in float32 (dots by a float32 Gemm) with fxy and fyy. */
@@ -450,13 +437,13 @@ export class FastDistillEngine {
     items: number,
     depth: number,
   ): Promise<GramPartials> {
-    const dotsBS = await this.gemm("float32", xB, [rows, items], false, support32, [mu, items], true, new Float32Array(rows * mu));
+    const dotsBS = await runGemm(this.backend, "float32", xB, [rows, items], false, support32, [mu, items], true, new Float32Array(rows * mu));
     return ntkGramPartials(dotsBS, rows, mu, normsB, normsS, items, depth, false, false);
   }
 
   /** Scores of one block: P = K_BS·α (float32 Gemm) written into `p` (rows × I), which is returned. */
   private async blockScores(kBS: Float32Array, rows: number, mu: number, alpha32: Float32Array, items: number, p: Float32Array): Promise<Float32Array> {
-    return this.gemm("float32", kBS, [rows, mu], false, alpha32, [mu, items], false, p);
+    return runGemm(this.backend, "float32", kBS, [rows, mu], false, alpha32, [mu, items], false, p);
   }
 
   /**
@@ -475,9 +462,9 @@ export class FastDistillEngine {
     dP32: Float32Array,
   ): Promise<void> {
     const { dAlpha, dSupport, gradNormB, scratch } = grads;
-    await this.gemm("float32", bs.k as Float32Array, [rows, mu], true, dP32, [rows, items], false, scratch);
+    await runGemm(this.backend, "float32", bs.k as Float32Array, [rows, mu], true, dP32, [rows, items], false, scratch);
     for (let q = 0; q < scratch.length; q++) dAlpha[q] += scratch[q];
-    const dK = await this.gemm("float32", dP32, [rows, items], false, alpha32, [mu, items], true, new Float32Array(rows * mu));
+    const dK = await runGemm(this.backend, "float32", dP32, [rows, items], false, alpha32, [mu, items], true, new Float32Array(rows * mu));
     const fxy = bs.fxy;
     const fyy = bs.fyy;
     for (let i = 0; i < rows; i++) {
@@ -487,7 +474,7 @@ export class FastDistillEngine {
         dK[q] = dK[q] * fxy[q];
       }
     }
-    await this.gemm("float32", dK, [rows, mu], true, xB, [rows, items], false, scratch);
+    await runGemm(this.backend, "float32", dK, [rows, mu], true, xB, [rows, items], false, scratch);
     for (let q = 0; q < scratch.length; q++) dSupport[q] += scratch[q];
   }
 
@@ -496,9 +483,9 @@ export class FastDistillEngine {
    * targets are learned), dA = −Wαᵀ; returns dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
    */
   private async solveBackward(grads: BatchGradients, solve: InnerSolve, mu: number, items: number, lambda: number, dTargets: Float64Array): Promise<Float64Array> {
-    const w = await this.gemm("float64", solve.aInv, [mu, mu], false, grads.dAlpha, [mu, items], false, new Float64Array(mu * items));
+    const w = await runGemm(this.backend, "float64", solve.aInv, [mu, mu], false, grads.dAlpha, [mu, items], false, new Float64Array(mu * items));
     for (let q = 0; q < w.length; q++) dTargets[q] += w[q];
-    const wAlphaT = await this.gemm("float64", w, [mu, items], false, solve.alpha, [mu, items], true, new Float64Array(mu * mu));
+    const wAlphaT = await runGemm(this.backend, "float64", w, [mu, items], false, solve.alpha, [mu, items], true, new Float64Array(mu * mu));
     let traceDA = 0;
     for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
     const dKss = new Float64Array(mu * mu);
@@ -536,7 +523,7 @@ export class FastDistillEngine {
         hg[j] += up * ss.fyy[q];
       }
     }
-    const gx = await this.gemm("float64", gSS, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
+    const gx = await runGemm(this.backend, "float64", gSS, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
     for (let j = 0; j < mu; j++) {
       const h2 = 2 * hg[j];
       for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += gx[i] + h2 * support[i] + penaltyGradient;

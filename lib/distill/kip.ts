@@ -22,7 +22,7 @@ import type { FitOptions, HyperParameters, Recommender } from "../models/model.t
 import { ntkDotsWithGrad } from "../ntk/ntk-grad.ts";
 import { spdInverse } from "../linalg/cholesky.ts";
 import { type Backend, getBackend } from "../onnx/backend.ts";
-import { gemmSpec, type GemmDType } from "../onnx/graphs/gemm.ts";
+import { type GemmDType, runGemm } from "../onnx/graphs/gemm.ts";
 import { crc32 } from "../util/checksum.ts";
 import { writeFileAtomic } from "../util/files.ts";
 
@@ -57,10 +57,7 @@ export class TargetedInfiniteAE implements Recommender {
 
   private async gemm<T extends Float32Array | Float64Array>(dtype: GemmDType, a: T, aDims: [number, number], b: T, bDims: [number, number], transB: boolean, out: T): Promise<T> {
     this.backend ??= await getBackend({ device: "cpu" });
-    const s = await this.backend.session(gemmSpec(dtype, false, transB));
-    const n = transB ? bDims[0] : bDims[1];
-    await this.backend.run(s, { A: { data: a, dims: aDims }, B: { data: b, dims: bDims } }, { Y: { data: out, dims: [aDims[0], n] } });
-    return out;
+    return runGemm(this.backend, dtype, a, aDims, false, b, bDims, transB, out);
   }
 
   async fit(train: InteractionMatrix, _options: FitOptions = {}): Promise<void> {
