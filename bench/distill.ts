@@ -62,11 +62,11 @@ for (let s = 1; s <= steps; s++) {
   const total = (performance.now() - t0) / 1000;
   if (!res) throw new Error("bench: step cancelled");
   for (let p = 0; p < logits.length; p++) logits[p] -= 0.04 * Math.sign(res.dLogits![p]);
-  perStep.push({ step: s, total, ...Object.fromEntries(keys.map((k) => [k, res.timings[k] ?? 0])), loss: res.loss });
-  say(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${(res.timings[k] ?? 0).toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
+  perStep.push({ step: s, total, ...Object.fromEntries(keys.map((k) => [k, res.timings[k]])), loss: res.loss });
+  say(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${res.timings[k].toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
   if (s > 1 || steps === 1) {
     totalSum += total;
-    for (const k of keys) sums[k] = (sums[k] ?? 0) + (res.timings[k] ?? 0);
+    for (const k of keys) sums[k] = (sums[k] ?? 0) + res.timings[k];
   }
 }
 const n = steps > 1 ? steps - 1 : 1;

@@ -70,8 +70,8 @@ export interface FastStepConfig {
 /** Seconds per stage of one step. */
 export interface StepTimings {
   sampling: number;
-  /** The fused batch graph (block-graph.ts): the batch's Gram, scores, softmax loss and their backward (absent: 0). */
-  batch?: number;
+  /** The fused batch graph (block-graph.ts): the batch's Gram, scores, softmax loss and their backward. */
+  batch: number;
   gram: number;
   solve: number;
   loss: number;
@@ -223,6 +223,11 @@ function addNormTerm(dSupport: Float64Array, gradNormB: Float64Array, support: F
   }
 }
 
+/** Every stage at 0 s. */
+export function emptyStepTimings(): StepTimings {
+  return { sampling: 0, batch: 0, gram: 0, solve: 0, loss: 0, backward: 0, samplingBackward: 0 };
+}
+
 /** Adds the seconds since its previous lap (or its creation) to one stage of a StepTimings. */
 class StageClock {
   private t = performance.now();
@@ -231,7 +236,7 @@ class StageClock {
 
   lap(stage: keyof StepTimings): void {
     const now = performance.now();
-    this.timings[stage] = (this.timings[stage] ?? 0) + (now - this.t) / 1000;
+    this.timings[stage] += (now - this.t) / 1000;
     this.t = now;
   }
 }
@@ -549,7 +554,7 @@ export class FastDistillEngine {
     wantGradient = true,
     onSample?: (support: Float64Array) => Promise<boolean | void>,
   ): Promise<FastStepResult | null> {
-    const timings: StepTimings = { sampling: 0, batch: 0, gram: 0, solve: 0, loss: 0, backward: 0, samplingBackward: 0 };
+    const timings = emptyStepTimings();
     const sampleCfg: FastSampleConfig = { gamma: cfg.gamma, tau: cfg.tau, seed: cfg.seed, step: cfg.step, duplicateFirstSample: cfg.duplicateFirstSample };
     let t = performance.now();
     const sampled: FastSampled = await this.sampling.sample(logits, mu, items, sampleCfg);

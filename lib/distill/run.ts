@@ -32,7 +32,7 @@ import { tuneModel } from "../tuning/tune.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../onnx/backend.ts";
 import { Adam } from "./adam.ts";
 import type { FastSampleConfig } from "./fast-sample.ts";
-import { denseBatch, type DenseBatch, FastDistillEngine, type StepTimings, DEFAULT_STORE_NOISE_BYTES } from "./fast-step.ts";
+import { denseBatch, type DenseBatch, emptyStepTimings, FastDistillEngine, type StepTimings, DEFAULT_STORE_NOISE_BYTES } from "./fast-step.ts";
 import { STREAM_BATCH, STREAM_INIT_USERS, sampleWithoutReplacement } from "./rng.ts";
 import { validatesAfter } from "./schedule.ts";
 import { checkTauSchedule, lambdaFromPool, tauAt, type TauSchedule } from "./step-schedules.ts";
@@ -528,7 +528,7 @@ class DistillRun {
     lambda: number,
   ): Promise<{ loss: number; reconstruction: number; penalty: number; dLogits: Float64Array | null; dTargets: null; timings: StepTimings } | null> {
     const o = this.o;
-    const timings: StepTimings = { sampling: 0, gram: 0, solve: 0, loss: 0, backward: 0, samplingBackward: 0 };
+    const timings = emptyStepTimings();
     const cfg = this.sampleConfig(step);
     let t = performance.now();
     const support = Float64Array.from((await this.engine.sampling.sample(this.logits, o.mu, this.items, cfg)).support);

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { float64GramEngine } from "../../lib/distill/gram-engine.ts";
 import { denseUserBatch, supportObjective, type ObjectiveConfig } from "../../lib/distill/objective.ts";
-import { denseBatch, FastDistillEngine } from "../../lib/distill/fast-step.ts";
+import { denseBatch, emptyStepTimings, FastDistillEngine } from "../../lib/distill/fast-step.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
 import { lcg, relErr } from "../helpers.ts";
 import { finiteDiffAsync } from "./fd.ts";
@@ -68,7 +68,7 @@ test("fast engine's dTargets and dX̂ match the float64 reference with learned t
   const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
   const common = { lambda: 0.1, lambda2: 0.5, interactionsPerUser: 3, depth: 1, loss: "softmax" as const, targets };
   const ref = await supportObjective(support, mu, items, denseUserBatch(Float64Array.from(xb), rows, items), { ...common, engine: float64GramEngine, batchBlock: rows });
-  const timings = { sampling: 0, gram: 0, solve: 0, loss: 0, backward: 0, samplingBackward: 0 };
+  const timings = emptyStepTimings();
   const fast = await engine.supportObjective(support, mu, items, denseBatch(xb, rows, items), { ...common, gamma: 1, tau: 1, seed: 0, step: 0, batchBlock: 5 }, true, timings);
   const eLoss = Math.abs(fast.loss - ref.loss) / Math.abs(ref.loss);
   const eY = relErr(fast.dTargets!, ref.dTargets!);
