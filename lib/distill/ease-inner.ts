@@ -36,6 +36,7 @@
 import type { Backend } from "../onnx/backend.ts";
 import { runGemm } from "../onnx/graphs/gemm.ts";
 import { spdInverse } from "../linalg/cholesky.ts";
+import { spdInverseGemm, symmetriseInPlace } from "../linalg/spd-inverse.ts";
 import { addMatmulTransA, matmul, matmulTransB } from "../linalg/dense.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { UserBatch } from "./objective.ts";
@@ -135,17 +136,9 @@ async function supportBackward(
   for (let q = 0; q < dSupport.length; q++) dSupport[q] += w[q] - aTerm[q] + penaltyGradient;
 }
 
-/** Exactly symmetric (A)⁻¹ of an SPD μ × μ matrix. */
+/** Exactly symmetric (A)⁻¹ of an SPD μ × μ matrix (the float64 reference's: n solves against I). */
 function symmetricInverse(a: Float64Array, n: number): Float64Array {
-  const inv = spdInverse(a, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const v = 0.5 * (inv[i * n + j] + inv[j * n + i]);
-      inv[i * n + j] = v;
-      inv[j * n + i] = v;
-    }
-  }
-  return inv;
+  return symmetriseInPlace(spdInverse(a, n), n);
 }
 
 /** The float64 reference: loss (and ∂/∂X̂) of EASE fitted on the support, scoring the batch. */
@@ -226,7 +219,7 @@ export class FastEaseInner {
     checkInputs("FastEaseInner.objective", support, mu, items, batch.rows, cfg);
     if (batch.data.length !== batch.rows * items) throw new Error(`FastEaseInner.objective: batch has ${batch.data.length} values, expected ${batch.rows}×${items}`);
     const dots = await runGemm(this.backend, "float64", support, [mu, items], false, support, [mu, items], true, new Float64Array(mu * mu));
-    const aInv = symmetricInverse(addRidge(dots, mu, cfg.lambda), mu);
+    const aInv = await spdInverseGemm(this.backend, addRidge(dots, mu, cfg.lambda), mu);
     const m = await runGemm(this.backend, "float64", aInv, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
     const e = diagonalFactors(support, m, mu, items);
     const m32 = Float32Array.from(m);

@@ -20,7 +20,7 @@
 import type { Backend } from "../onnx/backend.ts";
 import { runGemm } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
-import { choleskyFactor, invertLowerTriangular } from "../linalg/cholesky.ts";
+import { spdInverseGemm } from "../linalg/spd-inverse.ts";
 import { ridgedSymmetric } from "./solve.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
@@ -131,19 +131,6 @@ export function softmaxLossInPlace(
     }
   }
   return total * inv;
-}
-
-/** Makes a float64 n × n inverse exactly symmetric (in place) and returns it. */
-function symmetrised(inv: Float64Array, n: number): Float64Array {
-  // Symmetrise away rounding so α = A⁻¹X̂ sees an exactly symmetric operator.
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const v = 0.5 * (inv[i * n + j] + inv[j * n + i]);
-      inv[i * n + j] = v;
-      inv[j * n + i] = v;
-    }
-  }
-  return inv;
 }
 
 function toF32(a: Float64Array): Float32Array {
@@ -415,20 +402,9 @@ export class FastDistillEngine {
    */
   private async innerSolve(support: Float64Array, targets: Float64Array, mu: number, items: number, kSS: Float64Array, lambda: number): Promise<InnerSolve> {
     const { a } = ridgedSymmetric(kSS, mu, lambda);
-    const aInv = await this.spdInverse(a, mu);
+    const aInv = await spdInverseGemm(this.backend, a, mu);
     const alpha = await runGemm(this.backend, "float64", aInv, [mu, mu], false, targets, [mu, items], false, new Float64Array(mu * items));
     return { aInv, alpha, alpha32: toF32(alpha), support32: toF32(support) };
-  }
-
-  /**
-   * A⁻¹ of the SPD inner matrix (float64, exactly symmetric): L = chol(A) and
-   * T = L⁻¹ in TypeScript (n³/3 + n³/6 multiply-adds), then A⁻¹ = Tᵀ·T as one
-   * float64 Gemm. Solving L·Lᵀ·Y = I column by column cost twice the flops, all
-   * single-threaded (0.25 s of an ML-1M step; this is ≈ 0.06 s).
-   */
-  private async spdInverse(a: Float64Array, n: number): Promise<Float64Array> {
-    const t = invertLowerTriangular(choleskyFactor(a, n), n);
-    return symmetrised(await runGemm(this.backend, "float64", t, [n, n], true, t, [n, n], false, new Float64Array(n * n)), n);
   }
 
   /** Gram stage of one block of users: K(X_B, X̂) in float32 (dots by a float32 Gemm) with fxy and fyy. */

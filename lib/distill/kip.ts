@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import type { InteractionMatrix } from "../data/matrix.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../models/model.ts";
 import { ntkDotsWithGrad } from "../ntk/ntk-grad.ts";
-import { spdInverse } from "../linalg/cholesky.ts";
+import { spdInverseGemm } from "../linalg/spd-inverse.ts";
 import { type Backend, getBackend } from "../onnx/backend.ts";
 import { type GemmDType, runGemm } from "../onnx/graphs/gemm.ts";
 import { crc32 } from "../util/checksum.ts";
@@ -79,7 +79,8 @@ export class TargetedInfiniteAE implements Recommender {
       for (let j = 0; j < n; j++) k[i * n + j] = ntkDotsWithGrad(dots[i * n + j], norms[i], norms[j], m, depth, res, tape)[0];
       trace += k[i * n + i];
     }
-    const inv = spdInverse(k, n, { shift: (lambda * trace) / n, minPivotRatio: MIN_PIVOT_RATIO });
+    this.backend ??= await getBackend({ device: "cpu" });
+    const inv = await spdInverseGemm(this.backend, k, n, { shift: (lambda * trace) / n, minPivotRatio: MIN_PIVOT_RATIO });
     this.alpha = await this.gemm("float64", inv, [n, n], targets, [n, m], false, new Float64Array(n * m));
     this.xs = xs;
     this.normsS = norms;

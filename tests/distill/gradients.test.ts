@@ -20,27 +20,13 @@ import {
 import { sampleSupport, sampleSupportBackward, stepNoise } from "../../lib/distill/sample.ts";
 import { krrSolve, krrSolveBackward } from "../../lib/distill/solve.ts";
 import { finiteDiff, lcg, relErr } from "../helpers.ts";
+import { finiteDiffAsync } from "./fd.ts";
 
 const MU = 4;
 const ITEMS = 12;
 const BATCH = 6;
 const GAMMA = 3;
 const TOLERANCE = 1e-5;
-
-async function finiteDiffAsync(f: (x: Float64Array) => Promise<number>, x: Float64Array, h = 1e-5): Promise<Float64Array> {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const x0 = x[i];
-    const step = h * Math.max(1, Math.abs(x0));
-    x[i] = x0 + step;
-    const fp = await f(x);
-    x[i] = x0 - step;
-    const fm = await f(x);
-    x[i] = x0;
-    g[i] = (fp - fm) / (2 * step);
-  }
-  return g;
-}
 
 interface Problem {
   logits: Float64Array;

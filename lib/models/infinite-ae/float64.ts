@@ -17,7 +17,7 @@
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { ntkDotsWithGrad } from "../../ntk/ntk-grad.ts";
 import { type AeKernel, checkAeKernel, nngpFromDots } from "../../ntk/nngp.ts";
-import { choleskyFactor, invertLowerTriangular } from "../../linalg/cholesky.ts";
+import { spdInverseGemm } from "../../linalg/spd-inverse.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type Backend, getBackend } from "../../onnx/backend.ts";
@@ -148,8 +148,8 @@ export class InfiniteAEFloat64 implements Recommender {
     const support = await this.supportKernel(train);
     this.shift = (this.lambda * support.trace) / n;
     // (K + c·I)⁻¹ = L⁻ᵀ·L⁻¹: the factor and the triangular inverse in TypeScript, the product as one Gemm.
-    const t = invertLowerTriangular(choleskyFactor(support.k, n, { shift: this.shift, minPivotRatio: FLOAT64_MIN_PIVOT_RATIO }), n);
-    const inv = await this.gemm("float64", t, [n, n], t, [n, n], false, new Float64Array(n * n), true);
+    this.backend ??= await getBackend({ device: "cpu" });
+    const inv = await spdInverseGemm(this.backend, support.k, n, { shift: this.shift, minPivotRatio: FLOAT64_MIN_PIVOT_RATIO });
     this.alpha = await this.gemm("float64", inv, [n, n], support.x64, [n, m], false, new Float64Array(n * m));
     this.alpha32Cache = undefined;
     this.support = support;
