@@ -109,8 +109,10 @@ class TimedKernels implements CholeskyKernels {
     await p();
     this.seconds += sec(t);
   }
-  panel: CholeskyKernels["panel"] = (...a) =>
-    this.timed(() => (this.sliced ? this.inner.panelSliced(...a) : this.inner.panel(...a)));
+  panel: CholeskyKernels["panel"] = (k, l, n, j0, j1, out, rows) => {
+    if (this.sliced && rows !== undefined) throw new Error("the sliced panel has no row range (use the default variant)");
+    return this.timed(() => (this.sliced ? this.inner.panelSliced(k, l, n, j0, j1, out) : this.inner.panel(k, l, n, j0, j1, out, rows)));
+  };
   updateInPlace: CholeskyKernels["updateInPlace"] = (...a) => this.timed(() => this.inner.updateInPlace(...a));
   mulTransposed: CholeskyKernels["mulTransposed"] = (...a) => this.timed(() => this.inner.mulTransposed(...a));
   forwardStep: CholeskyKernels["forwardStep"] = (...a) => this.timed(() => this.inner.forwardStep(...a));

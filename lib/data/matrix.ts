@@ -9,6 +9,13 @@
  */
 export type DuplicatePolicy = "sum" | "binary";
 
+/** A block's nonzero entries: flat indices (row·cols + col, distinct) and values, and the block's dims. */
+export interface FlatEntries {
+  indices: Int32Array;
+  values: Float32Array;
+  dims: [number, number];
+}
+
 export class InteractionMatrix {
   readonly numUsers: number;
   readonly numItems: number;
@@ -99,6 +106,47 @@ export class InteractionMatrix {
       for (let p = this.indptr[u]; p < this.indptr[u + 1]; p++) block[base + this.indices[p]] = this.values[p];
     }
     return block;
+  }
+
+  /**
+   * The nonzero entries of rows [start, end) as flat indices into the dense
+   * block ((u − start)·numItems + item) and values: what denseRows would
+   * write, for a device to densify (Backend.uploadSparse).
+   */
+  flatEntries(start: number, end: number): FlatEntries {
+    if (start < 0 || end > this.numUsers || start > end) {
+      throw new Error(`flatEntries: range [${start}, ${end}) outside 0..${this.numUsers}`);
+    }
+    const from = this.indptr[start];
+    const count = this.indptr[end] - from;
+    const indices = new Int32Array(count);
+    for (let u = start; u < end; u++) {
+      const base = (u - start) * this.numItems;
+      for (let p = this.indptr[u]; p < this.indptr[u + 1]; p++) indices[p - from] = base + this.indices[p];
+    }
+    return { indices, values: this.values.slice(from, from + count), dims: [end - start, this.numItems] };
+  }
+
+  /** flatEntries for an arbitrary list of users, in that order. */
+  flatEntriesOf(users: ArrayLike<number>): FlatEntries {
+    let count = 0;
+    for (let r = 0; r < users.length; r++) {
+      const u = users[r];
+      if (!(u >= 0 && u < this.numUsers)) throw new Error(`flatEntriesOf: user ${u} outside 0..${this.numUsers - 1}`);
+      count += this.indptr[u + 1] - this.indptr[u];
+    }
+    const indices = new Int32Array(count);
+    const values = new Float32Array(count);
+    let at = 0;
+    for (let r = 0; r < users.length; r++) {
+      const u = users[r];
+      const base = r * this.numItems;
+      for (let p = this.indptr[u]; p < this.indptr[u + 1]; p++, at++) {
+        indices[at] = base + this.indices[p];
+        values[at] = this.values[p];
+      }
+    }
+    return { indices, values, dims: [users.length, this.numItems] };
   }
 
   /** Dense rows for an arbitrary list of users, in that order. */

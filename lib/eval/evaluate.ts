@@ -5,6 +5,7 @@
  * Recall, Precision, MAP, MRR and catalogue coverage are there on request
  * (`metrics`), computed from the same top-k lists on the host and device paths.
  */
+import { Float32ScratchPool } from "../util/scratch-pool.ts";
 import type { Dataset } from "../data/dataset.ts";
 import type { InteractionMatrix } from "../data/matrix.ts";
 import { Rng } from "../random.ts";
@@ -165,6 +166,9 @@ function aucNegativesOf(exclude: InteractionMatrix, count: number, seed: number)
   return negatives;
 }
 
+/** Score blocks, reused across evaluations (a grid evaluates many times; see scratch-pool.ts). */
+const scorePool = new Float32ScratchPool(1);
+
 export function defaultBlockSize(numItems: number): number {
   return Math.max(1, Math.min(2048, Math.floor((1 << 24) / Math.max(1, numItems))));
 }
@@ -249,42 +253,46 @@ export async function evaluateView(
   }
   if (!rankedOnDevice) {
     const block = Math.max(1, Math.min(options.blockSize ?? defaultBlockSize(ni), nu));
-    const scores = new Float32Array(block * ni);
+    const scores = scorePool.take(block * ni);
     const top = new Int32Array(kmax);
     const kk = Math.min(kmax, ni);
     const topAll = new Int32Array(block * kk);
     const topKBackend = await topKBackendFor(options.topK ?? "auto", nu * ni);
-    for (let start = 0; start < nu; start += block) {
-      const end = Math.min(nu, start + block);
-      const out = scores.subarray(0, (end - start) * ni);
-      await model.scoreBlock(context, start, end, out);
-      for (let u = start; u < end; u++) {
-        const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
-        const tItems = targets.rowItems(u);
-        if (tItems.length > 0 && negatives) {
-          let at = pairFrom[u];
-          for (const i of tItems) aucScores[at++] = row[i];
-          for (const i of negatives[u]) aucScores[at++] = row[i];
-        }
-        // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
-        let sum = 0;
-        for (let i = 0; i < ni; i++) sum += row[i];
-        if (Number.isNaN(sum)) {
-          const i = row.findIndex((v) => Number.isNaN(v));
-          if (i >= 0) throw nanError(u, i);
-        }
-        for (const i of mask.rowItems(u)) row[i] = -Infinity;
-        if (tItems.length === 0 || topKBackend) continue;
-        accumulate(u, topK(row, kmax, top, priority), tItems);
-      }
-      if (topKBackend) {
-        await topKRows(topKBackend, out, end - start, ni, kk, priority ? priority.order : null, topAll);
+    try {
+      for (let start = 0; start < nu; start += block) {
+        const end = Math.min(nu, start + block);
+        const out = scores.subarray(0, (end - start) * ni);
+        await model.scoreBlock(context, start, end, out);
         for (let u = start; u < end; u++) {
+          const row = out.subarray((u - start) * ni, (u - start + 1) * ni);
           const tItems = targets.rowItems(u);
-          if (tItems.length > 0) accumulate(u, topAll.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
+          if (tItems.length > 0 && negatives) {
+            let at = pairFrom[u];
+            for (const i of tItems) aucScores[at++] = row[i];
+            for (const i of negatives[u]) aucScores[at++] = row[i];
+          }
+          // One sum catches NaN (and ±∞ mixes); the exact item is looked up only then.
+          let sum = 0;
+          for (let i = 0; i < ni; i++) sum += row[i];
+          if (Number.isNaN(sum)) {
+            const i = row.findIndex((v) => Number.isNaN(v));
+            if (i >= 0) throw nanError(u, i);
+          }
+          for (const i of mask.rowItems(u)) row[i] = -Infinity;
+          if (tItems.length === 0 || topKBackend) continue;
+          accumulate(u, topK(row, kmax, top, priority), tItems);
         }
+        if (topKBackend) {
+          await topKRows(topKBackend, out, end - start, ni, kk, priority ? priority.order : null, topAll);
+          for (let u = start; u < end; u++) {
+            const tItems = targets.rowItems(u);
+            if (tItems.length > 0) accumulate(u, topAll.subarray((u - start) * kk, (u - start + 1) * kk), tItems);
+          }
+        }
+        options.onProgress?.(end, nu);
       }
-      options.onProgress?.(end, nu);
+    } finally {
+      scorePool.give(scores);
     }
   }
   const metrics: Metrics = {};

@@ -4,5 +4,8 @@ import { type BlockFactorJob, type BlockFactorResult, factorBlockInverse } from 
 
 await serveJobs<BlockFactorJob, BlockFactorResult>("block-factor-worker", (job) => {
   const r = factorBlockInverse(job);
-  return { reply: r, transfer: r.inverse ? [r.inverse.buffer] : [] };
+  const transfer: ArrayBuffer[] = [];
+  if (r.inverse) transfer.push(r.inverse.buffer as ArrayBuffer);
+  if (r.factor) transfer.push(r.factor.buffer as ArrayBuffer);
+  return { reply: r, transfer };
 });

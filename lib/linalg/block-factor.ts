@@ -20,12 +20,18 @@ export interface BlockFactorJob {
   /** The whole matrix's diagonal entries of these rows plus the shift: the pivot test's reference. */
   diagonal: Float64Array;
   minPivotRatio: number;
+  /** Also return the factor L itself (the host Cholesky writes it into its L). */
+  withFactor?: boolean;
 }
 
 export interface BlockFactorResult {
   /** L⁻¹ (b × b, float32), or null when the block is not positive definite. */
   inverse: Float32Array | null;
   failure: SingularKernelDetail | null;
+  /** L (b × b, float32, zero above the diagonal), when the job asked withFactor. */
+  factor?: Float32Array;
+  /** The smallest pivot ratio seen (when factored). */
+  minRatio?: number;
 }
 
 /** D = L⁻¹ for the Cholesky factor L of the block plus the shift, in float64. */
@@ -34,13 +40,19 @@ export function factorBlockInverse(job: BlockFactorJob): BlockFactorResult {
   if (block.length !== b * b || job.diagonal.length !== b) throw new Error(`factorBlockInverse: block has ${block.length} values and ${job.diagonal.length} diagonal entries for b = ${b}`);
   const a = new Float64Array(b * b);
   for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) a[i * b + c] = block[i * b + c];
+  let minRatio: number;
   try {
-    choleskyFactorInto(a, b, a, { shift, diagonal: job.diagonal, offset: job.j0, minPivotRatio: job.minPivotRatio });
+    minRatio = choleskyFactorInto(a, b, a, { shift, diagonal: job.diagonal, offset: job.j0, minPivotRatio: job.minPivotRatio });
   } catch (e) {
     if (!(e instanceof SingularKernelError)) throw e;
     return { inverse: null, failure: e.detail };
   }
-  return { inverse: Float32Array.from(invertLowerTriangular(a, b)), failure: null };
+  const r: BlockFactorResult = { inverse: Float32Array.from(invertLowerTriangular(a, b)), failure: null, minRatio };
+  if (job.withFactor) {
+    r.factor = new Float32Array(b * b);
+    for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) r.factor[i * b + c] = a[i * b + c];
+  }
+  return r;
 }
 
 
@@ -69,8 +81,21 @@ export class BlockFactorPool {
     void this.group.ensure();
   }
 
+  /** Calls of factorAll and factorOne run one after another (a worker takes one job at a time). */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.tail.then(f, f);
+    this.tail = r.catch(() => undefined);
+    return r;
+  }
+
   /** factorBlockInverse of every job, in order. */
-  async factorAll(jobs: readonly BlockFactorJob[]): Promise<BlockFactorResult[]> {
+  factorAll(jobs: readonly BlockFactorJob[]): Promise<BlockFactorResult[]> {
+    return this.serial(() => this.runAll(jobs));
+  }
+
+  private async runAll(jobs: readonly BlockFactorJob[]): Promise<BlockFactorResult[]> {
     if (jobs.length < 2 || jobs[0].b < MIN_WORKER_BLOCK) return jobs.map(factorBlockInverse);
     const workers = await this.group.ensure();
     if (workers.length === 0) return jobs.map(factorBlockInverse);
@@ -81,7 +106,7 @@ export class BlockFactorPool {
       while (next < jobs.length) {
         const at = next++;
         const r = await w.post(jobs[at]);
-        results[at] = { inverse: r.inverse, failure: r.failure };
+        results[at] = { inverse: r.inverse, failure: r.failure, factor: r.factor, minRatio: r.minRatio };
       }
     };
     try {
@@ -92,6 +117,27 @@ export class BlockFactorPool {
       return jobs.map(factorBlockInverse);
     }
     return results;
+  }
+
+  /**
+   * factorBlockInverse of one job on a worker, so that the caller's thread can
+   * go on meanwhile (the host Cholesky's look-ahead); here when no worker can.
+   */
+  factorOne(job: BlockFactorJob): Promise<BlockFactorResult> {
+    return this.serial(() => this.runOne(job));
+  }
+
+  private async runOne(job: BlockFactorJob): Promise<BlockFactorResult> {
+    if (job.b < MIN_WORKER_BLOCK) return factorBlockInverse(job);
+    const workers = await this.group.ensure();
+    if (workers.length === 0) return factorBlockInverse(job);
+    try {
+      const r = await workers[0].post(job);
+      return { inverse: r.inverse, failure: r.failure, factor: r.factor, minRatio: r.minRatio };
+    } catch (e) {
+      await this.group.fail(e);
+      return factorBlockInverse(job);
+    }
   }
 
   async close(): Promise<void> {

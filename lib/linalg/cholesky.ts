@@ -44,8 +44,11 @@
 
 /** The GEMM-shaped operations the blocked algorithm needs. Output buffers are exact-size views. */
 export interface CholeskyKernels {
-  /** out ((n−j0) × (j1−j0)) = K[j0:n, j0:j1] − L[j0:n, 0:j0]·L[j0:j1, 0:j0]ᵀ, for 0 < j0 < j1 ≤ n. */
-  panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array): Promise<void>;
+  /**
+   * out ((r1−r0) × (j1−j0)) = K[r0:r1, j0:j1] − L[r0:r1, 0:j0]·L[j0:j1, 0:j0]ᵀ, for
+   * 0 < j0 < j1 ≤ n and j0 ≤ r0 < r1 ≤ n; rows [r0, r1) default to [j0, n).
+   */
+  panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array, rows?: readonly [number, number]): Promise<void>;
   /** c (r × bq) −= a (r × bk) · bᵀ (b is bq × bk), written in place over c. */
   updateInPlace(c: Float32Array, r: number, bq: number, a: Float32Array, b: Float32Array, bk: number): Promise<void>;
   /** out (r × b) = a (r × b) · tᵀ (t is b × b). */
@@ -80,6 +83,27 @@ export interface CholeskyKernels {
 
 export type CholeskyVariant = "right" | "left";
 
+/** A diagonal block's factor L, its inverse D = L⁻¹ and the smallest pivot ratio seen. */
+export interface DiagonalBlockFactor {
+  factor: Float32Array;
+  inverse: Float32Array;
+  minRatio: number;
+}
+
+/**
+ * Factors a b × b diagonal block (lower triangle read, the shift not yet added)
+ * in float64, somewhere else (a worker); rejects with SingularKernelError when
+ * a pivot fails the test against `diagonal` (the matrix's own, plus the shift).
+ */
+export type DiagonalBlockFactorer = (job: {
+  block: Float32Array;
+  b: number;
+  j0: number;
+  shift: number;
+  diagonal: Float64Array;
+  minPivotRatio: number;
+}) => Promise<DiagonalBlockFactor>;
+
 export interface BlockedCholeskyOptions {
   /** Block size of the factorisation (default 256). */
   blockSize?: number;
@@ -93,6 +117,11 @@ export interface BlockedCholeskyOptions {
    * cleared again (ML-1M: 146 MB per λ).
    */
   upperIsZero?: boolean;
+  /**
+   * Left-looking only: factor the diagonal blocks here (a worker) while the
+   * panels are formed (look-ahead); without it they are factored in this thread.
+   */
+  factorDiagonal?: DiagonalBlockFactorer;
 }
 
 /** Lower factor of K + shift·I with its diagonal-block inverses. */
@@ -343,8 +372,11 @@ export async function blockedCholesky(
   const l = lOut ?? new Float32Array(n * n);
   if (l.length !== n * n) throw new Error(`blockedCholesky: L buffer has ${l.length} entries, expected ${n * n}`);
   if (!options.upperIsZero || lOut === undefined) l.fill(0); // the upper triangle must read as zero
-  const run = variant === "right" ? rightLooking : leftLooking;
-  const { diagInverses, minRatio } = await run(kernels, k, n, shift, b, minPivotRatio, l);
+  const { diagInverses, minRatio } = variant === "right"
+    ? await rightLooking(kernels, k, n, shift, b, minPivotRatio, l)
+    : options.factorDiagonal
+    ? await leftLookingAhead(kernels, k, n, shift, b, minPivotRatio, l, options.factorDiagonal)
+    : await leftLooking(kernels, k, n, shift, b, minPivotRatio, l);
   return { n, shift, blockSize: b, l, diagInverses, minPivotRatioSeen: minRatio };
 }
 
@@ -377,6 +409,57 @@ async function leftLooking(
       await kernels.mulTransposed(p.subarray(bj * bj), rest, bj, d.inverse, q);
       for (let r = 0; r < rest; r++) l.set(q.subarray(r * bj, (r + 1) * bj), (j1 + r) * n + j0);
     }
+  }
+  return { diagInverses, minRatio };
+}
+
+/**
+ * Left-looking with look-ahead: block j's diagonal block is factored by
+ * `factorDiagonal` (a worker) while this thread forms the panel below it, and
+ * the next diagonal block is formed first thing after column j is done. The
+ * same arithmetic as leftLooking, in another order (the panel's GEMM is split
+ * at the diagonal block's last row).
+ */
+async function leftLookingAhead(
+  kernels: CholeskyKernels, k: Float32Array, n: number, shift: number, b: number, minPivotRatio: number, l: Float32Array,
+  factorDiagonal: DiagonalBlockFactorer,
+): Promise<VariantResult> {
+  const bMax = Math.min(b, n);
+  const below = new Float32Array(Math.max(0, n - bMax) * bMax);
+  const q = new Float32Array(below.length);
+  const diagInverses: Float32Array[] = [];
+  let minRatio = Infinity;
+  const start = (t: Float32Array, j0: number, bj: number): Promise<DiagonalBlockFactor> => {
+    const diagonal = new Float64Array(bj);
+    for (let i = 0; i < bj; i++) diagonal[i] = k[(j0 + i) * n + j0 + i] + shift;
+    const p = factorDiagonal({ block: t, b: bj, j0, shift, diagonal, minPivotRatio });
+    p.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    return p;
+  };
+  const first = new Float32Array(bMax * bMax);
+  for (let r = 0; r < bMax; r++) first.set(k.subarray(r * n, r * n + bMax), r * bMax);
+  let pending = start(first, 0, bMax);
+  for (let j0 = 0; j0 < n; j0 += b) {
+    const j1 = Math.min(n, j0 + b);
+    const bj = j1 - j0;
+    const rest = n - j1;
+    const p = below.subarray(0, rest * bj);
+    if (rest > 0) {
+      if (j0 === 0) for (let r = 0; r < rest; r++) p.set(k.subarray((j1 + r) * n, (j1 + r) * n + bj), r * bj);
+      else await kernels.panel(k, l, n, j0, j1, p, [j1, n]);
+    }
+    const d = await pending;
+    minRatio = Math.min(minRatio, d.minRatio);
+    diagInverses.push(d.inverse);
+    for (let i = 0; i < bj; i++) l.set(d.factor.subarray(i * bj, i * bj + i + 1), (j0 + i) * n + j0);
+    if (rest === 0) break;
+    const qv = q.subarray(0, rest * bj);
+    await kernels.mulTransposed(p, rest, bj, d.inverse, qv);
+    for (let r = 0; r < rest; r++) l.set(qv.subarray(r * bj, (r + 1) * bj), (j1 + r) * n + j0);
+    const j2 = Math.min(n, j1 + b);
+    const t = new Float32Array((j2 - j1) * (j2 - j1));
+    await kernels.panel(k, l, n, j1, j2, t, [j1, j2]);
+    pending = start(t, j1, j2 - j1);
   }
   return { diagInverses, minRatio };
 }
@@ -568,13 +651,14 @@ export async function blockedUnitSolve(
 
 /** Plain TypeScript kernels (float64 accumulation): for tests and tiny problems. */
 export const tsCholeskyKernels: CholeskyKernels = {
-  async panel(k, l, n, j0, j1, out) {
+  async panel(k, l, n, j0, j1, out, rows) {
     const bj = j1 - j0;
-    for (let r = j0; r < n; r++) {
+    const [r0, r1] = rows ?? [j0, n];
+    for (let r = r0; r < r1; r++) {
       for (let c = j0; c < j1; c++) {
         let s = k[r * n + c];
         for (let p = 0; p < j0; p++) s -= l[r * n + p] * l[c * n + p];
-        out[(r - j0) * bj + (c - j0)] = s;
+        out[(r - r0) * bj + (c - j0)] = s;
       }
     }
   },

@@ -55,6 +55,21 @@ export type Device = "cpu" | "cuda" | "webgpu" | "wasm";
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array;
 
 /** A tensor as infrec passes it around: row-major data and its dims. */
+/** Frees the named feeds that are device tensors (e.g. a context block uploaded for one run). */
+export function disposeDeviceFeeds(feeds: Record<string, TensorArg | DeviceTensor>, ...names: string[]): void {
+  for (const name of names) {
+    const t = feeds[name];
+    if (t !== undefined && "dispose" in t) t.dispose();
+  }
+}
+
+/** A sparse float32 block: flat indices (row·cols + col, distinct), their values and the block's dims. */
+export interface SparseBlock {
+  indices: Int32Array;
+  values: Float32Array;
+  dims: readonly [number, number];
+}
+
 export interface TensorArg<T extends TensorData = TensorData> {
   data: T;
   dims: readonly number[];
@@ -146,6 +161,13 @@ export interface Backend {
   runDevice(session: Session, feeds: Record<string, TensorArg | DeviceTensor>): Promise<Record<string, TensorArg | DeviceTensor>>;
   /** Puts host values on the device (on the host backends the data is not copied: do not modify it while the handle lives). */
   upload(t: TensorArg): Promise<DeviceTensor>;
+  /**
+   * A dense rows × cols float32 block on the device from its nonzero entries
+   * (flat indices row·cols + col, distinct): on WebGPU only the entries cross
+   * and a scatter graph densifies them there; elsewhere the dense block is
+   * built on the host and uploaded.
+   */
+  uploadSparse(block: SparseBlock): Promise<DeviceTensor>;
   /** Brings a device tensor's values to the host. */
   download(t: DeviceTensor): Promise<TensorData>;
   /** Runs, bytes uploaded and bytes downloaded so far (a live object; copy it to keep a snapshot). */
@@ -455,6 +477,31 @@ class OrtBackend implements Backend {
     }
     const s = await this.session(`identity_${elemType(t.data)}` as GraphName, { deviceOutputs: true });
     return (await this.runDevice(s, { X: t })).Y as DeviceTensor;
+  }
+
+  async uploadSparse(block: SparseBlock): Promise<DeviceTensor> {
+    const [rows, cols] = block.dims;
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new Error(`backend.uploadSparse: bad dims [${rows}, ${cols}]`);
+    const size = rows * cols;
+    const { indices, values } = block;
+    if (indices.length !== values.length) throw new Error(`backend.uploadSparse: ${indices.length} indices but ${values.length} values`);
+    for (let p = 0; p < indices.length; p++) {
+      if (!(indices[p] >= 0 && indices[p] < size)) throw new Error(`backend.uploadSparse: index ${indices[p]} outside the ${rows} × ${cols} block`);
+    }
+    // int32 flat indices reach 2^31 − 1; an empty scatter is not worth a graph.
+    if (this.device !== "webgpu" || size >= 2 ** 31 || indices.length === 0) {
+      const dense = new Float32Array(size);
+      for (let p = 0; p < indices.length; p++) dense[indices[p]] = values[p];
+      return this.upload({ data: dense, dims: [rows, cols] });
+    }
+    const s = await this.session("scatter_rows", { deviceOutputs: true });
+    const out = await this.runDevice(s, {
+      IDX: { data: indices, dims: [indices.length] },
+      VAL: { data: values, dims: [values.length] },
+      SIZE: { data: BigInt64Array.of(BigInt(size)), dims: [1] },
+      SHAPE: { data: BigInt64Array.of(BigInt(rows), BigInt(cols)), dims: [2] },
+    });
+    return out.Y as DeviceTensor;
   }
 
   async download(t: DeviceTensor): Promise<TensorData> {

@@ -25,6 +25,25 @@ test("denseRows gives row blocks without densifying the rest", () => {
   assert.throws(() => m.denseRows(2, 4), /outside/);
 });
 
+test("flatEntries and flatEntriesOf give exactly the entries denseRows writes", () => {
+  const m = InteractionMatrix.fromTriplets(4, 5, [0, 1, 1, 3, 3], [4, 0, 2, 1, 3], [1, 0.5, 2, 1, 3]);
+  const densify = (e: { indices: Int32Array; values: Float32Array; dims: [number, number] }): number[] => {
+    const d = new Array(e.dims[0] * e.dims[1]).fill(0);
+    e.indices.forEach((ix, p) => (d[ix] = e.values[p]));
+    return d;
+  };
+  for (const [a, b] of [[0, 4], [1, 3], [2, 2], [3, 4]]) {
+    const e = m.flatEntries(a, b);
+    assert.deepEqual(e.dims, [b - a, 5]);
+    assert.deepEqual(densify(e), [...m.denseRows(a, b)]);
+  }
+  const of = m.flatEntriesOf([3, 0, 3]);
+  assert.deepEqual(of.dims, [3, 5]);
+  assert.deepEqual(densify(of), [...m.denseRowsOf([3, 0, 3])]);
+  assert.throws(() => m.flatEntries(3, 5), /flatEntries: range \[3, 5\) outside/);
+  assert.throws(() => m.flatEntriesOf([1, 4]), /flatEntriesOf: user 4 outside 0..3/);
+});
+
 test("add merges rows; selectUsers, has and itemCounts", () => {
   const a = InteractionMatrix.fromTriplets(2, 3, [0, 1], [0, 2]);
   const b = InteractionMatrix.fromTriplets(2, 3, [0, 1], [0, 1]);

@@ -126,6 +126,27 @@ for (const device of ["cpu", "wasm"] as const) {
   });
 }
 
+for (const device of ["cpu", "wasm"] as const) {
+  test(`uploadSparse (${device}): the dense block of the entries on the device; bad entries named`, async () => {
+    const be = await getBackend({ device });
+    const block = { indices: new Int32Array([5, 0, 11]), values: new Float32Array([2, 1, 3]), dims: [3, 4] as const };
+    const t = await be.uploadSparse(block);
+    assert.deepEqual(t.dims, [3, 4]);
+    assert.deepEqual([...((await be.download(t)) as Float32Array)], [1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3]);
+    // The scatter graph WebGPU densifies with, run here on the host: the same block.
+    const s = await be.session("scatter_rows");
+    const { Y } = await be.run(s, {
+      IDX: { data: block.indices, dims: [3] }, VAL: { data: block.values, dims: [3] },
+      SIZE: { data: BigInt64Array.of(12n), dims: [1] }, SHAPE: { data: BigInt64Array.of(3n, 4n), dims: [2] },
+    });
+    assert.deepEqual(Y.dims, [3, 4]);
+    assert.deepEqual([...(Y.data as Float32Array)], [1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3]);
+    await assert.rejects(be.uploadSparse({ ...block, indices: new Int32Array([5, 0, 12]) }), /index 12 outside the 3 × 4 block/);
+    await assert.rejects(be.uploadSparse({ ...block, values: new Float32Array(2) }), /3 indices but 2 values/);
+    await assert.rejects(be.uploadSparse({ ...block, dims: [-1, 4] }), /bad dims \[-1, 4\]/);
+  });
+}
+
 test("a device tensor of one backend is refused by another, naming both", async () => {
   const cpu = await getBackend({ device: "cpu" });
   const wasm = await getBackend({ device: "wasm" });

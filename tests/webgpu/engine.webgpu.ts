@@ -37,6 +37,26 @@ test("webgpu: device tensors live in GPU buffers, chain between runs and downloa
   dev.dispose();
 });
 
+test("webgpu: uploadSparse densifies on the GPU, exactly as the host would", async () => {
+  const be = await getBackend({ device: "webgpu" });
+  const r = lcg(3);
+  const rows = 37;
+  const cols = 53;
+  const picked = new Set<number>();
+  while (picked.size < 300) picked.add(Math.floor(r() * rows * cols));
+  const indices = Int32Array.from(picked);
+  const values = Float32Array.from(indices, () => Math.round(r() * 8) / 4);
+  const before = be.stats.hostToDeviceBytes;
+  const t = await be.uploadSparse({ indices, values, dims: [rows, cols] });
+  assert.equal(t.location, "gpu-buffer");
+  // Only the entries (and two shape inputs) crossed, not the 37 × 53 block.
+  assert.ok(be.stats.hostToDeviceBytes - before < 300 * 8 + 64, `${be.stats.hostToDeviceBytes - before} bytes uploaded`);
+  const want = new Float32Array(rows * cols);
+  indices.forEach((ix, p) => (want[ix] = values[p]));
+  assert.deepEqual([...((await be.download(t)) as Float32Array)], [...want]);
+  t.dispose();
+});
+
 test("webgpu: DeviceSpdBatch matches the float64 reference for every shift", async () => {
   const be = await getBackend({ device: "webgpu" });
   const n = 37;

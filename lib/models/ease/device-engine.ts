@@ -13,7 +13,7 @@ import type { InteractionMatrix } from "../../data/matrix.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
-import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
+import { type Backend, type DeviceTensor, disposeDeviceFeeds, type TensorArg } from "../../onnx/backend.ts";
 import { attr, GraphBuilder, type GraphSpec, identityLike, sharedGraphSpec, type Value } from "../../onnx/builder.ts";
 import { appendRanking, rankedBlock, rankingFeeds } from "../../ranking/top-k-graph.ts";
 import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
@@ -138,7 +138,7 @@ export class DeviceEASE {
     return { gram: this.gram.value, inverses: this.inverses.value };
   }
 
-  private feeds(context: InteractionMatrix, start: number, end: number): { kind: Context; feeds: Record<string, TensorArg | DeviceTensor> } {
+  private async feeds(context: InteractionMatrix, start: number, end: number): Promise<{ kind: Context; feeds: Record<string, TensorArg | DeviceTensor> }> {
     const { gram, inverses } = this.parts();
     const items = gram.g.dims[0];
     if (context.numItems !== items) throw new Error(`EASE: context has ${context.numItems} items, model ${items}`);
@@ -149,22 +149,30 @@ export class DeviceEASE {
       feeds.END = { data: new BigInt64Array([BigInt(end)]), dims: [1] };
       return { kind: "fitted", feeds };
     }
-    feeds.CTX = { data: context.denseRows(start, end), dims: [end - start, items] };
+    feeds.CTX = await this.backend.uploadSparse(context.flatEntries(start, end));
     return { kind: "rows", feeds };
   }
 
   async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
-    const { kind, feeds } = this.feeds(context, start, end);
-    const session = await this.backend.session(scoreSpec(kind));
-    const { S } = await timed(this.timings, "score", () => this.backend.runDevice(session, feeds));
-    out.set((S as TensorArg).data as Float32Array);
+    const { kind, feeds } = await this.feeds(context, start, end);
+    try {
+      const session = await this.backend.session(scoreSpec(kind));
+      const { S } = await timed(this.timings, "score", () => this.backend.runDevice(session, feeds));
+      out.set((S as TensorArg).data as Float32Array);
+    } finally {
+      disposeDeviceFeeds(feeds, "CTX");
+    }
   }
 
   async rankBlock(r: RankRequest): Promise<RankedBlock> {
-    const { kind, feeds } = this.feeds(r.context, r.start, r.end);
-    const session = await this.backend.session(rankSpec(kind, r.k));
-    const out = await timed(this.timings, "rank", () => this.backend.runDevice(session, { ...feeds, ...rankingFeeds(r) }));
-    return rankedBlock(out);
+    const { kind, feeds } = await this.feeds(r.context, r.start, r.end);
+    try {
+      const session = await this.backend.session(rankSpec(kind, r.k));
+      const out = await timed(this.timings, "rank", () => this.backend.runDevice(session, { ...feeds, ...rankingFeeds(r) }));
+      return rankedBlock(out);
+    } finally {
+      disposeDeviceFeeds(feeds, "CTX");
+    }
   }
 
   dispose(): void {
@@ -180,7 +188,7 @@ async function deviceGram(o: DeviceEaseOptions): Promise<SharedResource<DeviceGr
   if (cached && cached.value.train === o.train) return cached.retain();
   const n = o.train.numUsers;
   const items = o.train.numItems;
-  const x = await o.backend.upload({ data: o.train.denseRows(0, n), dims: [n, items] });
+  const x = await o.backend.uploadSparse(o.train.flatEntries(0, n));
   const session = await o.backend.session(sharedGraphSpec("ease_item_gram", itemGramGraph), { deviceOutputs: ["G", "I"] });
   const out = await timed(o.timings, "gram", () => o.backend.runDevice(session, { X: x }));
   const g = out.G as DeviceTensor;

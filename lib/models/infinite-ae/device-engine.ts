@@ -14,7 +14,7 @@ import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
 import { DeviceSpdBatch } from "../../linalg/device-cholesky.ts";
 import { SingularKernelError } from "../../linalg/cholesky.ts";
 import { ntkGraph } from "../../ntk/gram-graph.ts";
-import type { Backend, DeviceTensor, TensorArg } from "../../onnx/backend.ts";
+import { type Backend, type DeviceTensor, disposeDeviceFeeds, type TensorArg } from "../../onnx/backend.ts";
 import { type FitScratch, ScratchSlot, SharedResource } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
 import { rankedBlock, rankingFeeds } from "../../ranking/top-k-graph.ts";
@@ -119,7 +119,7 @@ export class DeviceInfiniteAE {
     return context === kernel.train && kernel.support === null ? "fitted" : "gram";
   }
 
-  private feeds(source: ScoreSource, context: InteractionMatrix, start: number, end: number): Record<string, TensorArg | DeviceTensor> {
+  private async feeds(source: ScoreSource, context: InteractionMatrix, start: number, end: number): Promise<Record<string, TensorArg | DeviceTensor>> {
     const { kernel, duals } = this.parts();
     const feeds: Record<string, TensorArg | DeviceTensor> = { A: duals.alpha, SEL: { data: new BigInt64Array([BigInt(this.index)]), dims: [] } };
     if (source === "fitted") {
@@ -128,7 +128,7 @@ export class DeviceInfiniteAE {
       feeds.START = { data: new BigInt64Array([BigInt(start)]), dims: [1] };
       feeds.END = { data: new BigInt64Array([BigInt(end)]), dims: [1] };
     } else {
-      feeds.CTX = { data: context.denseRows(start, end), dims: [end - start, kernel.items] };
+      feeds.CTX = await this.backend.uploadSparse(context.flatEntries(start, end));
       feeds.XS = kernel.x;
     }
     return feeds;
@@ -137,13 +137,23 @@ export class DeviceInfiniteAE {
   async scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void> {
     const source = this.source(context);
     const session = await this.backend.session(scoreGraphSpec(source, this.depth));
-    const { S } = await timed(this.timings, "score", () => this.backend.runDevice(session, this.feeds(source, context, start, end)));
-    out.set((S as TensorArg).data as Float32Array);
+    const feeds = await this.feeds(source, context, start, end);
+    try {
+      const { S } = await timed(this.timings, "score", () => this.backend.runDevice(session, feeds));
+      out.set((S as TensorArg).data as Float32Array);
+    } finally {
+      disposeDeviceFeeds(feeds, "CTX");
+    }
   }
 
   async rankBlock(r: RankRequest): Promise<RankedBlock> {
     const source = this.source(r.context);
-    return rankInGraph(this.backend, source, this.depth, this.feeds(source, r.context, r.start, r.end), r, this.timings);
+    const feeds = await this.feeds(source, r.context, r.start, r.end);
+    try {
+      return await rankInGraph(this.backend, source, this.depth, feeds, r, this.timings);
+    } finally {
+      disposeDeviceFeeds(feeds, "CTX");
+    }
   }
 
   dispose(): void {
@@ -169,8 +179,7 @@ async function deviceKernel(o: DeviceFitOptions): Promise<SharedResource<DeviceK
   if (cached && cached.value.train === o.train) return cached.retain();
   const n = o.support ? o.support.length : o.train.numUsers;
   const items = o.train.numItems;
-  const rows = o.support ? o.train.denseRowsOf(o.support) : o.train.denseRows(0, n);
-  const x = await o.backend.upload({ data: rows, dims: [n, items] });
+  const x = await o.backend.uploadSparse(o.support ? o.train.flatEntriesOf(o.support) : o.train.flatEntries(0, n));
   const session = await o.backend.session(ntkGraph("self_gram", o.depth), { deviceOutputs: ["K"] });
   const out = await timed(o.timings, "gram", () => o.backend.runDevice(session, { X: x }));
   const diagonal = Float64Array.from((out.KD as TensorArg).data as Float32Array);

@@ -8,6 +8,7 @@
  * and S is all of it (validation), K_SS·α = X_S − c·α is exact, so no second
  * Gram or product is needed.
  */
+import { Float32ScratchPool } from "../../util/scratch-pool.ts";
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
 import { type AeKernel, checkAeKernel } from "../../ntk/nngp.ts";
@@ -87,6 +88,12 @@ function fittedScores(out: Float32Array, x: Float32Array, alpha: Float32Array, c
   for (let i = 0; i < count; i++) out[i] = x[from + i] - c * alpha[from + i];
 }
 
+/** α buffers of disposed fits, for the next fit of a grid. */
+const alphaPool = new Float32ScratchPool(1);
+
+/** Context rows and cross-kernel blocks of scoreBlock, reused from block to block. */
+const blockPool = new Float32ScratchPool(2);
+
 /** Support rows, Σx² and K_SS of one training matrix, shared across a λ grid. */
 const KERNEL_SLOT = new ScratchSlot<KernelState>("inf-ae:kernel");
 
@@ -99,6 +106,8 @@ export class InfiniteAE implements Recommender {
   private backend?: Backend;
   private state?: KernelState;
   private alphaBuf?: Float32Array;
+  /** Whether alphaBuf came from alphaPool (and goes back there on dispose). */
+  private alphaPooled = false;
   private shift = 0;
   /** The float64 model a small support is delegated to. */
   private small?: InfiniteAEFloat64;
@@ -161,8 +170,7 @@ export class InfiniteAE implements Recommender {
   async fit(train: InteractionMatrix, options: FitOptions = {}): Promise<void> {
     if (train.numUsers === 0 || train.numItems === 0) throw new Error(`InfiniteAE.fit: empty training matrix (${train.numUsers}×${train.numItems})`);
     if (train.nnz === 0) throw new Error("InfiniteAE.fit: the training matrix has no interactions");
-    this.device?.model.dispose();
-    this.device = undefined;
+    this.dispose(); // a refit drops the previous fit (its α buffer goes back to the pool)
     const precision = this.options.precision ?? "auto";
     const supportSize = this.supportBudget === "all" ? train.numUsers : Math.min(this.supportBudget, train.numUsers);
     if (precision === "float64" || (precision === "auto" && supportSize <= FLOAT64_MAX_SUPPORT)) {
@@ -198,7 +206,10 @@ export class InfiniteAE implements Recommender {
     this.shift = ridgeShift(state.k, n, this.lambda);
     const factor = await this.timed("factor", () => state.solver.factor(state.k, n, this.shift));
     options.onProgress?.(0.6, "factor");
-    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, new Float32Array(n * train.numItems), { maxResidual: MAX_RESIDUAL, sameRightHandSide: true }));
+    // α's buffer comes from a disposed candidate of the grid when there is one (scratch-pool.ts).
+    const alphaOut = alphaPool.take(n * train.numItems).subarray(0, n * train.numItems);
+    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, alphaOut, { maxResidual: MAX_RESIDUAL, sameRightHandSide: true }));
+    this.alphaPooled = true;
     options.onProgress?.(1, "solve");
     this.state = state;
   }
@@ -263,11 +274,19 @@ export class InfiniteAE implements Recommender {
     }
     const backend = await this.getBackend();
     const n = state.support ? state.support.length : state.train.numUsers;
-    const ctx = context.denseRows(start, end);
-    const kcs = await this.timed("score-gram", () =>
-      (this.kernel === "nngp" ? nngpGram : ntkGram)(backend, ctx, rows, state.xs, n, m, { depth: this.depth, bSumSq: state.norms })
-    );
-    await this.timed("score-product", () => backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) }));
+    // Both blocks are refilled from pooled buffers (scratch-pool.ts: fresh ones cost page faults).
+    const ctxBuf = blockPool.take(rows * m);
+    const kBuf = blockPool.take(rows * n);
+    try {
+      const ctx = context.denseRows(start, end, ctxBuf);
+      const kcs = await this.timed("score-gram", () =>
+        (this.kernel === "nngp" ? nngpGram : ntkGram)(backend, ctx, rows, state.xs, n, m, { depth: this.depth, bSumSq: state.norms, out: kBuf.subarray(0, rows * n) })
+      );
+      await this.timed("score-product", () => backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) }));
+    } finally {
+      blockPool.give(ctxBuf);
+      blockPool.give(kBuf);
+    }
   }
 
   /** The saved-duals artifact of this fit (support rows, α, λ, depth). */
@@ -290,10 +309,17 @@ export class InfiniteAE implements Recommender {
     };
   }
 
-  /** Releases the device-resident buffers this fit holds. */
+  /**
+   * Releases the device-resident buffers this fit holds and hands α's host
+   * buffer to the next fit (a grid disposes the candidates it drops): duals
+   * read from this model must not be used after dispose().
+   */
   dispose(): void {
     this.device?.model.dispose();
     this.device = undefined;
+    if (this.alphaPooled && this.alphaBuf) alphaPool.give(this.alphaBuf);
+    this.alphaPooled = false;
+    this.alphaBuf = undefined;
   }
 
   hyperParameters(): HyperParameters {

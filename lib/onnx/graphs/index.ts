@@ -5,7 +5,7 @@
  * folders bring their own GraphSpecs (lib/ntk/gram-graph.ts);
  * scripts/export-models.ts writes both to models/<name>.onnx.
  */
-import { gemmUpdateGraph, identityGraph, matmulBtGraph, matmulGraph, probeAddGraph } from "./linalg.ts";
+import { gemmUpdateGraph, identityGraph, matmulBtGraph, matmulGraph, probeAddGraph, scatterRowsGraph } from "./linalg.ts";
 import {
   backwardStepGraph,
   backwardUnitStepGraph,
@@ -20,6 +20,7 @@ export const GRAPHS = {
   identity_float32: identityGraph("float32"),
   identity_int32: identityGraph("int32"),
   identity_int64: identityGraph("int64"),
+  scatter_rows: scatterRowsGraph,
   matmul: matmulGraph,
   matmul_bt: matmulBtGraph,
   gemm_update: gemmUpdateGraph,

@@ -42,6 +42,26 @@ export function gemmUpdateGraph(): Uint8Array {
   return g.toBytes();
 }
 
+/**
+ * Y (rows × cols) = zeros with Y.flat[IDX[p]] = VAL[p]: a sparse block made dense
+ * on the device, so that only its entries cross from the host (a dense ML-1M
+ * block is 90 MB, and first-touching that much fresh host memory took 0.35 s in
+ * a VM here). Inputs IDX (int32 flat indices, distinct), VAL (float32), SIZE
+ * (int64 [1], rows·cols), SHAPE (int64 [2]). Expand makes the zeros because the
+ * WebGPU EP has no ConstantOfShape kernel (it would run on the CPU).
+ */
+export function scatterRowsGraph(): Uint8Array {
+  const g = new GraphBuilder("scatter_rows");
+  const idx = g.input("IDX", "int32", ["p"]);
+  const val = g.input("VAL", "float32", ["p"]);
+  const size = g.input("SIZE", "int64", [1]);
+  const shape = g.input("SHAPE", "int64", [2]);
+  const zeros = g.op("Expand", [g.constFloat(0), size]);
+  const flat = g.op("ScatterElements", [zeros, idx, val], { axis: attr.int(0) });
+  g.output(g.op("Reshape", [flat, shape]), "Y", "float32", ["rows", "cols"]);
+  return g.toBytes();
+}
+
 export type IdentityDType = "float32" | "int32" | "int64";
 
 /** Y = X for any shape: the backend's upload (device output) and download (host output) of device tensors. */
