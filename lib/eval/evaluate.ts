@@ -104,21 +104,21 @@ export interface SplitView {
 }
 
 /** Split views per dataset: a grid search evaluates the same split many times. */
-const views = new WeakMap<Dataset, Partial<Record<EvalSplit, SplitView>>>();
+const views = new WeakMap<Dataset, Partial<Record<EvalSplit, SplitView>> & { aucExclude?: InteractionMatrix }>();
 
 /** The view of a split, built once per dataset object (datasets are not modified in place). */
 export function splitView(ds: Dataset, split: EvalSplit): SplitView {
   let cached = views.get(ds);
   if (cached === undefined) views.set(ds, (cached = {}));
-  return (cached[split] ??= buildSplitView(ds, split));
+  // One exclusion matrix for both splits, so their AUC negatives are sampled once (aucNegativesOf).
+  const aucExclude = (cached.aucExclude ??= ds.train.add(ds.test));
+  return (cached[split] ??= buildSplitView(ds, split, aucExclude));
 }
 
-function buildSplitView(ds: Dataset, split: EvalSplit): SplitView {
-  if (split === "validation") {
-    return { context: ds.train, targets: ds.validation, mask: ds.train, aucExclude: ds.train.add(ds.test) };
-  }
+function buildSplitView(ds: Dataset, split: EvalSplit, aucExclude: InteractionMatrix): SplitView {
+  if (split === "validation") return { context: ds.train, targets: ds.validation, mask: ds.train, aucExclude };
   const context = ds.train.add(ds.validation);
-  return { context, targets: ds.test, mask: context, aucExclude: ds.train.add(ds.test) };
+  return { context, targets: ds.test, mask: context, aucExclude };
 }
 
 /**
@@ -130,11 +130,13 @@ export function sampleAucNegatives(exclude: InteractionMatrix, count: number, se
   const rng = new Rng(seed);
   const out: Int32Array[] = [];
   const ni = exclude.numItems;
+  // mark[i] = u: item i is excluded for user u or already drawn (the same draws as a Set and has(), without their cost).
+  const mark = new Int32Array(ni).fill(-1);
+  const drawn = new Int32Array(Math.max(0, count));
   for (let u = 0; u < exclude.numUsers; u++) {
     const excl = exclude.rowItems(u);
     const free = ni - excl.length;
     const want = Math.min(count, free);
-    const picked = new Set<number>();
     if (want > free / 2) {
       // Dense case: shuffle the free items.
       const pool: number[] = [];
@@ -146,11 +148,16 @@ export function sampleAucNegatives(exclude: InteractionMatrix, count: number, se
       out.push(Int32Array.from(pool.slice(0, want)));
       continue;
     }
-    while (picked.size < want) {
+    for (const i of excl) mark[i] = u;
+    let got = 0;
+    while (got < want) {
       const i = rng.int(ni);
-      if (!picked.has(i) && !exclude.has(u, i)) picked.add(i);
+      if (mark[i] !== u) {
+        mark[i] = u;
+        drawn[got++] = i;
+      }
     }
-    out.push(Int32Array.from(picked));
+    out.push(drawn.slice(0, want));
   }
   return out;
 }

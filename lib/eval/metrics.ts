@@ -143,6 +143,64 @@ export function psp(
  * the native typed-array sort and merged: several times faster than one sort
  * with a comparator on the ~300k pairs of an ML-1M evaluation, same value.
  */
+/** Scratch of sortAscending and auc, grown on demand: both are synchronous, and fresh memory costs page faults. */
+let sortScratch = { keys: new Int32Array(0), tmp: new Int32Array(0), counts: new Int32Array(2048) };
+let aucScratch = new Float64Array(0);
+
+/**
+ * Sorts ascending in place, as Float64Array.prototype.sort does. When every
+ * value is a float32 (model scores are) it sorts their bits by a three-pass
+ * LSD radix sort: AUC sorted ML-1M's 400k pairs 7 times per protocol, 0.47 s
+ * of the webgpu run's main thread on the GPU machine with the native sort.
+ */
+export function sortAscending(v: Float64Array): void {
+  const n = v.length;
+  if (n < 256) {
+    v.sort();
+    return;
+  }
+  if (sortScratch.keys.length < n) sortScratch = { keys: new Int32Array(n), tmp: new Int32Array(n), counts: sortScratch.counts };
+  const { keys, tmp, counts } = sortScratch;
+  const f = new Float32Array(keys.buffer, 0, n);
+  for (let i = 0; i < n; i++) {
+    f[i] = v[i];
+    if (f[i] !== v[i]) {
+      v.sort(); // not a float32 (or NaN)
+      return;
+    }
+  }
+  // Order-preserving signed keys: a negative float's magnitude bits are flipped; then the sign bit, for unsigned digits.
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    keys[i] = k ^ ((k >> 31) | 0x80000000);
+  }
+  radixPass(keys, tmp, n, 0, 0x7ff, counts);
+  radixPass(tmp, keys, n, 11, 0x7ff, counts);
+  radixPass(keys, tmp, n, 22, 0x3ff, counts);
+  for (let i = 0; i < n; i++) {
+    const k = tmp[i];
+    tmp[i] = k ^ ((~k >> 31) | 0x80000000);
+  }
+  const sorted = new Float32Array(tmp.buffer, 0, n);
+  for (let i = 0; i < n; i++) v[i] = sorted[i];
+}
+
+/** One stable counting pass of the radix sort: dst[0, n) = src[0, n) ordered by the digit (key >>> shift) & mask. */
+function radixPass(src: Int32Array, dst: Int32Array, n: number, shift: number, mask: number, counts: Int32Array): void {
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[(src[i] >>> shift) & mask]++;
+  let sum = 0;
+  for (let d = 0; d <= mask; d++) {
+    const c = counts[d];
+    counts[d] = sum;
+    sum += c;
+  }
+  for (let i = 0; i < n; i++) {
+    const k = src[i];
+    dst[counts[(k >>> shift) & mask]++] = k;
+  }
+}
+
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   const n = scores.length;
   if (labels.length !== n) throw new Error(`auc: ${n} scores but ${labels.length} labels`);
@@ -150,14 +208,15 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   for (let i = 0; i < n; i++) if (labels[i]) pos++;
   const neg = n - pos;
   if (pos === 0 || neg === 0) return NaN;
-  const p = new Float64Array(pos);
-  const q = new Float64Array(neg);
+  if (aucScratch.length < n) aucScratch = new Float64Array(n);
+  const p = aucScratch.subarray(0, pos);
+  const q = aucScratch.subarray(pos, n);
   for (let i = 0, a = 0, b = 0; i < n; i++) {
     if (labels[i]) p[a++] = scores[i];
     else q[b++] = scores[i];
   }
-  p.sort();
-  q.sort();
+  sortAscending(p);
+  sortAscending(q);
   // For each positive (ascending): negatives strictly below, and equal ones at ½.
   let u = 0;
   let below = 0;

@@ -75,10 +75,11 @@ export interface SpdSolverOptions {
   minPivotRatio?: number;
   /**
    * Factor the diagonal blocks on a worker thread while ORT forms the panels
-   * (left-looking only): the float64 blocks are the serial part of the
-   * factorisation on many cores. Default: on from 4 logical cores (on 2 cores
-   * the worker competes with ORT's threads: ML-1M's factor phase took 4.9–5.1
-   * s with it against 4.0–4.3 s without); INFREC_HOST_LOOKAHEAD=0/1 overrides.
+   * (left-looking only). Default: only when the backend leaves a core free
+   * (threads < logical cores). With ORT on every core the worker slows ORT's
+   * parallel GEMMs more than it saves: ML-1M's factor phase (6 λ) took 4.9–5.1
+   * s with it against 4.0–4.3 s without on 2 cores, and 5.07 against 4.09 s on
+   * the 16-core GPU machine. INFREC_HOST_LOOKAHEAD=0/1 overrides.
    */
   lookAhead?: boolean;
 }
@@ -171,7 +172,7 @@ export class SpdSolver {
     // A fresh buffer is all zeros; a reused one held a factor of the same n, whose upper triangle is zero.
     if (this.lBuffer === undefined || this.lBuffer.length !== n * n) this.lBuffer = new Float32Array(n * n);
     this.generation++;
-    const factorDiagonal = this.variant === "left" && n > this.blockSize && (await useLookAhead(this.lookAhead)) ? await workerBlockFactorer() : undefined;
+    const factorDiagonal = this.variant === "left" && n > this.blockSize && (await useLookAhead(this.lookAhead, this.backend.threads)) ? await workerBlockFactorer() : undefined;
     const chol = await blockedCholesky(
       this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant, upperIsZero: true, factorDiagonal }, this.lBuffer,
     );
@@ -211,12 +212,12 @@ export class SpdSolver {
 }
 
 /** SpdSolverOptions.lookAhead's default (see there). */
-async function useLookAhead(option: boolean | undefined): Promise<boolean> {
+async function useLookAhead(option: boolean | undefined, ortThreads: number): Promise<boolean> {
   if (option !== undefined) return option;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.INFREC_HOST_LOOKAHEAD;
   if (env === "0" || env === "1") return env === "1";
   if (env !== undefined && env !== "") throw new Error(`INFREC_HOST_LOOKAHEAD must be 0 or 1, got '${env}'`);
-  return (await logicalCores()) >= 4;
+  return ortThreads < (await logicalCores());
 }
 
 /** Diagonal blocks factored on the process's block-factor worker (block-factor.ts). */

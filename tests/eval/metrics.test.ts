@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { auc, averagePrecision, CoverageCounter, hitRate, inversePropensity, ndcg, precision, psp, recall, reciprocalRank } from "../../lib/eval/metrics.ts";
+import { auc, averagePrecision, CoverageCounter, hitRate, inversePropensity, ndcg, precision, psp, recall, reciprocalRank, sortAscending } from "../../lib/eval/metrics.ts";
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
 
@@ -40,6 +40,25 @@ test("inversePropensity follows 1 + C·(n + B)^−A", () => {
   close(w[0], 1 + c * Math.pow(1.5, -0.55));
   close(w[1], 1 + c * Math.pow(11.5, -0.55));
   assert.ok(w[0] > w[1], "rarer items weigh more");
+});
+
+test("sortAscending equals the native sort: float32 values by radix, others natively", () => {
+  let seed = 7;
+  const r = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const specials = [0, -0, Infinity, -Infinity, 1e-40, -1e-40, 3.4e38, -3.4e38];
+  for (const n of [10, 1000, 50_000]) {
+    // float32 scores with ties, both signs, subnormals and infinities
+    const f32 = Float64Array.from({ length: n }, (_, i) => (i < specials.length ? specials[i] : Math.fround((r() - 0.5) * 10 ** Math.floor(r() * 8 - 4))));
+    for (let i = 0; i < n / 10; i++) f32[Math.floor(r() * n)] = f32[Math.floor(r() * n)];
+    const want = Float64Array.from(f32).sort();
+    sortAscending(f32);
+    assert.deepEqual([...f32].map((v) => Object.is(v, -0) ? "-0" : v), [...want].map((v) => Object.is(v, -0) ? "-0" : v), `n = ${n}`);
+    // one value that is not a float32: the native sort, same order
+    const f64 = Float64Array.from({ length: n }, () => r() - 0.5);
+    const want64 = Float64Array.from(f64).sort();
+    sortAscending(f64);
+    assert.deepEqual([...f64], [...want64]);
+  }
 });
 
 test("auc counts a tied (positive, negative) pair as one half", () => {
