@@ -270,39 +270,37 @@ export class InteractionMatrix {
       counts[u + 1]++;
     }
     for (let u = 0; u < numUsers; u++) counts[u + 1] += counts[u];
+    // Two stable counting sorts, by item then by user: the rows come out grouped by
+    // user with items ascending and duplicates in input order (so "sum" adds them in
+    // that order). O(n + users + items); ML-1M's three splits took 0.15 s on the GPU
+    // machine's host with a native sort per row.
+    const itemAt = new Int32Array(numItems + 1);
+    for (let r = 0; r < n; r++) itemAt[items[r] + 1]++;
+    for (let i = 0; i < numItems; i++) itemAt[i + 1] += itemAt[i];
+    const byItem = new Int32Array(n);
+    for (let r = 0; r < n; r++) byItem[itemAt[items[r]]++] = r;
     const fill = counts.slice(0, numUsers);
-    const rawItems = new Int32Array(n);
-    const rawValues = new Float32Array(n);
-    for (let r = 0; r < n; r++) {
-      const at = fill[users[r]]++;
-      rawItems[at] = items[r];
-      rawValues[at] = values ? values[r] : 1;
+    const order = new Int32Array(n);
+    for (let x = 0; x < n; x++) {
+      const r = byItem[x];
+      order[fill[users[r]]++] = r;
     }
-    // Sort each row by item and merge duplicates.
+    // Merge duplicates.
     const indptr = new Int32Array(numUsers + 1);
     const indices = new Int32Array(n);
     const vals = new Float32Array(n);
     let q = 0;
-    // Each row sorted by (item, position) as one number, item·len + offset (exact in
-    // float64 below 2^53), with the typed array's native sort: ~3× faster on ML-1M
-    // than a comparator sort of positions.
-    const keys = new Float64Array(n);
     for (let u = 0; u < numUsers; u++) {
-      const a = counts[u];
-      const b = counts[u + 1];
-      const len = b - a;
-      const row = keys.subarray(a, b);
-      for (let p = a; p < b; p++) row[p - a] = rawItems[p] * len + (p - a);
-      row.sort();
       let last = -1;
-      for (let x = 0; x < len; x++) {
-        const p = a + (row[x] % len);
-        const it = rawItems[p];
+      for (let x = counts[u]; x < counts[u + 1]; x++) {
+        const r = order[x];
+        const it = items[r];
+        const v = values ? Math.fround(values[r]) : 1; // float32 first, as stored
         if (it === last) {
-          if (duplicates === "sum") vals[q - 1] += rawValues[p];
+          if (duplicates === "sum") vals[q - 1] += v;
         } else {
           indices[q] = it;
-          vals[q++] = duplicates === "sum" ? rawValues[p] : 1;
+          vals[q++] = duplicates === "sum" ? v : 1;
           last = it;
         }
       }
