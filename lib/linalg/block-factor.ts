@@ -9,6 +9,7 @@
  */
 import { choleskyFactorInto, invertLowerTriangular, SingularKernelError, type SingularKernelDetail } from "./cholesky.ts";
 import { logicalCores, WorkerGroup, type WorkerReply } from "../util/worker.ts";
+import { blockKernel } from "./block-kernel.ts";
 
 export interface BlockFactorJob {
   /** The block, b × b row-major (only the lower triangle is read), without the shift. */
@@ -38,6 +39,16 @@ export interface BlockFactorResult {
 export function factorBlockInverse(job: BlockFactorJob): BlockFactorResult {
   const { b, block, shift } = job;
   if (block.length !== b * b || job.diagonal.length !== b) throw new Error(`factorBlockInverse: block has ${block.length} values and ${job.diagonal.length} diagonal entries for b = ${b}`);
+  const kernel = blockKernel();
+  if (kernel) {
+    try {
+      const r = kernel.factorInverse(block, b, shift, job.diagonal, job.minPivotRatio, job.j0, job.withFactor === true);
+      return { inverse: r.inverse, failure: null, minRatio: r.minRatio, factor: job.withFactor ? r.factor : undefined };
+    } catch (e) {
+      if (!(e instanceof SingularKernelError)) throw e;
+      return { inverse: null, failure: e.detail };
+    }
+  }
   const a = new Float64Array(b * b);
   for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) a[i * b + c] = block[i * b + c];
   let minRatio: number;

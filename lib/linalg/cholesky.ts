@@ -90,6 +90,11 @@ export interface DiagonalBlockFactor {
   minRatio: number;
 }
 
+/** A synchronous diagonal-block factor: BlockKernel's shape (block-kernel.ts). */
+export interface DiagonalBlockKernel {
+  factorInverse(block: Float32Array, b: number, shift: number, diagonal: ArrayLike<number>, minPivotRatio: number, offset: number, withFactor: boolean): DiagonalBlockFactor;
+}
+
 /**
  * Factors a b × b diagonal block (lower triangle read, the shift not yet added)
  * in float64, somewhere else (a worker); rejects with SingularKernelError when
@@ -122,6 +127,8 @@ export interface BlockedCholeskyOptions {
    * panels are formed (look-ahead); without it they are factored in this thread.
    */
   factorDiagonal?: DiagonalBlockFactorer;
+  /** Factors the diagonal blocks in this thread when given (block-kernel.ts: WebAssembly, the same numbers). */
+  diagonalKernel?: DiagonalBlockKernel;
 }
 
 /** Lower factor of K + shift·I with its diagonal-block inverses. */
@@ -331,14 +338,19 @@ function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, len: numb
  */
 function factorDiagonalBlock(
   top: Float32Array, stride: number, k: Float32Array, l: Float32Array, n: number,
-  j0: number, bj: number, shift: number, minPivotRatio: number,
+  j0: number, bj: number, shift: number, minPivotRatio: number, kernel?: DiagonalBlockKernel,
 ): { inverse: Float32Array; minRatio: number } {
-  const a = new Float64Array(bj * bj);
   const diag = new Float64Array(bj);
+  for (let i = 0; i < bj; i++) diag[i] = k[(j0 + i) * n + j0 + i] + shift;
+  if (kernel && stride === bj) {
+    const r = kernel.factorInverse(top.subarray(0, bj * bj), bj, shift, diag, minPivotRatio, j0, true);
+    for (let i = 0; i < bj; i++) l.set(r.factor.subarray(i * bj, i * bj + i + 1), (j0 + i) * n + j0);
+    return { inverse: r.inverse, minRatio: r.minRatio };
+  }
+  const a = new Float64Array(bj * bj);
   for (let i = 0; i < bj; i++) {
     for (let c = 0; c <= i; c++) a[i * bj + c] = top[i * stride + c];
     a[i * bj + i] += shift;
-    diag[i] = k[(j0 + i) * n + j0 + i] + shift;
   }
   const minRatio = choleskyFactorInto(a, bj, a, { diagonal: diag, offset: j0, minPivotRatio });
   const inverse = Float32Array.from(invertLowerTriangular(a, bj));
@@ -373,10 +385,10 @@ export async function blockedCholesky(
   if (l.length !== n * n) throw new Error(`blockedCholesky: L buffer has ${l.length} entries, expected ${n * n}`);
   if (!options.upperIsZero || lOut === undefined) l.fill(0); // the upper triangle must read as zero
   const { diagInverses, minRatio } = variant === "right"
-    ? await rightLooking(kernels, k, n, shift, b, minPivotRatio, l)
+    ? await rightLooking(kernels, k, n, shift, b, minPivotRatio, l, options.diagonalKernel)
     : options.factorDiagonal
     ? await leftLookingAhead(kernels, k, n, shift, b, minPivotRatio, l, options.factorDiagonal)
-    : await leftLooking(kernels, k, n, shift, b, minPivotRatio, l);
+    : await leftLooking(kernels, k, n, shift, b, minPivotRatio, l, options.diagonalKernel);
   return { n, shift, blockSize: b, l, diagInverses, minPivotRatioSeen: minRatio };
 }
 
@@ -384,6 +396,7 @@ type VariantResult = { diagInverses: Float32Array[]; minRatio: number };
 
 async function leftLooking(
   kernels: CholeskyKernels, k: Float32Array, n: number, shift: number, b: number, minPivotRatio: number, l: Float32Array,
+  kernel?: DiagonalBlockKernel,
 ): Promise<VariantResult> {
   const bMax = Math.min(b, n);
   const panel = new Float32Array(n * bMax);
@@ -400,7 +413,7 @@ async function leftLooking(
     } else {
       await kernels.panel(k, l, n, j0, j1, p);
     }
-    const d = factorDiagonalBlock(p, bj, k, l, n, j0, bj, shift, minPivotRatio);
+    const d = factorDiagonalBlock(p, bj, k, l, n, j0, bj, shift, minPivotRatio, kernel);
     minRatio = Math.min(minRatio, d.minRatio);
     diagInverses.push(d.inverse);
     const rest = n - j1;
@@ -466,6 +479,7 @@ async function leftLookingAhead(
 
 async function rightLooking(
   kernels: CholeskyKernels, k: Float32Array, n: number, shift: number, b: number, minPivotRatio: number, l: Float32Array,
+  kernel?: DiagonalBlockKernel,
 ): Promise<VariantResult> {
   // Pack the lower triangle by block columns: W_q = K[q0:n, q0:q1], (n − q0) × b_q.
   const starts: number[] = [];
@@ -492,7 +506,7 @@ async function rightLooking(
   let minRatio = Infinity;
   for (let j = 0; j < blocks; j++) {
     const { q0: j0, bq: bj, wq: wj } = block(j);
-    const d = factorDiagonalBlock(wj, bj, k, l, n, j0, bj, shift, minPivotRatio);
+    const d = factorDiagonalBlock(wj, bj, k, l, n, j0, bj, shift, minPivotRatio, kernel);
     minRatio = Math.min(minRatio, d.minRatio);
     diagInverses.push(d.inverse);
     const j1 = j0 + bj;

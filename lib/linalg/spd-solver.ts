@@ -36,6 +36,7 @@ import {
   type DiagonalBlockFactorer,
 } from "./cholesky.ts";
 import { sharedBlockFactorPool } from "./block-factor.ts";
+import { blockKernel } from "./block-kernel.ts";
 import { logicalCores } from "../util/worker.ts";
 import { OrtCholeskyKernels } from "./ort-kernels.ts";
 
@@ -174,7 +175,7 @@ export class SpdSolver {
     this.generation++;
     const factorDiagonal = this.variant === "left" && n > this.blockSize && (await useLookAhead(this.lookAhead, this.backend.threads)) ? await workerBlockFactorer() : undefined;
     const chol = await blockedCholesky(
-      this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant, upperIsZero: true, factorDiagonal }, this.lBuffer,
+      this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant, upperIsZero: true, factorDiagonal, diagonalKernel: blockKernel() ?? undefined }, this.lBuffer,
     );
     return new SpdFactor(this, this.generation, k, chol);
   }
