@@ -12,7 +12,7 @@
  * and the TypeScript stays the fallback where WebAssembly SIMD is missing.
  */
 import { f64, FunctionBody, i32, ModuleBuilder, v128 } from "../wasm/module.ts";
-import { type DiagonalBlockFactor, SingularKernelError } from "./cholesky.ts";
+import { type CholeskyFactorOptions, type DiagonalBlockFactor, SingularKernelError } from "./cholesky.ts";
 
 const PAGE = 65536;
 /** Byte offset of the result slots (minimum ratio, failing pivot), then the blocks. */
@@ -206,6 +206,35 @@ export class BlockKernel {
     const factor = new Float32Array(withFactor ? bb : 0);
     if (withFactor) for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) factor[i * b + c] = heap[a + i * b + c];
     return { factor, inverse, minRatio };
+  }
+
+  /**
+   * invertLowerTriangular(choleskyFactor(a, n, options), n) bit for bit: L⁻¹ of
+   * A + shift·I in float64 (row-major, zeros above the diagonal; A's lower
+   * triangle read). Throws SingularKernelError as choleskyFactorInto does.
+   */
+  inverseFactor(a: ArrayLike<number>, n: number, options: CholeskyFactorOptions = {}): Float64Array {
+    if (a.length !== n * n) throw new Error(`inverseFactor: A has ${a.length} entries, expected ${n}×${n}`);
+    const shift = options.shift ?? 0;
+    const nn = n * n;
+    const heap = this.floats(8 * (2 * nn + n));
+    const l = DATA / 8;
+    const dg = l + nn;
+    const t = dg + n;
+    for (let i = 0; i < n; i++) {
+      const r = l + i * n;
+      for (let c = 0; c <= i; c++) heap[r + c] = a[i * n + c];
+      heap[dg + i] = options.diagonal ? options.diagonal[i] : a[i * n + i] + shift;
+    }
+    const minPivotRatio = options.minPivotRatio ?? 0;
+    const failed = this.fns.chol(8 * l, n, 8 * dg, shift, minPivotRatio);
+    if (failed >= 0) {
+      throw new SingularKernelError({ kind: "pivot", index: (options.offset ?? 0) + failed, pivot: heap[SLOTS / 8 + 1], diagonal: heap[dg + failed], minPivotRatio });
+    }
+    this.fns.invT(8 * l, 8 * t, n);
+    const inv = new Float64Array(nn);
+    for (let i = 0; i < n; i++) for (let c = 0; c <= i; c++) inv[i * n + c] = heap[t + c * n + i];
+    return inv;
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BlockKernel } from "../../lib/linalg/block-kernel.ts";
-import { choleskyFactorInto, invertLowerTriangular, SingularKernelError } from "../../lib/linalg/cholesky.ts";
+import { choleskyFactor, choleskyFactorInto, invertLowerTriangular, SingularKernelError } from "../../lib/linalg/cholesky.ts";
 import { binaryGram } from "./fixtures.ts";
 
 function tsDot(x: ArrayLike<number>, y: ArrayLike<number>): number {
@@ -67,6 +67,31 @@ test("block kernel: a failing pivot throws SingularKernelError with the row, piv
     assert.ok(e instanceof SingularKernelError);
     assert.deepEqual(e.detail, want!.detail);
     assert.equal(e.message, want!.message);
+    return true;
+  });
+});
+
+test("block kernel: inverseFactor is invertLowerTriangular(choleskyFactor(·)) bit for bit, errors included", () => {
+  const k = BlockKernel.create()!;
+  for (const n of [3, 50, 131]) {
+    const g = Float64Array.from(binaryGram(n, n + 20, 21 + n), (v, i) => v + 1e-3 * Math.sin(i));
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) g[j * n + i] = g[i * n + j]; // symmetric
+    const options = { shift: 0.25, minPivotRatio: 1e-6 };
+    assert.deepEqual([...k.inverseFactor(g, n, options)], [...invertLowerTriangular(choleskyFactor(g, n, options), n)], `n = ${n}`);
+  }
+  const n = 30;
+  const singular = Float64Array.from(binaryGram(n, 40, 9, { duplicate: [4, 17] }));
+  const want = (() => {
+    try {
+      choleskyFactor(singular, n, { minPivotRatio: 1e-5, offset: 7 });
+    } catch (e) {
+      return e as SingularKernelError;
+    }
+    throw new Error("expected a failing pivot");
+  })();
+  assert.throws(() => k.inverseFactor(singular, n, { minPivotRatio: 1e-5, offset: 7 }), (e: unknown) => {
+    assert.ok(e instanceof SingularKernelError);
+    assert.deepEqual(e.detail, want.detail);
     return true;
   });
 });
