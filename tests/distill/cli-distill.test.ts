@@ -45,6 +45,13 @@ test("flag validation: one-line errors naming the flag", () => {
   assert.equal(parseDistillFlags(base).options.validateEvery, null);
   assert.throws(() => parseDistillFlags({ ...base, validateEvery: "0" }), /--validate-every must be a positive integer/);
   assert.throws(() => parseDistillFlags({ ...base, initialLambda: "auto" }), /--initial-lambda must be a number ≥ 0 or 'validated', got 'auto'/);
+  // --workers: a count, or auto (left to distillCommand: one per core, at most MAX_AUTO_WORKERS)
+  assert.equal(parseDistillFlags({ ...base, workers: "3" }).options.samplingWorkers, 3);
+  assert.equal(parseDistillFlags({ ...base, workers: "0" }).options.samplingWorkers, 0);
+  assert.equal(parseDistillFlags({ ...base, workers: "auto" }).options.samplingWorkers, undefined);
+  assert.equal(parseDistillFlags(base).options.samplingWorkers, undefined);
+  assert.throws(() => parseDistillFlags({ ...base, workers: "many" }), /--workers must be an integer ≥ 0 or auto, got 'many'/);
+  assert.throws(() => parseDistillFlags({ ...base, workers: -1 }), /--workers/);
 });
 
 test("registerDistillCommand: a short run writes the summary and CSV and prints JSON lines", async () => {
