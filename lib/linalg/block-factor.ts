@@ -7,20 +7,11 @@
  * 2.45 s on one thread, the largest piece of the ML-1M protocol outside ORT.
  * Where workers cannot start (or for one job) the same function runs here.
  */
-import { choleskyFactorInto, invertLowerTriangular, SingularKernelError, type SingularKernelDetail } from "./cholesky.ts";
+import { choleskyFactorInto, type DiagonalBlockJob, invertLowerTriangular, SingularKernelError, type SingularKernelDetail } from "./cholesky.ts";
 import { logicalCores, WorkerGroup, type WorkerReply } from "../util/worker.ts";
 import { blockKernel } from "./block-kernel.ts";
 
-export interface BlockFactorJob {
-  /** The block, b × b row-major (only the lower triangle is read), without the shift. */
-  block: Float32Array;
-  b: number;
-  /** The block's first row in the whole matrix (error messages). */
-  j0: number;
-  shift: number;
-  /** The whole matrix's diagonal entries of these rows plus the shift: the pivot test's reference. */
-  diagonal: Float64Array;
-  minPivotRatio: number;
+export interface BlockFactorJob extends DiagonalBlockJob {
   /** Also return the factor L itself (the host Cholesky writes it into its L). */
   withFactor?: boolean;
 }

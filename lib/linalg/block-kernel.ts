@@ -179,32 +179,45 @@ export class BlockKernel {
   }
 
   /**
+   * Factors A + shift·I (A's lower triangle read, n × n) and inverts the factor
+   * in the module's memory; returns the heap and the float offsets of L and of
+   * T (row c = column c of L⁻¹). Throws SingularKernelError naming row
+   * `offset` + i when a pivot fails against `diagonal`.
+   */
+  private factorAndInvert(
+    a: ArrayLike<number>, n: number, shift: number, diagonal: (i: number) => number, minPivotRatio: number, offset: number,
+  ): { heap: Float64Array; l: number; t: number; minRatio: number } {
+    const nn = n * n;
+    const heap = this.floats(8 * (2 * nn + n));
+    const l = DATA / 8;
+    const dg = l + nn;
+    const t = dg + n;
+    for (let i = 0; i < n; i++) {
+      const r = l + i * n;
+      for (let c = 0; c <= i; c++) heap[r + c] = a[i * n + c];
+      heap[dg + i] = diagonal(i);
+    }
+    const failed = this.fns.chol(8 * l, n, 8 * dg, shift, minPivotRatio);
+    if (failed >= 0) {
+      throw new SingularKernelError({ kind: "pivot", index: offset + failed, pivot: heap[SLOTS / 8 + 1], diagonal: heap[dg + failed], minPivotRatio });
+    }
+    const minRatio = heap[SLOTS / 8];
+    this.fns.invT(8 * l, 8 * t, n);
+    return { heap, l, t, minRatio };
+  }
+
+  /**
    * L (lower, float32) and D = L⁻¹ of a diagonal block: `block` is b × b
    * row-major (lower triangle read), the shift not yet added; `diagonal` is the
    * pivot test's reference (the matrix's diagonal plus the shift). Throws
    * SingularKernelError naming row `offset` + i when a pivot fails.
    */
   factorInverse(block: Float32Array, b: number, shift: number, diagonal: ArrayLike<number>, minPivotRatio: number, offset: number, withFactor: boolean): DiagonalBlockFactor {
-    const bb = b * b;
-    const heap = this.floats(8 * (2 * bb + b));
-    const a = DATA / 8;
-    const dg = a + bb;
-    const t = dg + b;
-    for (let i = 0; i < b; i++) {
-      const r = a + i * b;
-      for (let c = 0; c <= i; c++) heap[r + c] = block[i * b + c];
-      heap[dg + i] = diagonal[i];
-    }
-    const failed = this.fns.chol(8 * a, b, 8 * dg, shift, minPivotRatio);
-    if (failed >= 0) {
-      throw new SingularKernelError({ kind: "pivot", index: offset + failed, pivot: heap[SLOTS / 8 + 1], diagonal: heap[dg + failed], minPivotRatio });
-    }
-    const minRatio = heap[SLOTS / 8];
-    this.fns.invT(8 * a, 8 * t, b);
-    const inverse = new Float32Array(bb);
+    const { heap, l, t, minRatio } = this.factorAndInvert(block, b, shift, (i) => diagonal[i], minPivotRatio, offset);
+    const inverse = new Float32Array(b * b);
     for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) inverse[i * b + c] = heap[t + c * b + i];
-    const factor = new Float32Array(withFactor ? bb : 0);
-    if (withFactor) for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) factor[i * b + c] = heap[a + i * b + c];
+    const factor = new Float32Array(withFactor ? b * b : 0);
+    if (withFactor) for (let i = 0; i < b; i++) for (let c = 0; c <= i; c++) factor[i * b + c] = heap[l + i * b + c];
     return { factor, inverse, minRatio };
   }
 
@@ -216,23 +229,9 @@ export class BlockKernel {
   inverseFactor(a: ArrayLike<number>, n: number, options: CholeskyFactorOptions = {}): Float64Array {
     if (a.length !== n * n) throw new Error(`inverseFactor: A has ${a.length} entries, expected ${n}×${n}`);
     const shift = options.shift ?? 0;
-    const nn = n * n;
-    const heap = this.floats(8 * (2 * nn + n));
-    const l = DATA / 8;
-    const dg = l + nn;
-    const t = dg + n;
-    for (let i = 0; i < n; i++) {
-      const r = l + i * n;
-      for (let c = 0; c <= i; c++) heap[r + c] = a[i * n + c];
-      heap[dg + i] = options.diagonal ? options.diagonal[i] : a[i * n + i] + shift;
-    }
-    const minPivotRatio = options.minPivotRatio ?? 0;
-    const failed = this.fns.chol(8 * l, n, 8 * dg, shift, minPivotRatio);
-    if (failed >= 0) {
-      throw new SingularKernelError({ kind: "pivot", index: (options.offset ?? 0) + failed, pivot: heap[SLOTS / 8 + 1], diagonal: heap[dg + failed], minPivotRatio });
-    }
-    this.fns.invT(8 * l, 8 * t, n);
-    const inv = new Float64Array(nn);
+    const diagonal = options.diagonal;
+    const { heap, t } = this.factorAndInvert(a, n, shift, diagonal ? (i) => diagonal[i] : (i) => a[i * n + i] + shift, options.minPivotRatio ?? 0, options.offset ?? 0);
+    const inv = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let c = 0; c <= i; c++) inv[i * n + c] = heap[t + c * n + i];
     return inv;
   }

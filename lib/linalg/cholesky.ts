@@ -100,14 +100,20 @@ export interface DiagonalBlockKernel {
  * in float64, somewhere else (a worker); rejects with SingularKernelError when
  * a pivot fails the test against `diagonal` (the matrix's own, plus the shift).
  */
-export type DiagonalBlockFactorer = (job: {
+export type DiagonalBlockFactorer = (job: DiagonalBlockJob) => Promise<DiagonalBlockFactor>;
+
+/** One diagonal block to factor (DiagonalBlockFactorer, the block-factor workers). */
+export interface DiagonalBlockJob {
+  /** The block, b × b row-major (only the lower triangle is read), without the shift. */
   block: Float32Array;
   b: number;
+  /** The block's first row in the whole matrix (error messages). */
   j0: number;
   shift: number;
+  /** The whole matrix's diagonal entries of these rows plus the shift: the pivot test's reference. */
   diagonal: Float64Array;
   minPivotRatio: number;
-}) => Promise<DiagonalBlockFactor>;
+}
 
 export interface BlockedCholeskyOptions {
   /** Block size of the factorisation (default 256). */
