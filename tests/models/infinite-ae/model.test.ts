@@ -76,3 +76,25 @@ test("∞-AE rejects bad hyper-parameters and empty data", async () => {
 test("∞-AE trained on a weighted 60-user subset scores all users well", async () => {
   await checkSubsetFoldIn(() => new InfiniteAE({ lambda: 1 }));
 });
+
+test("a grid's dropped fits hand their α buffers to later fits; the kept best's duals are its own", async () => {
+  const { gridSearch } = await import("../../../lib/eval/grid.ts");
+  const { plantedDataset } = await import("../synthetic.ts");
+  const ds = plantedDataset(120, 40, 4, 10, 3);
+  const lambdas = [50, 5, 1, 0.5]; // validation tends to improve along the grid, so earlier bests are dropped
+  const result = await gridSearch(ds, lambdas, (lambda) => new InfiniteAE({ lambda, precision: "float32" }), { keepBest: true });
+  const best = result.model as InfiniteAE;
+  const kept = Float32Array.from(best.duals.alpha);
+  const fresh = new InfiniteAE({ lambda: best.lambda, precision: "float32" });
+  await fresh.fit(ds.train);
+  assert.deepEqual([...kept], [...fresh.duals.alpha], "the kept model's α equals a fresh fit's");
+  // Fits after the grid (they may reuse pooled buffers) leave the kept model alone.
+  for (const lambda of [2, 7]) {
+    const m = new InfiniteAE({ lambda, precision: "float32" });
+    await m.fit(ds.train);
+    m.dispose();
+  }
+  assert.deepEqual([...best.duals.alpha], [...kept]);
+  fresh.dispose();
+  assert.throws(() => fresh.duals, /call fit first/, "a disposed model gives up its duals");
+});
