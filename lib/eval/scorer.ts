@@ -8,6 +8,10 @@ import type { RankedBlock, RankRequest } from "../ranking/ranked-block.ts";
 /** Scores users [start, end) of a context matrix into a row-major (end − start) × items block. */
 export interface Scorer {
   readonly name: string;
+  /**
+   * Scores users [start, end) of `context` into out[0, (end − start)·items), writing
+   * every entry: `out` is reused scratch, its earlier contents undefined.
+   */
   scoreBlock(context: InteractionMatrix, start: number, end: number, out: Float32Array): Promise<void>;
 }
 

@@ -98,15 +98,21 @@ test("look-ahead (diagonal blocks on a worker) gives the left-looking factor; a 
   const ahead = await new SpdSolver(backend, { blockSize: 64, lookAhead: true }).factor(k, n, c);
   const lPlain = Float32Array.from(plain.l);
   const lAhead = Float32Array.from(ahead.l);
-  // Measured: 0 (the split GEMM sums each entry in the same order) and ≈ 3e-8 against float64.
-  assert.ok(relError(lAhead, lPlain) < 1e-6, `look-ahead vs plain: ${relError(lAhead, lPlain)}`);
+  // Measured: identical to the plain factor (the split GEMM sums each entry in the same
+  // order, the worker's blocks are the same kernel) and 3.3e-7 from float64.
+  assert.deepEqual(lAhead, lPlain);
   assert.ok(relError(lAhead, lRef) < 1e-6, `look-ahead vs float64: ${relError(lAhead, lRef)}`);
   assert.equal(ahead.minPivotRatio, plain.minPivotRatio);
-  // Users 200 and 201 identical: with λ = 0 the pivot of row 201 (block 3) fails, on the worker.
+  // Users 200 and 201 identical: with λ = 0 a pivot of block 3 fails, on the worker, with
+  // exactly the error the factor in this thread gives.
   const singular = gram(n, 400, 5, [200, 201]);
+  const plainError = await new SpdSolver(backend, { blockSize: 64, lookAhead: false }).factor(singular, n, 0).then(() => null, (e: unknown) => e);
+  assert.ok(plainError instanceof SingularKernelError, String(plainError));
+  assert.equal(plainError.detail.kind === "pivot" && plainError.detail.index, 201);
   await assert.rejects(new SpdSolver(backend, { blockSize: 64, lookAhead: true }).factor(singular, n, 0), (e: unknown) => {
     assert.ok(e instanceof SingularKernelError, String(e));
-    assert.match(e.message, /row 201|index 201|201/);
+    assert.deepEqual(e.detail, plainError.detail);
+    assert.equal(e.message, plainError.message);
     return true;
   });
 });
