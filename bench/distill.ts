@@ -4,12 +4,14 @@
  *
  *   node --import tsx bench/distill.ts [--data ml-1m] [--mu 500] [--gamma 200]
  *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb MB]
- *        [--device cpu|webgpu|cuda|wasm|auto] [--json]
+ *        [--device cpu|webgpu|cuda|wasm|auto] [--sampling workers|device] [--chunk-mb MB] [--json]
  *
  * Prints each step's split: sampling (forward), Gram (K_SS and K_BS dots and
  * NTK values), solve (α and its backward), loss (P = K_BS·α and the softmax
  * loss), backward (score and Gram backward), sampling backward; then the mean
  * over steps after the first and the peak RSS (process.resourceUsage().maxRSS).
+ * `--sampling device` runs the Gumbel sampling as graphs on the backend's
+ * device (lib/distill/device-sample.ts), chunks of at most --chunk-mb of noise.
  */
 import { loadDataset } from "../lib/data/registry.ts";
 import { DEFAULT_STORE_NOISE_BYTES, denseBatch, FastDistillEngine } from "../lib/distill/fast-step.ts";
@@ -32,6 +34,9 @@ const workers = Number(arg("workers", "2"));
 // Noise kept for the backward up to this many MB (default: the engine's; 0 = regenerate, memory O(μ·I)).
 const storeNoiseMb = Number(arg("store-noise-mb", String(DEFAULT_STORE_NOISE_BYTES / 2 ** 20)));
 const device = arg("device", "cpu") as DeviceRequest;
+const sampling = arg("sampling", "workers");
+if (sampling !== "workers" && sampling !== "device") throw new Error(`bench: --sampling must be workers or device, got ${sampling}`);
+const chunkMb = Number(arg("chunk-mb", "128"));
 const json = process.argv.includes("--json");
 const say = (line: string): void => {
   if (!json) console.log(line);
@@ -41,8 +46,11 @@ const ds = await loadDataset(dataName);
 const train = ds.train;
 const items = train.numItems;
 const be = await getBackend({ device, threads });
-const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20 });
-say(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`);
+const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20, sampling, deviceChunkEntries: Math.floor((chunkMb * 2 ** 20) / 4) });
+const noiseMode = engine.deviceSampler
+  ? `sampling on the device, ${engine.deviceSampler.chunkSamples(mu, items, gamma)} samples per chunk`
+  : `sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`;
+say(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, ${noiseMode}`);
 const init = sampleWithoutReplacement(42, STREAM_INIT_USERS, 0, train.numUsers, mu);
 const logits = new Float64Array(mu * items);
 for (let r = 0; r < mu; r++) for (const i of train.rowItems(init[r])) logits[r * items + i] = 1;
@@ -54,6 +62,7 @@ const sums: Record<string, number> = {};
 let totalSum = 0;
 const perStep: Record<string, number>[] = [];
 for (let s = 1; s <= steps; s++) {
+  const before = { ...be.stats };
   const t0 = performance.now();
   const res = await engine.step(logits, mu, items, batch, {
     gamma, tau, seed: 42, step: s, lambda: 1e-5, lambda2: 1e-3,
@@ -62,8 +71,12 @@ for (let s = 1; s <= steps; s++) {
   const total = (performance.now() - t0) / 1000;
   if (!res) throw new Error("bench: step cancelled");
   for (let p = 0; p < logits.length; p++) logits[p] -= 0.04 * Math.sign(res.dLogits![p]);
-  perStep.push({ step: s, total, ...Object.fromEntries(keys.map((k) => [k, res.timings[k]])), loss: res.loss });
-  say(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${res.timings[k].toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)}`);
+  // ORT runs and megabytes each way in this step (the host↔device traffic on a GPU).
+  const runs = be.stats.runs - before.runs;
+  const upMb = (be.stats.hostToDeviceBytes - before.hostToDeviceBytes) / 2 ** 20;
+  const downMb = (be.stats.deviceToHostBytes - before.deviceToHostBytes) / 2 ** 20;
+  perStep.push({ step: s, total, ...Object.fromEntries(keys.map((k) => [k, res.timings[k]])), loss: res.loss, runs, upMb, downMb });
+  say(`step ${s}: total ${total.toFixed(2)} s | ${keys.map((k) => `${k} ${res.timings[k].toFixed(2)}`).join(" | ")} | loss ${res.loss.toFixed(4)} | ${runs} runs, ${upMb.toFixed(0)} MB up, ${downMb.toFixed(0)} MB down`);
   if (s > 1 || steps === 1) {
     totalSum += total;
     for (const k of keys) sums[k] = (sums[k] ?? 0) + res.timings[k];
@@ -75,6 +88,6 @@ say(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((
 say(`peak RSS ${peakMb.toFixed(0)} MB`);
 if (json) {
   const mean = Object.fromEntries([["total", totalSum / n], ...keys.map((k) => [k, sums[k] / n])]);
-  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, noiseStored: engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
+  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, sampling, noiseStored: engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
 }
 await engine.close();

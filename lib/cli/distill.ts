@@ -4,7 +4,8 @@
  *
  *   infrec distill --dataset ml-1m --budget 500 [--samples 200] [--tau 10]
  *     [--card-reg 1e-3] [--steps 500] [--patience 150] [--batch N] [--seed 42]
- *     [--lr 0.04] [--device cpu] [--workers auto] --out summary.infrec-summary
+ *     [--lr 0.04] [--device cpu] [--workers auto] [--sampling auto|workers|device]
+ *     --out summary.infrec-summary
  *     [--csv out.csv] [--json]
  *     [--tau-schedule 10:0.5[:linear]] [--lambda-pool grid|1e-5,1e-3,0.1]
  *     [--logit-rank d] [--learn-targets [--targets-out PATH]] [--inner inf-ae|ease]
@@ -43,6 +44,7 @@ export interface DistillFlags extends DataFlags {
   lr?: string | number;
   device?: string;
   workers?: string | number;
+  sampling?: string;
   out?: string;
   csv?: string;
   json?: boolean;
@@ -152,6 +154,7 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
     lr: numberFlag("lr", flags.lr, d.lr, (x) => x > 0, "a number > 0"),
     // "auto" (the default) is resolved by distillCommand: one worker per core, at most MAX_AUTO_WORKERS.
     samplingWorkers: flags.workers === undefined || flags.workers === "auto" ? undefined : numberFlag("workers", flags.workers, d.samplingWorkers, (x) => Number.isInteger(x) && x >= 0, "an integer ≥ 0 or auto"),
+    sampling: parseSampling(flags.sampling),
     seed,
     batchSize: flags.batch === undefined ? null : numberFlag("batch", flags.batch, 0, positiveInt, "a positive integer (users per step)"),
     device: parseDevice(flags.device),
@@ -167,6 +170,13 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
   const extensions = parseExtensionFlags(flags, String(flags.out));
   if (extensions.options.inner === "ease" && options.initialLambda === 0) throw new UsageError("--initial-lambda must be > 0 with --inner ease");
   return { options: { ...options, ...extensions.options }, out: String(flags.out), csv: flags.csv === undefined ? null : String(flags.csv), targetsOut: extensions.targetsOut };
+}
+
+function parseSampling(value: string | undefined): RunDistillOptions["sampling"] {
+  if (value === undefined) return RUN_DISTILL_DEFAULTS.sampling;
+  const v = String(value);
+  if (v === "auto" || v === "workers" || v === "device") return v;
+  throw new UsageError(`--sampling must be auto, workers or device, got "${v}"`);
 }
 
 /**
@@ -258,6 +268,7 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--lr <lr>", "Adam learning rate", { default: RUN_DISTILL_DEFAULTS.lr })
     .option("--device <device>", "cpu, cuda, webgpu, wasm or auto", { default: "cpu" })
     .option("--workers <n>", "Worker threads for Gumbel sampling: a number (0: none) or auto (one per core, at most 16)", { default: "auto" })
+    .option("--sampling <where>", "Gumbel sampling on CPU workers, on the device (graphs; another noise stream), or auto (device on a GPU)", { default: "auto" })
     .option("--out <path>", "Where to write the summary (.infrec-summary)")
     .option("--csv <path>", "Also write the summary as sparse CSV (fake_user,item,weight)")
     .option("--initial-lambda <λ>", "λ of the inner solve before the first validation, or 'validated' (validate the initial X̂ first)", { default: RUN_DISTILL_DEFAULTS.initialLambda })

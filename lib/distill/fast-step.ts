@@ -17,15 +17,16 @@
  * The diagonal of K(X̂, X̂) must see q/n = 1 exactly (ntk-grad.ts): the row
  * norms of X̂ are taken from the same Gemm's diagonal, not summed separately.
  */
-import type { Backend } from "../onnx/backend.ts";
+import type { Backend, DeviceTensor, TensorArg } from "../onnx/backend.ts";
 import { runGemm } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
 import { spdInverseGemm } from "../linalg/spd-inverse.ts";
 import { ridgedSymmetric } from "./solve.ts";
 import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
-import type { FastSampleConfig, FastSampled } from "./fast-sample.ts";
+import type { FastSampleConfig } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
 import { blockGraphSpec } from "./block-graph.ts";
+import { DeviceSampler } from "./device-sample.ts";
 
 /** Real users as dense float32 rows (binary), with Σx² per row. */
 export interface DenseBatch {
@@ -238,6 +239,15 @@ export interface FastEngineOptions {
    * bytes (default DEFAULT_STORE_NOISE_BYTES; 0 = always regenerate, memory O(μ·I)).
    */
   storeNoiseBytes?: number;
+  /**
+   * Where the Gumbel sampling runs: "workers" (CPU threads, fast-sample.ts's
+   * noise; the default) or "device" (graphs on the backend's device,
+   * device-sample.ts, with device-noise.ts's stream: a different draw of the
+   * noise for the same seed).
+   */
+  sampling?: "workers" | "device";
+  /** Most values in one chunk of device sampling's noise (DeviceSampler's chunkEntries). */
+  deviceChunkEntries?: number;
 }
 
 /**
@@ -254,14 +264,58 @@ export const DEFAULT_STORE_NOISE_BYTES = 2 ** 31;
  */
 export class FastDistillEngine {
   readonly sampling: SamplingPool;
+  /** The device sampler (options.sampling "device"), else null. */
+  readonly deviceSampler: DeviceSampler | null;
+  /** On a GPU: the batch's blocks (XB, NB), uploaded once per batch. */
+  private resident: { batch: DenseBatch; blocks: Map<number, { xb: DeviceTensor; nb: DeviceTensor }> } | null = null;
 
   constructor(readonly backend: Backend, options: FastEngineOptions = {}) {
-    this.sampling = new SamplingPool(options.samplingWorkers ?? 2, options.storeNoiseBytes ?? DEFAULT_STORE_NOISE_BYTES);
+    const onDevice = options.sampling === "device";
+    if (options.sampling !== undefined && options.sampling !== "workers" && !onDevice) {
+      throw new Error(`FastDistillEngine: sampling must be "workers" or "device", got ${JSON.stringify(options.sampling)}`);
+    }
+    this.sampling = new SamplingPool(onDevice ? 0 : (options.samplingWorkers ?? 2), options.storeNoiseBytes ?? DEFAULT_STORE_NOISE_BYTES);
+    this.deviceSampler = onDevice ? new DeviceSampler(backend, { chunkEntries: options.deviceChunkEntries }) : null;
   }
 
-  /** Stops the sampling workers. */
+  /** Whether the batch stage keeps its inputs on the device (a GPU backend). */
+  private get gpu(): boolean {
+    return this.backend.device === "webgpu" || this.backend.device === "cuda";
+  }
+
+  /** Stops the sampling workers and frees device memory. */
   async close(): Promise<void> {
+    this.deviceSampler?.dispose();
+    this.dropResident();
     await this.sampling.close();
+  }
+
+  private dropResident(): void {
+    if (!this.resident) return;
+    for (const b of this.resident.blocks.values()) {
+      b.xb.dispose();
+      b.nb.dispose();
+    }
+    this.resident = null;
+  }
+
+  /** Block [start, end) of the batch on the device, uploaded on first use (one batch kept at a time). */
+  private async residentBlock(batch: DenseBatch, start: number, end: number, items: number): Promise<{ xb: DeviceTensor; nb: DeviceTensor }> {
+    if (this.resident?.batch !== batch) {
+      this.dropResident();
+      this.resident = { batch, blocks: new Map() };
+    }
+    const key = start * 0x100000 + end;
+    let b = this.resident.blocks.get(key);
+    if (!b) {
+      const rows = end - start;
+      b = {
+        xb: await this.backend.upload({ data: batch.data.slice(start * items, end * items), dims: [rows, items] }),
+        nb: await this.backend.upload({ data: Float32Array.from(batch.norms.subarray(start, end)), dims: [rows, 1] }),
+      };
+      this.resident.blocks.set(key, b);
+    }
+    return b;
   }
 
   /**
@@ -300,10 +354,19 @@ export class FastDistillEngine {
     if (cfg.loss === "softmax") {
       // The whole batch stage as one graph per block (block-graph.ts).
       const normsS32 = Float32Array.from(gram.normsS);
-      for (let start = 0; start < batch.rows; start += block) {
-        const end = Math.min(batch.rows, start + block);
-        reconstruction += await this.fusedBlock(grads, batch, start, end, solve, normsS32, mu, items, cfg.depth);
-        clock.lap("batch");
+      // On a GPU X̂ and α cross once per step, not once per block.
+      const shared = this.gpu
+        ? { s: await this.backend.upload({ data: solve.support32, dims: [mu, items] }), a: await this.backend.upload({ data: solve.alpha32, dims: [mu, items] }) }
+        : null;
+      try {
+        for (let start = 0; start < batch.rows; start += block) {
+          const end = Math.min(batch.rows, start + block);
+          reconstruction += await this.fusedBlock(grads, batch, start, end, solve, normsS32, mu, items, cfg.depth, shared);
+          clock.lap("batch");
+        }
+      } finally {
+        shared?.s.dispose();
+        shared?.a.dispose();
       }
     }
     const scores = new Float32Array(cfg.loss === "softmax" ? 0 : block * items);
@@ -350,8 +413,10 @@ export class FastDistillEngine {
     mu: number,
     items: number,
     depth: number,
+    shared: { s: DeviceTensor; a: DeviceTensor } | null,
   ): Promise<number> {
     const rows = end - start;
+    if (shared) return this.fusedBlockOnDevice(grads, batch, start, end, shared, normsS32, mu, items, depth);
     const session = await this.backend.session(blockGraphSpec(depth, grads !== null));
     const feeds = {
       XB: { data: batch.data.subarray(start * items, end * items), dims: [rows, items] },
@@ -377,6 +442,51 @@ export class FastDistillEngine {
         dSupport[q] += scratch2[q];
       }
       const gn = outputs.GN.data;
+      for (let j = 0; j < mu; j++) gradNormB[j] += gn[j];
+    }
+    return loss / batch.rows;
+  }
+
+  /** fusedBlock on a GPU: the block's rows stay on the device between steps; X̂ and α are the step's device copies. */
+  private async fusedBlockOnDevice(
+    grads: BatchGradients | null,
+    batch: DenseBatch,
+    start: number,
+    end: number,
+    shared: { s: DeviceTensor; a: DeviceTensor },
+    normsS32: Float32Array,
+    mu: number,
+    items: number,
+    depth: number,
+  ): Promise<number> {
+    const rows = end - start;
+    const { xb, nb } = await this.residentBlock(batch, start, end, items);
+    const session = await this.backend.session(blockGraphSpec(depth, grads !== null));
+    const out = await this.backend.runDevice(session, {
+      XB: xb,
+      S: shared.s,
+      A: shared.a,
+      NB: nb,
+      NS: { data: normsS32, dims: [1, mu] },
+      INV: { data: new Float32Array([1 / batch.rows]), dims: [1] },
+    });
+    const host = (name: string): Float32Array => {
+      const t = out[name] as TensorArg;
+      if (!t || "dispose" in t) throw new Error(`fastSupportObjective: the block graph's ${name} must come to the host`);
+      return t.data as Float32Array;
+    };
+    let loss = 0;
+    const rowLoss = host("ROWLOSS");
+    for (let i = 0; i < rows; i++) loss += rowLoss[i];
+    if (grads) {
+      const da = host("DA");
+      const ds = host("DS");
+      const { dAlpha, dSupport, gradNormB } = grads;
+      for (let q = 0; q < da.length; q++) {
+        dAlpha[q] += da[q];
+        dSupport[q] += ds[q];
+      }
+      const gn = host("GN");
       for (let j = 0; j < mu; j++) gradNormB[j] += gn[j];
     }
     return loss / batch.rows;
@@ -513,6 +623,7 @@ export class FastDistillEngine {
 
   /** X̂ for the logits and the noise of `cfg.step` (no loss). */
   async sampleSupport(logits: Float64Array, mu: number, items: number, cfg: FastSampleConfig): Promise<Float64Array> {
+    if (this.deviceSampler) return this.deviceSampler.forward(logits, mu, items, cfg);
     return Float64Array.from((await this.sampling.sample(logits, mu, items, cfg)).support);
   }
 
@@ -533,8 +644,9 @@ export class FastDistillEngine {
     const timings = emptyStepTimings();
     const sampleCfg: FastSampleConfig = { gamma: cfg.gamma, tau: cfg.tau, seed: cfg.seed, step: cfg.step, duplicateFirstSample: cfg.duplicateFirstSample };
     let t = performance.now();
-    const sampled: FastSampled = await this.sampling.sample(logits, mu, items, sampleCfg);
-    const support = Float64Array.from(sampled.support);
+    const support = this.deviceSampler
+      ? await this.deviceSampler.forward(logits, mu, items, sampleCfg)
+      : Float64Array.from((await this.sampling.sample(logits, mu, items, sampleCfg)).support);
     timings.sampling = (performance.now() - t) / 1000;
     // E.g. validation of X̂ = sample(L, stream t): the candidate the previous step produced.
     if (onSample && (await onSample(support)) === false) return null;
@@ -542,7 +654,7 @@ export class FastDistillEngine {
     let dLogits: Float64Array | null = null;
     if (inner.dSupport) {
       t = performance.now();
-      dLogits = await this.sampling.backward(mu, items, sampleCfg, inner.dSupport);
+      dLogits = this.deviceSampler ? await this.deviceSampler.backward(inner.dSupport) : await this.sampling.backward(mu, items, sampleCfg, inner.dSupport);
       timings.samplingBackward = (performance.now() - t) / 1000;
     }
     return { ...inner, support, dLogits, timings };

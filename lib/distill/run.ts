@@ -86,6 +86,12 @@ export interface RunDistillOptions {
   device: DeviceRequest;
   /** Sampling worker threads (default 2). */
   samplingWorkers: number;
+  /**
+   * Where the Gumbel sampling runs: "workers" (CPU threads), "device" (graphs
+   * on the backend's device; device-noise.ts's stream, so a different draw for
+   * the same seed), or "auto" (default): "device" on a GPU backend, else "workers".
+   */
+  sampling: "auto" | "workers" | "device";
   /** See FastEngineOptions.storeNoiseBytes (default 2 GiB). */
   storeNoiseBytes: number;
   /** Users per block in the batch stage (default 2048). */
@@ -136,6 +142,7 @@ export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
   depth: 1,
   device: "cpu",
   samplingWorkers: 2,
+  sampling: "auto",
   storeNoiseBytes: DEFAULT_STORE_NOISE_BYTES,
   batchBlock: 2048,
   metric: "HR@100",
@@ -205,6 +212,12 @@ export interface DistillRunResult {
   targets: Float32Array | null;
 }
 
+/** Where the sampling runs for an option value on a backend ("auto": the device on a GPU). */
+export function samplingOn(sampling: RunDistillOptions["sampling"], backend: Backend): "workers" | "device" {
+  if (sampling !== "auto") return sampling;
+  return backend.device === "webgpu" || backend.device === "cuda" ? "device" : "workers";
+}
+
 /** Options resolved: the λ pool as numbers. */
 type ResolvedOptions = Omit<RunDistillOptions, "lambdaPool"> & { lambdaPool: readonly number[] | null };
 
@@ -223,6 +236,7 @@ function resolve(partial: Partial<RunDistillOptions>, numUsers: number, numItems
   int("patience", o.patience, 1);
   int("depth", o.depth, 1);
   int("samplingWorkers", o.samplingWorkers, 0);
+  if (!["auto", "workers", "device"].includes(o.sampling)) throw new Error(`runDistill: sampling must be auto, workers or device, got ${String(o.sampling)}`);
   int("batchBlock", o.batchBlock, 1);
   if (o.mu > numUsers) throw new Error(`runDistill: mu = ${o.mu} exceeds the ${numUsers} users to initialise from`);
   if (!(o.tau > 0) || !Number.isFinite(o.tau)) throw new Error(`runDistill: tau must be a finite number > 0, got ${o.tau}`);
@@ -378,7 +392,7 @@ class DistillRun {
     const o = resolve(options, train.numUsers, train.numItems);
     const started = performance.now();
     const backend = hooks.backend ?? (await getBackend({ device: o.device }));
-    const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes });
+    const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes, sampling: samplingOn(o.sampling, backend) });
     return new DistillRun(ds, o, hooks, started, backend, engine);
   }
 
@@ -648,10 +662,14 @@ class DistillRun {
     let chosen = state.best;
     if (chosen === null) {
       const last = state.lastSupport;
-      const support =
-        last && last.step === state.stepsRun
-          ? last.values
-          : await new FastDistillEngine(this.backend, { samplingWorkers: 0, storeNoiseBytes: 0 }).sampleSupport(this.logits, o.mu, this.items, this.sampleConfig(state.stepsRun + 1));
+      let support: Float64Array;
+      if (last && last.step === state.stepsRun) support = last.values;
+      else {
+        // The run's engine is closed by now: a worker-less one on the same noise stream.
+        const engine = new FastDistillEngine(this.backend, { samplingWorkers: 0, storeNoiseBytes: 0, sampling: samplingOn(o.sampling, this.backend) });
+        support = await engine.sampleSupport(this.logits, o.mu, this.items, this.sampleConfig(state.stepsRun + 1));
+        await engine.close();
+      }
       chosen = { values: support, step: state.stepsRun, score: Number.NaN, lambda: state.lambda, ...(this.targets ? { targets: Float64Array.from(this.targets) } : {}) };
     }
     const summary = makeSummary(

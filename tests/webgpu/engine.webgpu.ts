@@ -17,6 +17,7 @@ import { tuneModel } from "../../lib/tuning/tune.ts";
 import { plantedDataset } from "../models/synthetic.ts";
 import { lcg, relErr } from "../helpers.ts";
 import { binaryGram } from "../linalg/fixtures.ts";
+import { cpuPlacedOps } from "./placement.ts";
 
 test("webgpu: device tensors live in GPU buffers, chain between runs and download exactly", async () => {
   const be = await getBackend({ device: "webgpu" });
@@ -121,24 +122,7 @@ test("webgpu: EASE's device engine picks the CPU path's λ and reproduces its me
 });
 
 test("webgpu: ORT places no n-sized op of the engine's graphs on the CPU (only shape-sized ones)", async () => {
-  const { spawnSync } = await import("node:child_process");
-  const { fileURLToPath } = await import("node:url");
-  const probe = fileURLToPath(new URL("./placement-probe.ts", import.meta.url));
-  const r = spawnSync(process.execPath, ["--import", "tsx", probe], { encoding: "utf8", env: { ...process.env, INFREC_ORT_LOG: "verbose" }, maxBuffer: 1 << 28 });
-  assert.equal(r.status, 0, r.stderr.slice(-2000));
-  const log = `${r.stdout}${r.stderr}`;
-  assert.ok(log.includes("Node placements"), "ORT's verbose log has the node placements");
-  // The node lists that follow "placed on [CPUExecutionProvider]", up to the WebGPU list.
-  const onCpu = new Set<string>();
-  let inCpu = false;
-  for (const line of log.split("\n")) {
-    if (line.includes("placed on [CPUExecutionProvider]")) inCpu = true;
-    else if (line.includes("placed on [") || line.includes("Some nodes were not")) inCpu = false;
-    else if (inCpu) {
-      const m = line.match(/\]\s+(\w+) \(/);
-      if (m) onCpu.add(m[1]);
-    }
-  }
+  const onCpu = cpuPlacedOps(new URL("./placement-probe.ts", import.meta.url));
   // Shape arithmetic, the identity's positions, and the [rows]-sized int64 outputs of ranking.
   const small = new Set(["Cast", "Range", "Squeeze", "Unsqueeze", "Shape", "Where", "Gather"]);
   assert.deepEqual([...onCpu].filter((op) => !small.has(op)), [], `ops on the CPU: ${[...onCpu].join(", ")}`);
