@@ -175,6 +175,7 @@ function isDevice(t: TensorArg | DeviceTensor): t is DeviceTensor {
 export class DeviceSampler {
   private readonly chunkEntries: number;
   private index: { mu: number; items: number; t: DeviceTensor } | null = null;
+  private zero: { mu: number; items: number; t: DeviceTensor } | null = null;
   private last: Forwarded | null = null;
 
   constructor(readonly backend: Backend, options: DeviceSamplerOptions = {}) {
@@ -196,8 +197,17 @@ export class DeviceSampler {
     return this.index.t;
   }
 
+  /** The first chunk's running sum: zeros kept on the device (runs never write their inputs). */
   private async zeros(mu: number, items: number): Promise<DeviceTensor> {
-    return this.backend.upload({ data: new Float32Array(mu * items), dims: [mu, items] });
+    if (this.zero && this.zero.mu === mu && this.zero.items === items) return this.zero.t;
+    this.zero?.t.dispose();
+    this.zero = { mu, items, t: await this.backend.upload({ data: new Float32Array(mu * items), dims: [mu, items] }) };
+    return this.zero.t;
+  }
+
+  /** Frees a running sum unless it is the kept zeros. */
+  private drop(acc: DeviceTensor): void {
+    if (acc !== this.zero?.t) acc.dispose();
   }
 
   /** X̂ (float64 copy of the device's float32 values) for the logits and the noise of `cfg.step`. */
@@ -226,12 +236,12 @@ export class DeviceSampler {
         K1: { data: k1.slice(k, k + n), dims: [n, 1, 1] },
         ACC: acc,
       });
-      acc.dispose();
+      this.drop(acc);
       acc = out.ACCOUT as DeviceTensor;
       z.push(out.Z as DeviceTensor);
     }
     const sup = await be.runDevice(await be.session(specs.support(), { deviceOutputs: ["S"] }), { L: l, ACC: acc, INVTAU: invTau });
-    acc.dispose();
+    this.drop(acc);
     const s = sup.S;
     const xhat = sup.XHAT;
     if (!isDevice(s) || isDevice(xhat)) throw new Error("DeviceSampler: the support graph must keep S on the device and return X̂");
@@ -265,12 +275,12 @@ export class DeviceSampler {
         Z: f.z[c],
         ACC: acc,
       });
-      acc.dispose();
+      this.drop(acc);
       acc = out.ACCOUT as DeviceTensor;
     }
     v.dispose();
     const out = await be.runDevice(await be.session(specs.gradient()), { L: f.logits, S: f.s, DX: dx, ACC: acc, INVTAU: invTau });
-    acc.dispose();
+    this.drop(acc);
     dx.dispose();
     const dl = out.DL;
     if (isDevice(dl)) throw new Error("DeviceSampler: the gradient graph must return dL to the host");
@@ -292,5 +302,7 @@ export class DeviceSampler {
     this.release();
     this.index?.t.dispose();
     this.index = null;
+    this.zero?.t.dispose();
+    this.zero = null;
   }
 }
