@@ -13,6 +13,9 @@
  * validation metric; such rows name it (a model may then have one row per metric). With --summaries DIR each model is also
  * fitted on DIR/<dataset>.infrec-summary (written by `infrec distill` or table1.ts
  * --summaries; none is distilled here) and scored on the real users' test split.
+ * `seconds` is the whole grid's wall time; the cost of one fit at the pick
+ * (`fit`: seconds and peak RSS in a fresh process) is measured apart by
+ * bench/beyond-fit.ts --write-table, and shown where a cell has it.
  */
 import { cac } from "cac";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -45,6 +48,24 @@ export interface BeyondCell {
   selectedBy?: string;
   gridPoints: number;
   seconds: number;
+  /** One fit at the pick, measured by bench/beyond-fit.ts (absent where not measured). */
+  fit?: FitCost;
+}
+
+/** One fit of a model at its picked hyper-parameters in a fresh process (bench/beyond-fit.ts). */
+export interface FitCost {
+  /** Wall seconds of `fit` alone (loading the data excluded). */
+  seconds: number;
+  /** The process's peak resident set (MiB): data, runtime and the model's fit together. */
+  peakRssMb: number;
+  /** Resident set (MiB) after loading the data, before the fit: peakRssMb − dataRssMb is the fit's own. */
+  dataRssMb: number;
+  /** The machine, in words (CPU, cores, memory, ORT threads). */
+  machine: string;
+  /** 1-minute load average when the bench started and when it ended. */
+  loadAverage: [number, number];
+  /** ISO date of the measurement. */
+  measuredAt: string;
 }
 
 export interface BeyondOptions {
@@ -78,10 +99,19 @@ export function readCells(path: string): BeyondCell[] {
   return parsed.cells;
 }
 
-/** Earlier cells with this run's in place of those it recomputed; new ones after them. */
+/**
+ * Earlier cells with this run's in place of those it recomputed; new ones after
+ * them. A recomputed cell keeps the earlier fit cost when it picked the same
+ * hyper-parameters (the cost is that of one fit at the pick).
+ */
 export function mergeCells(earlier: readonly BeyondCell[], fresh: readonly BeyondCell[]): BeyondCell[] {
   const byKey = new Map(fresh.map((c) => [cellKey(c), c]));
-  const merged = earlier.map((c) => byKey.get(cellKey(c)) ?? c);
+  const merged = earlier.map((c) => {
+    const f = byKey.get(cellKey(c));
+    if (!f) return c;
+    const samePick = JSON.stringify(f.hyperParameters) === JSON.stringify(c.hyperParameters);
+    return c.fit && !f.fit && samePick ? { ...f, fit: c.fit } : f;
+  });
   const kept = new Set(merged.map(cellKey));
   return [...merged, ...fresh.filter((c) => !kept.has(cellKey(c)))];
 }
@@ -106,13 +136,7 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
   const runs = o.datasets.length * o.models.length * (o.summaries ? columns.length : 1);
   mkdirSync(o.out, { recursive: true });
   const earlier = o.merge ? readCells(join(o.out, "table-beyond.json")) : [];
-  const save = () => {
-    const all = mergeCells(earlier, cells);
-    const datasets = [...new Set(all.map((c) => c.dataset))];
-    writeFileAtomic(join(o.out, "table-beyond.json"), JSON.stringify({ cells: all, paperBest: Object.fromEntries(datasets.map((d) => [d, paperBest(d)])) }, null, 2) + "\n");
-    writeFileAtomic(join(o.out, "table-beyond.csv"), toCsv(all));
-    writeFileAtomic(join(o.out, "table-beyond.md"), toMarkdown(all));
-  };
+  const save = () => writeTable(o.out, mergeCells(earlier, cells));
   for (const d of o.datasets) {
     const ds = await loadDataset(d, { dataDir: o.dataDir });
     const summaryPath = o.summaries ? join(o.summaries, `${d}.infrec-summary`) : undefined;
@@ -150,26 +174,54 @@ export async function runTableBeyond(o: BeyondOptions): Promise<BeyondCell[]> {
   return cells;
 }
 
+/** Writes DIR/table-beyond.{json,csv,md} for these cells. */
+export function writeTable(dir: string, cells: BeyondCell[]): void {
+  const datasets = [...new Set(cells.map((c) => c.dataset))];
+  writeFileAtomic(join(dir, "table-beyond.json"), JSON.stringify({ cells, paperBest: Object.fromEntries(datasets.map((d) => [d, paperBest(d)])) }, null, 2) + "\n");
+  writeFileAtomic(join(dir, "table-beyond.csv"), toCsv(cells));
+  writeFileAtomic(join(dir, "table-beyond.md"), toMarkdown(cells));
+}
+
 const fmt = (metric: string, v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : metric === "AUC" ? v.toFixed(4) : v.toFixed(2));
 
 export function toMarkdown(cells: BeyondCell[]): string {
   const out = ["# Beyond the paper: closed-form recommenders, test set (hyper-parameters on validation HR@100 unless a row names another metric)", ""];
   for (const d of [...new Set(cells.map((c) => c.dataset))]) {
-    out.push(`## ${d}`, "", `| model | trained on | ${BEYOND_METRICS.join(" | ")} | picked | grid | seconds |`, `| --- | --- |${BEYOND_METRICS.map(() => " --- |").join("")} --- | --- | --- |`);
-    for (const c of cells.filter((x) => x.dataset === d)) {
-      out.push(`| ${c.model}${c.selectedBy ? ` (validation ${c.selectedBy})` : ""} | ${c.trainedOn} | ${BEYOND_METRICS.map((m) => fmt(m, c.metrics[m])).join(" | ")} | ${JSON.stringify(c.hyperParameters)} | ${c.gridPoints} | ${c.seconds.toFixed(1)} |`);
+    const rows = cells.filter((x) => x.dataset === d);
+    const costs = rows.flatMap((c) => (c.fit ? [c.fit] : []));
+    const fitHead = costs.length > 0 ? " fit s | peak RSS MB | fit's own MB |" : "";
+    const fitRule = costs.length > 0 ? " --- | --- | --- |" : "";
+    out.push(`## ${d}`, "", `| model | trained on | ${BEYOND_METRICS.join(" | ")} | picked | grid | seconds |${fitHead}`, `| --- | --- |${BEYOND_METRICS.map(() => " --- |").join("")} --- | --- | --- |${fitRule}`);
+    for (const c of rows) {
+      const fit = costs.length === 0 ? "" : c.fit ? ` ${c.fit.seconds.toFixed(1)} | ${c.fit.peakRssMb.toFixed(0)} | ${(c.fit.peakRssMb - c.fit.dataRssMb).toFixed(0)} |` : " – | – | – |";
+      out.push(`| ${c.model}${c.selectedBy ? ` (validation ${c.selectedBy})` : ""} | ${c.trainedOn} | ${BEYOND_METRICS.map((m) => fmt(m, c.metrics[m])).join(" | ")} | ${JSON.stringify(c.hyperParameters)} | ${c.gridPoints} | ${c.seconds.toFixed(1)} |${fit}`);
     }
     const best = paperBest(d);
-    if (best) out.push(`| paper's best: ${TABLE1_MODELS[best.model] ?? best.model} | full | ${BEYOND_METRICS.map((m) => fmt(m, best.metrics[m])).join(" | ")} | | | |`);
+    if (best) out.push(`| paper's best: ${TABLE1_MODELS[best.model] ?? best.model} | full | ${BEYOND_METRICS.map((m) => fmt(m, best.metrics[m])).join(" | ")} | | | |${costs.length > 0 ? " | | |" : ""}`);
     out.push("");
+    if (costs.length > 0) out.push(fitCostNote(costs), "");
   }
   return out.join("\n");
 }
 
+/** What the fit columns of a dataset mean, and where and under what load they were measured. */
+function fitCostNote(costs: FitCost[]): string {
+  const machines = [...new Set(costs.map((f) => f.machine))];
+  const dates = [...new Set(costs.map((f) => f.measuredAt.slice(0, 10)))];
+  const loads = costs.flatMap((f) => f.loadAverage);
+  return "*seconds*: the whole grid search's wall time (validation of every point, the test at the pick). " +
+    "*fit s*, *peak RSS MB*: one fit at the pick in a fresh process (`bench/beyond-fit.ts`), loading the data excluded; " +
+    "*fit's own MB*: the peak less the resident set after loading the data. " +
+    `Measured ${dates.join(", ")} on ${machines.join("; ")}, 1-minute load average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.`;
+}
+
 export function toCsv(cells: BeyondCell[]): string {
-  const lines = [`dataset,model,trained_on,${BEYOND_METRICS.join(",")},hyper_parameters,grid_points,seconds,selected_by`];
+  // The fit columns come last, and only where some cell has a fit cost (earlier tables are unchanged).
+  const withFit = cells.some((c) => c.fit);
+  const lines = [`dataset,model,trained_on,${BEYOND_METRICS.join(",")},hyper_parameters,grid_points,seconds,selected_by${withFit ? ",fit_seconds,peak_rss_mb,data_rss_mb" : ""}`];
   for (const c of cells) {
-    lines.push([c.dataset, c.model, c.trainedOn, ...BEYOND_METRICS.map((m) => c.metrics[m] ?? ""), `"${JSON.stringify(c.hyperParameters).replaceAll('"', '""')}"`, c.gridPoints, c.seconds, c.selectedBy ?? "HR@100"].join(","));
+    const fit = !withFit ? [] : c.fit ? [c.fit.seconds, c.fit.peakRssMb, c.fit.dataRssMb] : ["", "", ""];
+    lines.push([c.dataset, c.model, c.trainedOn, ...BEYOND_METRICS.map((m) => c.metrics[m] ?? ""), `"${JSON.stringify(c.hyperParameters).replaceAll('"', '""')}"`, c.gridPoints, c.seconds, c.selectedBy ?? "HR@100", ...fit].join(","));
   }
   return lines.join("\n") + "\n";
 }

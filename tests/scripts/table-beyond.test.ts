@@ -70,3 +70,12 @@ test("table-beyond --merge: the ∞-AE extensions and the blend join an earlier 
     assert.match(readFileSync(join(dir, "table-beyond.csv"), "utf8"), /^magazine,blend,full,.*,NDCG@10$/m);
   });
 });
+
+test("mergeCells: a recomputed cell keeps the measured fit cost only when it picked the same hyper-parameters", () => {
+  const fit = { seconds: 4.8, peakRssMb: 510, dataRssMb: 137, machine: "m", loadAverage: [1, 2] as [number, number], measuredAt: "2025-01-01T00:00:00Z" };
+  const cell = (lambda: number, withFit: boolean) => ({
+    dataset: "d", model: "ease", trainedOn: "full" as const, metrics: {}, hyperParameters: { lambda }, gridPoints: 8, seconds: 1, ...(withFit ? { fit } : {}),
+  });
+  assert.deepEqual(mergeCells([cell(1000, true)], [cell(1000, false)])[0].fit, fit);
+  assert.equal(mergeCells([cell(1000, true)], [cell(500, false)])[0].fit, undefined);
+});
