@@ -48,7 +48,7 @@ const items = train.numItems;
 const be = await getBackend({ device, threads });
 const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20, sampling, deviceChunkEntries: Math.floor((chunkMb * 2 ** 20) / 4) });
 const noiseMode = engine.deviceSampler
-  ? `sampling on the device, ${engine.deviceSampler.chunkSamples(mu, items, gamma)} samples per chunk`
+  ? `sampling on the device, ${engine.deviceSampler.chunkSamples(mu, items, gamma)} samples per chunk, noise ${engine.deviceSampler.storesNoise(mu, items, gamma) ? "stored" : "drawn again"}`
   : `sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`;
 say(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, ${noiseMode}`);
 const init = sampleWithoutReplacement(42, STREAM_INIT_USERS, 0, train.numUsers, mu);
@@ -88,6 +88,6 @@ say(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((
 say(`peak RSS ${peakMb.toFixed(0)} MB`);
 if (json) {
   const mean = Object.fromEntries([["total", totalSum / n], ...keys.map((k) => [k, sums[k] / n])]);
-  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, sampling, noiseStored: engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
+  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, sampling, noiseStored: engine.deviceSampler ? engine.deviceSampler.storesNoise(mu, items, gamma) : engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
 }
 await engine.close();

@@ -13,7 +13,7 @@
 #   cf-webgpu       bench/closed-form.ts, device engine on WebGPU (∞-AE and EASE phases)
 #   cf-cpu, cf-cpu-b128, cf-cpu-ahead   the host engine on all cores (block 256; 128; look-ahead)
 #   distill-webgpu, distill-cpu, distill-webgpu-regen   bench/distill.ts, 16 workers (regen: noise not stored)
-#   distill-dev, distill-dev-b1   bench/distill.ts with the sampling on the GPU (block 2048; one block of all users)
+#   distill-dev, distill-dev-b1, distill-dev-regen   bench/distill.ts with the sampling on the GPU (noise stored; block 6040; noise drawn again)
 #   prof-webgpu, prof-distill, prof-distill-dev   CPU profiles (main thread) of an ∞-AE evaluate / four distill steps
 #   full-distill    `infrec distill` on ML-1M with the defaults on WebGPU (cap FULL_S, 290 s; sampling on the GPU since --sampling auto)
 set -u
@@ -69,6 +69,7 @@ for d in ${DO:-}; do
     distill-cpu) t distill-cpu 120 "$N" "${BD[@]}" --device cpu; stepMeans distill-cpu ;;
     distill-webgpu-regen) t distill-webgpu-regen 120 "$N" "${BD[@]}" --device webgpu --store-noise-mb 0; stepMeans distill-webgpu-regen ;;
     distill-dev) t distill-dev 120 "$N" "${BD[@]}" --steps 6 --device webgpu --sampling device; stepMeans distill-dev ;;
+    distill-dev-regen) t distill-dev-regen 120 "$N" "${BD[@]}" --steps 6 --device webgpu --sampling device --store-noise-mb 0; stepMeans distill-dev-regen ;;
     distill-dev-b1) t distill-dev-b1 120 "$N" "${BD[@]}" --steps 6 --device webgpu --sampling device --batch-block 6040; stepMeans distill-dev-b1 ;;
     prof-webgpu) mkdir -p "$X/prof-webgpu"; t prof-webgpu 60 "$N" --cpu-prof --cpu-prof-dir="$X/prof-webgpu" "${EV[@]}" --model inf-ae --device webgpu ;;
     prof-distill) mkdir -p "$X/prof-distill"; t prof-distill 90 "$N" --cpu-prof --cpu-prof-dir="$X/prof-distill" "${BD[@]}" --device webgpu; find "$X/prof-distill" -name '*.cpuprofile' ! -name '*.0.001.cpuprofile' -delete ;;

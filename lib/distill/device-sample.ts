@@ -74,11 +74,13 @@ function noise(c: Common): Value {
   return g.op("Exp", [g.op("Mul", [g.op("Neg", [invTau]), logExp])]);
 }
 
-function forwardGraph(): Uint8Array {
-  const c = common("distill_dsample_fwd");
+/** With `store`, E is an output too (kept on the device for the backward). */
+function forwardGraph(store: boolean): Uint8Array {
+  const c = common(store ? "distill_dsample_fwd_store" : "distill_dsample_fwd");
   const { g, w } = c;
   const acc = g.input("ACC", "float32", ["mu", "items"]);
   const e = noise(c);
+  if (store) g.output(g.op("Identity", [e]), "E", "float32", ["chunk", "mu", "items"]);
   const z = g.op("ReduceSum", [g.op("Mul", [e, w]), g.constInt64([2])], { keepdims: attr.int(1) });
   const part = g.op("ReduceSum", [g.op("Div", [e, z]), g.constInt64([0])], { keepdims: attr.int(0) });
   g.output(g.op("Add", [acc, part]), "ACCOUT", "float32", ["mu", "items"]);
@@ -92,17 +94,21 @@ function supportGraph(): Uint8Array {
   const acc = g.input("ACC", "float32", ["mu", "items"]);
   const s = g.op("Mul", [w, acc]);
   g.output(s, "S", "float32", ["mu", "items"]);
-  g.output(g.op("Clip", [s, g.constFloat(-1), g.constFloat(1)]), "XHAT", "float32", ["mu", "items"]);
+  const xhat = g.op("Clip", [s, g.constFloat(-1), g.constFloat(1)]);
+  // X̂ twice: XHAT stays on the device for the step's graphs, XHOST comes to the host.
+  g.output(xhat, "XHAT", "float32", ["mu", "items"]);
+  g.output(g.op("Identity", [xhat]), "XHOST", "float32", ["mu", "items"]);
   return g.toBytes({ opset: OPSET });
 }
 
-function backwardGraph(): Uint8Array {
-  const c = common("distill_dsample_bwd");
+/** With `stored`, E is an input (the forward's) instead of drawn again. */
+function backwardGraph(stored: boolean): Uint8Array {
+  const c = common(stored ? "distill_dsample_bwd_stored" : "distill_dsample_bwd");
   const { g } = c;
   const v = g.input("V", "float32", ["mu", "items"]);
   const z = g.input("Z", "float32", ["chunk", "mu", 1]);
   const acc = g.input("ACC", "float32", ["mu", "items"]);
-  const e = noise(c);
+  const e = stored ? g.input("E", "float32", ["chunk", "mu", "items"]) : noise(c);
   const dot = g.op("ReduceSum", [g.op("Mul", [e, v]), g.constInt64([2])], { keepdims: attr.int(1) });
   const coef = g.op("Div", [dot, g.op("Mul", [z, z])]);
   const part = g.op("ReduceSum", [g.op("Mul", [e, coef]), g.constInt64([0])], { keepdims: attr.int(0) });
@@ -139,10 +145,10 @@ function gradientGraph(): Uint8Array {
 }
 
 const specs = {
-  forward: (): GraphSpec => sharedGraphSpec("distill_dsample_fwd", forwardGraph),
+  forward: (store: boolean): GraphSpec => sharedGraphSpec(store ? "distill_dsample_fwd_store" : "distill_dsample_fwd", () => forwardGraph(store)),
   support: (): GraphSpec => sharedGraphSpec("distill_dsample_support", supportGraph),
   weight: (): GraphSpec => sharedGraphSpec("distill_dsample_weight", weightGraph),
-  backward: (): GraphSpec => sharedGraphSpec("distill_dsample_bwd", backwardGraph),
+  backward: (stored: boolean): GraphSpec => sharedGraphSpec(stored ? "distill_dsample_bwd_stored" : "distill_dsample_bwd", () => backwardGraph(stored)),
   gradient: (): GraphSpec => sharedGraphSpec("distill_dsample_grad", gradientGraph),
 };
 
@@ -150,6 +156,18 @@ const specs = {
 export interface DeviceSamplerOptions {
   /** Most values (γc·μ·I) in one chunk's noise tensor (default DEFAULT_CHUNK_ENTRIES). */
   chunkEntries?: number;
+  /**
+   * Keep the forward's E_k on the device for the backward (which then reads
+   * them: 6 passes over each chunk instead of 33) when they need at most this
+   * many bytes (γ·μ·I·4; ML-1M: 1.48 GB); else they are drawn again. Default 0 (draw again).
+   */
+  storeNoiseBytes?: number;
+}
+
+/** A forward's X̂: on the host (float64 copy) and on the device (float32, owned by the sampler until the next forward). */
+export interface DeviceSample {
+  support: Float64Array;
+  device: DeviceTensor;
 }
 
 interface Forwarded {
@@ -158,7 +176,10 @@ interface Forwarded {
   cfg: FastSampleConfig;
   logits: DeviceTensor;
   s: DeviceTensor;
+  xhat: DeviceTensor;
   z: DeviceTensor[];
+  /** The chunks' E_k when stored, else empty. */
+  e: DeviceTensor[];
   k0: Int32Array;
   k1: Int32Array;
 }
@@ -174,13 +195,21 @@ function isDevice(t: TensorArg | DeviceTensor): t is DeviceTensor {
  */
 export class DeviceSampler {
   private readonly chunkEntries: number;
+  private readonly storeNoiseBytes: number;
   private index: { mu: number; items: number; t: DeviceTensor } | null = null;
   private zero: { mu: number; items: number; t: DeviceTensor } | null = null;
   private last: Forwarded | null = null;
 
   constructor(readonly backend: Backend, options: DeviceSamplerOptions = {}) {
     this.chunkEntries = options.chunkEntries ?? DEFAULT_CHUNK_ENTRIES;
+    this.storeNoiseBytes = options.storeNoiseBytes ?? 0;
+    if (!(this.storeNoiseBytes >= 0)) throw new Error(`DeviceSampler: storeNoiseBytes must be ≥ 0, got ${options.storeNoiseBytes}`);
     if (!Number.isInteger(this.chunkEntries) || this.chunkEntries < 1) throw new Error(`DeviceSampler: chunkEntries must be an integer ≥ 1, got ${options.chunkEntries}`);
+  }
+
+  /** Whether a forward of this size keeps its noise on the device. */
+  storesNoise(mu: number, items: number, gamma: number): boolean {
+    return 4 * gamma * mu * items <= this.storeNoiseBytes;
   }
 
   /** Samples per chunk for μ × I. */
@@ -212,6 +241,11 @@ export class DeviceSampler {
 
   /** X̂ (float64 copy of the device's float32 values) for the logits and the noise of `cfg.step`. */
   async forward(logits: Float64Array, mu: number, items: number, cfg: FastSampleConfig): Promise<Float64Array> {
+    return (await this.forwardDevice(logits, mu, items, cfg)).support;
+  }
+
+  /** X̂ on the host and on the device. */
+  async forwardDevice(logits: Float64Array, mu: number, items: number, cfg: FastSampleConfig): Promise<DeviceSample> {
     if (logits.length !== mu * items) throw new Error(`DeviceSampler: logits have ${logits.length} values, expected ${mu}×${items}`);
     if (!Number.isInteger(cfg.gamma) || cfg.gamma < 1) throw new Error(`DeviceSampler: gamma must be an integer ≥ 1, got ${cfg.gamma}`);
     if (!(cfg.tau > 0) || !Number.isFinite(cfg.tau)) throw new Error(`DeviceSampler: tau must be a finite number > 0, got ${cfg.tau}`);
@@ -222,10 +256,12 @@ export class DeviceSampler {
     const l = await be.upload({ data: Float32Array.from(logits), dims: [mu, items] });
     const invTau = { data: new Float32Array([1 / cfg.tau]), dims: [1] };
     const { k0, k1 } = deviceStepKeys(cfg.seed, cfg.step, cfg.gamma, cfg.duplicateFirstSample);
-    const fwd = await be.session(specs.forward(), { deviceOutputs: true });
+    const store = this.storesNoise(mu, items, cfg.gamma);
+    const fwd = await be.session(specs.forward(store), { deviceOutputs: true });
     const per = this.chunkSamples(mu, items, cfg.gamma);
     let acc = await this.zeros(mu, items);
     const z: DeviceTensor[] = [];
+    const e: DeviceTensor[] = [];
     for (let k = 0; k < cfg.gamma; k += per) {
       const n = Math.min(per, cfg.gamma - k);
       const out = await be.runDevice(fwd, {
@@ -239,49 +275,56 @@ export class DeviceSampler {
       this.drop(acc);
       acc = out.ACCOUT as DeviceTensor;
       z.push(out.Z as DeviceTensor);
+      if (store) e.push(out.E as DeviceTensor);
     }
-    const sup = await be.runDevice(await be.session(specs.support(), { deviceOutputs: ["S"] }), { L: l, ACC: acc, INVTAU: invTau });
+    const sup = await be.runDevice(await be.session(specs.support(), { deviceOutputs: ["S", "XHAT"] }), { L: l, ACC: acc, INVTAU: invTau });
     this.drop(acc);
-    const s = sup.S;
-    const xhat = sup.XHAT;
-    if (!isDevice(s) || isDevice(xhat)) throw new Error("DeviceSampler: the support graph must keep S on the device and return X̂");
-    this.last = { mu, items, cfg, logits: l, s, z, k0, k1 };
-    return Float64Array.from(xhat.data as Float32Array);
+    const { S: s, XHAT: xhat, XHOST: host } = sup;
+    if (!isDevice(s) || !isDevice(xhat) || isDevice(host)) throw new Error("DeviceSampler: the support graph must keep S and X̂ on the device and return X̂");
+    this.last = { mu, items, cfg, logits: l, s, xhat, z, e, k0, k1 };
+    return { support: Float64Array.from(host.data as Float32Array), device: xhat };
   }
 
   /** dL (μ × I, float64 copy) of the last forward for dX̂. */
   async backward(dSupport: Float64Array): Promise<Float64Array> {
     const f = this.last;
     if (!f) throw new Error("DeviceSampler: backward without a forward");
-    const { mu, items, cfg } = f;
+    const { mu, items } = f;
     if (dSupport.length !== mu * items) throw new Error(`DeviceSampler: dSupport has ${dSupport.length} values, expected ${mu}×${items}`);
+    const dx = await this.backend.upload({ data: Float32Array.from(dSupport), dims: [mu, items] });
+    try {
+      return await this.backwardDevice(dx);
+    } finally {
+      dx.dispose();
+    }
+  }
+
+  /** dL of the last forward for dX̂ given on the device (μ × I float32; the caller keeps it). */
+  async backwardDevice(dx: DeviceTensor): Promise<Float64Array> {
+    const f = this.last;
+    if (!f) throw new Error("DeviceSampler: backward without a forward");
+    const { mu, items, cfg } = f;
+    if (dx.dims.length !== 2 || dx.dims[0] !== mu || dx.dims[1] !== items) throw new Error(`DeviceSampler: dX̂ has dims [${dx.dims.join(", ")}], expected [${mu}, ${items}]`);
     const be = this.backend;
     const idx = await this.indices(mu, items);
     const invTau = { data: new Float32Array([1 / cfg.tau]), dims: [1] };
-    const dx = await be.upload({ data: Float32Array.from(dSupport), dims: [mu, items] });
     const v = (await be.runDevice(await be.session(specs.weight(), { deviceOutputs: true }), { L: f.logits, S: f.s, DX: dx, INVTAU: invTau })).V as DeviceTensor;
-    const bwd = await be.session(specs.backward(), { deviceOutputs: true });
+    const stored = f.e.length > 0;
+    const bwd = await be.session(specs.backward(stored), { deviceOutputs: true });
     const per = this.chunkSamples(mu, items, cfg.gamma);
     let acc = await this.zeros(mu, items);
     for (let k = 0, c = 0; k < cfg.gamma; k += per, c++) {
       const n = Math.min(per, cfg.gamma - k);
-      const out = await be.runDevice(bwd, {
-        L: f.logits,
-        INVTAU: invTau,
-        IDX: idx,
-        K0: { data: f.k0.slice(k, k + n), dims: [n, 1, 1] },
-        K1: { data: f.k1.slice(k, k + n), dims: [n, 1, 1] },
-        V: v,
-        Z: f.z[c],
-        ACC: acc,
-      });
+      const noise: Record<string, TensorArg | DeviceTensor> = stored
+        ? { E: f.e[c] }
+        : { IDX: idx, K0: { data: f.k0.slice(k, k + n), dims: [n, 1, 1] }, K1: { data: f.k1.slice(k, k + n), dims: [n, 1, 1] } };
+      const out = await be.runDevice(bwd, { L: f.logits, INVTAU: invTau, V: v, Z: f.z[c], ACC: acc, ...noise });
       this.drop(acc);
       acc = out.ACCOUT as DeviceTensor;
     }
     v.dispose();
     const out = await be.runDevice(await be.session(specs.gradient()), { L: f.logits, S: f.s, DX: dx, ACC: acc, INVTAU: invTau });
     this.drop(acc);
-    dx.dispose();
     const dl = out.DL;
     if (isDevice(dl)) throw new Error("DeviceSampler: the gradient graph must return dL to the host");
     return Float64Array.from(dl.data as Float32Array);
@@ -293,7 +336,9 @@ export class DeviceSampler {
     if (!f) return;
     f.logits.dispose();
     f.s.dispose();
+    f.xhat.dispose();
     for (const z of f.z) z.dispose();
+    for (const e of f.e) e.dispose();
     this.last = null;
   }
 

@@ -18,7 +18,7 @@
  * norms of X̂ are taken from the same Gemm's diagonal, not summed separately.
  */
 import type { Backend, DeviceTensor, TensorArg } from "../onnx/backend.ts";
-import { runGemm } from "../onnx/graphs/gemm.ts";
+import { gemmSpec, runGemm } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials } from "../ntk/ntk-grad.ts";
 import { spdInverseGemm } from "../linalg/spd-inverse.ts";
 import { ridgedSymmetric } from "./solve.ts";
@@ -26,7 +26,8 @@ import { cardinalityPenalty, reconstructionLoss, type ReconstructionLoss } from 
 import type { FastSampleConfig } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
 import { blockGraphSpec } from "./block-graph.ts";
-import { DeviceSampler } from "./device-sample.ts";
+import { type DeviceSample, DeviceSampler } from "./device-sample.ts";
+import { deviceSumSpec, deviceSupportBackwardSpec } from "./device-step-graphs.ts";
 
 /** Real users as dense float32 rows (binary), with Σx² per row. */
 export interface DenseBatch {
@@ -57,7 +58,7 @@ export interface FastStepConfig {
   interactionsPerUser: number;
   depth: number;
   loss: ReconstructionLoss;
-  /** Users per block in the batch stage (bounds memory: ~ 2·block·I floats). */
+  /** Users per block in the batch stage (bounds memory: ~ 2·block·I floats; on the GPU device path at least GPU_BLOCK_ENTRIES / I). */
   batchBlock: number;
   /** The official key-splitting quirk (sample 1 repeats sample 0). */
   duplicateFirstSample?: boolean;
@@ -211,6 +212,63 @@ function addNormTerm(dSupport: Float64Array, gradNormB: Float64Array, support: F
   }
 }
 
+/**
+ * dK_SS from W·αᵀ (μ × μ), W = A⁻¹dα: dA = −Wαᵀ through A = sym(K_SS) + (λ·tr(K_SS)/μ)·I,
+ * so dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
+ */
+function ridgeAdjoint(wAlphaT: ArrayLike<number>, mu: number, lambda: number): Float64Array {
+  let traceDA = 0;
+  for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
+  const dKss = new Float64Array(mu * mu);
+  for (let i = 0; i < mu; i++) {
+    for (let j = 0; j < mu; j++) dKss[i * mu + j] = -0.5 * (wAlphaT[i * mu + j] + wAlphaT[j * mu + i]);
+    dKss[i * mu + i] += (lambda / mu) * traceDA;
+  }
+  return dKss;
+}
+
+/**
+ * K(X̂, X̂)'s adjoint in its dots and row norms: G = (dK ⊙ f_xy) + (dK ⊙ f_xy)ᵀ
+ * and h_i = Σ_j dK_ij f_xx,ij + Σ_j dK_ji f_yy,ji, so dX̂ += G·X̂ + 2·diag(h)·X̂.
+ */
+function gramAdjoint(dKss: Float64Array, ss: GramPartials, mu: number): { gSS: Float64Array; hg: Float64Array } {
+  const gSS = new Float64Array(mu * mu);
+  const hg = new Float64Array(mu);
+  const fxxSS = ss.fxx;
+  if (!fxxSS) throw new Error("fastSupportObjective: missing K_SS partials");
+  for (let i = 0; i < mu; i++) {
+    for (let j = 0; j < mu; j++) {
+      const q = i * mu + j;
+      const up = dKss[q];
+      gSS[q] += up * ss.fxy[q];
+      gSS[j * mu + i] += up * ss.fxy[q];
+      hg[i] += up * fxxSS[q];
+      hg[j] += up * ss.fyy[q];
+    }
+  }
+  return { gSS, hg };
+}
+
+/** A host-side output of runDevice, as float32. */
+function hostOutput(out: Record<string, TensorArg | DeviceTensor>, name: string): Float32Array {
+  const t = out[name];
+  if (!t || "dispose" in t) throw new Error(`fast step: the graph's ${name} must come to the host`);
+  return t.data as Float32Array;
+}
+
+/** A device-side output of runDevice. */
+function deviceOutput(out: Record<string, TensorArg | DeviceTensor>, name: string): DeviceTensor {
+  const t = out[name];
+  if (!t || !("dispose" in t)) throw new Error(`fast step: the graph's ${name} must stay on the device`);
+  return t;
+}
+
+/**
+ * Values of one batch block on a GPU (rows × I): the device path's blocks hold
+ * at least this many, so the block graph's tensors stay within 128 MiB each.
+ */
+export const GPU_BLOCK_ENTRIES = 2 ** 25;
+
 /** Every stage at 0 s. */
 export function emptyStepTimings(): StepTimings {
   return { sampling: 0, batch: 0, gram: 0, solve: 0, loss: 0, backward: 0, samplingBackward: 0 };
@@ -237,6 +295,7 @@ export interface FastEngineOptions {
    * Keep the forward's noise E_k (γ·μ·I float32; ML-1M: 1.48 GB) for the
    * backward instead of regenerating it, when it needs at most this many
    * bytes (default DEFAULT_STORE_NOISE_BYTES; 0 = always regenerate, memory O(μ·I)).
+   * With device sampling the store is device memory (a GPU's, on a GPU).
    */
   storeNoiseBytes?: number;
   /**
@@ -275,7 +334,9 @@ export class FastDistillEngine {
       throw new Error(`FastDistillEngine: sampling must be "workers" or "device", got ${JSON.stringify(options.sampling)}`);
     }
     this.sampling = new SamplingPool(onDevice ? 0 : (options.samplingWorkers ?? 2), options.storeNoiseBytes ?? DEFAULT_STORE_NOISE_BYTES);
-    this.deviceSampler = onDevice ? new DeviceSampler(backend, { chunkEntries: options.deviceChunkEntries }) : null;
+    this.deviceSampler = onDevice
+      ? new DeviceSampler(backend, { chunkEntries: options.deviceChunkEntries, storeNoiseBytes: options.storeNoiseBytes ?? DEFAULT_STORE_NOISE_BYTES })
+      : null;
   }
 
   /** Whether the batch stage keeps its inputs on the device (a GPU backend). */
@@ -470,11 +531,7 @@ export class FastDistillEngine {
       NS: { data: normsS32, dims: [1, mu] },
       INV: { data: new Float32Array([1 / batch.rows]), dims: [1] },
     });
-    const host = (name: string): Float32Array => {
-      const t = out[name] as TensorArg;
-      if (!t || "dispose" in t) throw new Error(`fastSupportObjective: the block graph's ${name} must come to the host`);
-      return t.data as Float32Array;
-    };
+    const host = (name: string): Float32Array => hostOutput(out, name);
     let loss = 0;
     const rowLoss = host("ROWLOSS");
     for (let i = 0; i < rows; i++) loss += rowLoss[i];
@@ -577,14 +634,7 @@ export class FastDistillEngine {
     const w = await runGemm(this.backend, "float64", solve.aInv, [mu, mu], false, grads.dAlpha, [mu, items], false, new Float64Array(mu * items));
     for (let q = 0; q < w.length; q++) dTargets[q] += w[q];
     const wAlphaT = await runGemm(this.backend, "float64", w, [mu, items], false, solve.alpha, [mu, items], true, new Float64Array(mu * mu));
-    let traceDA = 0;
-    for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
-    const dKss = new Float64Array(mu * mu);
-    for (let i = 0; i < mu; i++) {
-      for (let j = 0; j < mu; j++) dKss[i * mu + j] = -0.5 * (wAlphaT[i * mu + j] + wAlphaT[j * mu + i]);
-      dKss[i * mu + i] += (lambda / mu) * traceDA;
-    }
-    return dKss;
+    return ridgeAdjoint(wAlphaT, mu, lambda);
   }
 
   /**
@@ -600,25 +650,123 @@ export class FastDistillEngine {
     items: number,
     penaltyGradient: number,
   ): Promise<void> {
-    const gSS = new Float64Array(mu * mu);
-    const hg = new Float64Array(mu);
-    const fxxSS = ss.fxx;
-    if (!fxxSS) throw new Error("fastSupportObjective: missing K_SS partials");
-    for (let i = 0; i < mu; i++) {
-      for (let j = 0; j < mu; j++) {
-        const q = i * mu + j;
-        const up = dKss[q];
-        gSS[q] += up * ss.fxy[q];
-        gSS[j * mu + i] += up * ss.fxy[q];
-        hg[i] += up * fxxSS[q];
-        hg[j] += up * ss.fyy[q];
-      }
-    }
+    const { gSS, hg } = gramAdjoint(dKss, ss, mu);
     const gx = await runGemm(this.backend, "float64", gSS, [mu, mu], false, support, [mu, items], false, new Float64Array(mu * items));
     for (let j = 0; j < mu; j++) {
       const h2 = 2 * hg[j];
       for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += gx[i] + h2 * support[i] + penaltyGradient;
     }
+  }
+
+  /**
+   * The step's loss and ∂loss/∂X̂ with every μ × I and batch-sized array on the
+   * device (device sampling, softmax loss, Y = X̂): X̂ stays where the sampler
+   * made it, α = A⁻¹X̂, the batch graph, W = A⁻¹·dα and the assembly of dX̂
+   * run there in float32; the host gets and sends μ × μ matrices only: the
+   * dots X̂X̂ᵀ (K_SS and its partials in float64 from them), A⁻¹ (float64
+   * Cholesky, sent as float32), W·αᵀ and the Gram adjoint G. Returns dX̂ on the
+   * device (the caller frees it).
+   */
+  private async deviceObjective(
+    sample: DeviceSample,
+    mu: number,
+    items: number,
+    batch: DenseBatch,
+    cfg: FastStepConfig,
+    wantGradient: boolean,
+    timings: StepTimings,
+  ): Promise<{ loss: number; reconstruction: number; penalty: number; dx: DeviceTensor | null }> {
+    if (batch.rows < 1) throw new Error("fastSupportObjective: the batch has no users");
+    if (!(cfg.lambda >= 0) || !Number.isFinite(cfg.lambda)) throw new Error(`fastSupportObjective: lambda must be a finite number ≥ 0, got ${cfg.lambda}`);
+    const be = this.backend;
+    const clock = new StageClock(timings);
+    const xhat = sample.device;
+    const dots = Float64Array.from(hostOutput(await be.runDevice(await be.session(gemmSpec("float32", false, true)), { A: xhat, B: xhat }), "Y"));
+    const normsS = new Float64Array(mu);
+    for (let i = 0; i < mu; i++) normsS[i] = dots[i * mu + i];
+    const partials = ntkGramPartials(dots, mu, mu, normsS, normsS, items, cfg.depth, true, wantGradient);
+    clock.lap("gram");
+    const aInv = await spdInverseGemm(be, ridgedSymmetric(partials.k as Float64Array, mu, cfg.lambda).a, mu);
+    const aInv32 = { data: Float32Array.from(aInv), dims: [mu, mu] };
+    const product = await be.session(gemmSpec("float32", false, false), { deviceOutputs: true });
+    const alpha = deviceOutput(await be.runDevice(product, { A: aInv32, B: xhat }), "Y");
+    clock.lap("solve");
+
+    let reconstruction = 0;
+    let dAlpha: DeviceTensor | null = null;
+    let dS: DeviceTensor | null = null;
+    const gradNormB = new Float64Array(mu);
+    const normsS32 = Float32Array.from(normsS);
+    const blockSession = await be.session(blockGraphSpec(cfg.depth, wantGradient), { deviceOutputs: wantGradient ? ["DA", "DS"] : [] });
+    const sum = await be.session(deviceSumSpec(), { deviceOutputs: true });
+    const accumulate = async (acc: DeviceTensor | null, part: DeviceTensor): Promise<DeviceTensor> => {
+      if (acc === null) return part;
+      const next = deviceOutput(await be.runDevice(sum, { A: acc, B: part }), "Y");
+      acc.dispose();
+      part.dispose();
+      return next;
+    };
+    // On a GPU blocks of up to 2^25 values (ML-1M: all 6040 users at once) cost one run, not several.
+    const block = Math.max(1, Math.min(this.gpu ? Math.max(cfg.batchBlock, Math.floor(GPU_BLOCK_ENTRIES / items)) : cfg.batchBlock, batch.rows));
+    for (let start = 0; start < batch.rows; start += block) {
+      const end = Math.min(batch.rows, start + block);
+      const { xb, nb } = await this.residentBlock(batch, start, end, items);
+      const out = await be.runDevice(blockSession, {
+        XB: xb,
+        S: xhat,
+        A: alpha,
+        NB: nb,
+        NS: { data: normsS32, dims: [1, mu] },
+        INV: { data: new Float32Array([1 / batch.rows]), dims: [1] },
+      });
+      const rowLoss = hostOutput(out, "ROWLOSS");
+      let blockLoss = 0;
+      for (let i = 0; i < end - start; i++) blockLoss += rowLoss[i];
+      reconstruction += blockLoss / batch.rows;
+      if (wantGradient) {
+        dAlpha = await accumulate(dAlpha, deviceOutput(out, "DA"));
+        dS = await accumulate(dS, deviceOutput(out, "DS"));
+        const gn = hostOutput(out, "GN");
+        for (let j = 0; j < mu; j++) gradNormB[j] += gn[j];
+      }
+    }
+    clock.lap("batch");
+    const penalty = cardinalityPenalty(sample.support, mu, cfg.lambda2, cfg.interactionsPerUser);
+    const result = { loss: reconstruction + penalty.value, reconstruction, penalty: penalty.value };
+    if (!wantGradient || dAlpha === null || dS === null) {
+      alpha.dispose();
+      return { ...result, dx: null };
+    }
+    // Solve backward: W = A⁻¹·dα on the device, W·αᵀ (μ × μ) to the host.
+    const w = deviceOutput(await be.runDevice(product, { A: aInv32, B: dAlpha }), "Y");
+    dAlpha.dispose();
+    const wAlphaT = hostOutput(await be.runDevice(await be.session(gemmSpec("float32", false, true)), { A: w, B: alpha }), "Y");
+    alpha.dispose();
+    const dKss = ridgeAdjoint(wAlphaT, mu, cfg.lambda);
+    clock.lap("solve");
+    const { gSS, hg } = gramAdjoint(dKss, partials, mu);
+    const c = new Float32Array(mu);
+    for (let j = 0; j < mu; j++) c[j] = 2 * (hg[j] + gradNormB[j]);
+    const dx = deviceOutput(
+      await be.runDevice(await be.session(deviceSupportBackwardSpec(), { deviceOutputs: true }), {
+        DS: dS,
+        W: w,
+        XHAT: xhat,
+        GSS: { data: Float32Array.from(gSS), dims: [mu, mu] },
+        C: { data: c, dims: [mu, 1] },
+        PEN: { data: new Float32Array([penalty.gradient]), dims: [1] },
+      }),
+      "DX",
+    );
+    dS.dispose();
+    w.dispose();
+    clock.lap("backward");
+    return { ...result, dx };
+  }
+
+  /** Whether `step` takes the all-on-device path. */
+  private onDevicePath(cfg: FastStepConfig): boolean {
+    return this.deviceSampler !== null && cfg.loss === "softmax" && !cfg.targets;
   }
 
   /** X̂ for the logits and the noise of `cfg.step` (no loss). */
@@ -643,6 +791,7 @@ export class FastDistillEngine {
   ): Promise<FastStepResult | null> {
     const timings = emptyStepTimings();
     const sampleCfg: FastSampleConfig = { gamma: cfg.gamma, tau: cfg.tau, seed: cfg.seed, step: cfg.step, duplicateFirstSample: cfg.duplicateFirstSample };
+    if (this.deviceSampler && this.onDevicePath(cfg)) return this.deviceStep(this.deviceSampler, logits, mu, items, batch, cfg, sampleCfg, wantGradient, timings, onSample);
     let t = performance.now();
     const support = this.deviceSampler
       ? await this.deviceSampler.forward(logits, mu, items, sampleCfg)
@@ -658,5 +807,36 @@ export class FastDistillEngine {
       timings.samplingBackward = (performance.now() - t) / 1000;
     }
     return { ...inner, support, dLogits, timings };
+  }
+
+  /** step() on the device path (onDevicePath): dSupport is null, as dX̂ never leaves the device. */
+  private async deviceStep(
+    sampler: DeviceSampler,
+    logits: Float64Array,
+    mu: number,
+    items: number,
+    batch: DenseBatch,
+    cfg: FastStepConfig,
+    sampleCfg: FastSampleConfig,
+    wantGradient: boolean,
+    timings: StepTimings,
+    onSample?: (support: Float64Array) => Promise<boolean | void>,
+  ): Promise<FastStepResult | null> {
+    let t = performance.now();
+    const sample = await sampler.forwardDevice(logits, mu, items, sampleCfg);
+    timings.sampling = (performance.now() - t) / 1000;
+    if (onSample && (await onSample(sample.support)) === false) return null;
+    const inner = await this.deviceObjective(sample, mu, items, batch, cfg, wantGradient, timings);
+    let dLogits: Float64Array | null = null;
+    if (inner.dx) {
+      t = performance.now();
+      try {
+        dLogits = await sampler.backwardDevice(inner.dx);
+      } finally {
+        inner.dx.dispose();
+      }
+      timings.samplingBackward = (performance.now() - t) / 1000;
+    }
+    return { loss: inner.loss, reconstruction: inner.reconstruction, penalty: inner.penalty, support: sample.support, dSupport: null, dLogits, dTargets: null, timings };
   }
 }

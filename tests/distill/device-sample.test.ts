@@ -10,6 +10,9 @@ import { deviceGumbelSource, deviceNoiseWord, deviceStepKeys, deviceUniform, U_M
 import { DeviceSampler } from "../../lib/distill/device-sample.ts";
 import { sampleSupport, sampleSupportBackward } from "../../lib/distill/sample.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
+import { denseBatch, FastDistillEngine } from "../../lib/distill/fast-step.ts";
+import { float64GramEngine } from "../../lib/distill/gram-engine.ts";
+import { denseUserBatch, distillObjective } from "../../lib/distill/objective.ts";
 import { lcg, relErr } from "../helpers.ts";
 
 test("device noise: Gumbel moments, no correlation between samples or neighbours, u inside (0, 1)", () => {
@@ -86,5 +89,43 @@ for (const [tau, dup] of [[10, false], [0.5, true]] as const) {
     sampler.dispose();
     await assert.rejects(() => sampler.backward(dS), /backward without a forward/);
     await assert.rejects(() => sampler.forward(logits.subarray(1), mu, items, cfg), /logits have/);
+  });
+}
+
+for (const [lambda, depth, store] of [[0.1, 1, true], [1e-5, 2, false]] as const) {
+  test(`the device step (sampling, α, batch and dX̂ as graphs; CPU EP) matches the float64 reference (λ ${lambda}, depth ${depth}, noise ${store ? "stored" : "drawn again"})`, async (t) => {
+    const backend = await getBackend({ device: "cpu" });
+    const mu = 7;
+    const items = 45;
+    const rows = 19;
+    const engine = new FastDistillEngine(backend, { sampling: "device", deviceChunkEntries: 2 * mu * items, storeNoiseBytes: store ? 2 ** 20 : 0 });
+    assert.equal(engine.deviceSampler!.storesNoise(mu, items, 5), store);
+    const rand = lcg(70 + depth);
+    const logits = new Float64Array(mu * items).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
+    const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
+    const common = { lambda, lambda2: 0.5, interactionsPerUser: 3, depth, loss: "softmax" as const };
+    const gamma = 5;
+    const tau = 2;
+    const ref = await distillObjective(
+      logits,
+      mu,
+      items,
+      denseUserBatch(Float64Array.from(xb), rows, items),
+      { ...common, engine: float64GramEngine, batchBlock: rows, gamma, tau },
+      deviceGumbelSource(3, 2),
+    );
+    // Three blocks of users: dα and dX̂ are summed on the device.
+    const dev = (await engine.step(logits, mu, items, denseBatch(xb, rows, items), { ...common, gamma, tau, seed: 3, step: 2, batchBlock: 8 }))!;
+    const eLoss = Math.abs(dev.loss - ref.loss) / Math.abs(ref.loss);
+    const eGrad = relErr(dev.dLogits!, ref.dLogits!);
+    t.diagnostic(`loss rel err ${eLoss.toExponential(2)}, dL rel err ${eGrad.toExponential(2)}`);
+    assert.equal(dev.dSupport, null, "dX̂ stays on the device");
+    assert.ok(eLoss <= 1e-5, `loss: ${eLoss}`);
+    assert.ok(eGrad <= 1e-4, `dL: ${eGrad}`);
+    // Without the gradient: the same loss, no dL.
+    const lossOnly = (await engine.step(logits, mu, items, denseBatch(xb, rows, items), { ...common, gamma, tau, seed: 3, step: 2, batchBlock: 8 }, false))!;
+    assert.equal(lossOnly.dLogits, null);
+    assert.ok(Math.abs(lossOnly.loss - dev.loss) <= 1e-9 * Math.abs(dev.loss));
+    await engine.close();
   });
 }
