@@ -167,6 +167,8 @@ export interface DeviceSamplerOptions {
 /** A forward's X̂: on the host (float64 copy) and on the device (float32, owned by the sampler until the next forward). */
 export interface DeviceSample {
   support: Float64Array;
+  /** Σ X̂, summed in order while copying (the cardinality penalty's sum). */
+  total: number;
   device: DeviceTensor;
 }
 
@@ -282,7 +284,15 @@ export class DeviceSampler {
     const { S: s, XHAT: xhat, XHOST: host } = sup;
     if (!isDevice(s) || !isDevice(xhat) || isDevice(host)) throw new Error("DeviceSampler: the support graph must keep S and X̂ on the device and return X̂");
     this.last = { mu, items, cfg, logits: l, s, xhat, z, e, k0, k1 };
-    return { support: Float64Array.from(host.data as Float32Array), device: xhat };
+    const x32 = host.data as Float32Array;
+    const support = new Float64Array(x32.length);
+    let total = 0;
+    for (let i = 0; i < x32.length; i++) {
+      const v = x32[i];
+      support[i] = v;
+      total += v;
+    }
+    return { support, total, device: xhat };
   }
 
   /** dL (μ × I, float64 copy) of the last forward for dX̂. */

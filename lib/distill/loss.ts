@@ -84,9 +84,14 @@ export function cardinalityPenalty(
   lambda2: number,
   interactionsPerUser: number,
 ): { value: number; gradient: number } {
-  if (!(interactionsPerUser > 0)) throw new Error(`cardinalityPenalty: interactionsPerUser must be > 0, got ${interactionsPerUser}`);
   let sum = 0;
   for (let p = 0; p < support.length; p++) sum += support[p];
+  return cardinalityPenaltyOfSum(sum, mu, lambda2, interactionsPerUser);
+}
+
+/** cardinalityPenalty from Σ X̂ (summed by the caller, e.g. while copying X̂ from a device). */
+export function cardinalityPenaltyOfSum(sum: number, mu: number, lambda2: number, interactionsPerUser: number): { value: number; gradient: number } {
+  if (!(interactionsPerUser > 0)) throw new Error(`cardinalityPenalty: interactionsPerUser must be > 0, got ${interactionsPerUser}`);
   const scale = lambda2 / (mu * interactionsPerUser);
   return { value: sum * scale, gradient: scale };
 }

@@ -276,3 +276,44 @@ export function ntkGramPartials(
   }
   return { k, fxy, fxx, fyy };
 }
+
+/**
+ * ntkGramPartials of a symmetric Gram block K(X, X) (float64), from the upper
+ * triangle of its dots: pair (j, i) has the same K and ∂K/∂xy as (i, j), and
+ * its ∂K/∂xx and ∂K/∂yy swapped, so half the pairs are evaluated. Equal to
+ * ntkGramPartials bit for bit when `dots` is exactly symmetric; otherwise the
+ * upper triangle decides (the result is exactly symmetric either way).
+ */
+export function ntkSymmetricGramPartials(
+  dots: ArrayLike<number>,
+  n: number,
+  norms: ArrayLike<number>,
+  d: number,
+  depth: number,
+  wantFxx: boolean,
+): GramPartials {
+  if (dots.length !== n * n) throw new Error(`ntkSymmetricGramPartials: ${dots.length} dots, expected ${n}×${n}`);
+  const k = new Float64Array(n * n);
+  const fxy = new Float64Array(n * n);
+  const fyy = new Float64Array(n * n);
+  const fxx = wantFxx ? new Float64Array(n * n) : null;
+  const res = new Float64Array(4);
+  const tape = new Float64Array(4 * depth);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const p = i * n + j;
+      const q = j * n + i;
+      ntkDotsWithGrad(dots[p], norms[i], norms[j], d, depth, res, tape);
+      k[p] = k[q] = res[0];
+      fxy[p] = fxy[q] = res[1];
+      // The mirror first, so that on the diagonal (p = q) the pair's own values stay.
+      fyy[q] = res[2];
+      fyy[p] = res[3];
+      if (fxx) {
+        fxx[q] = res[3];
+        fxx[p] = res[2];
+      }
+    }
+  }
+  return { k, fxy, fxx, fyy };
+}

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ntkFromDots, ntkGramReference } from "../../lib/ntk/ntk.ts";
-import { ntkDotsWithGrad, ntkGramF64, ntkGramBackward } from "../../lib/ntk/ntk-grad.ts";
+import { ntkDotsWithGrad, ntkGramBackward, ntkGramF64, ntkGramPartials, ntkSymmetricGramPartials } from "../../lib/ntk/ntk-grad.ts";
 import { finiteDiff, relErr } from "../helpers.ts";
 
 /** Small deterministic LCG for test inputs (not the library RNG). */
@@ -151,4 +151,27 @@ test("Gram backward rejects bad shapes", () => {
   assert.throws(() => ntkGramBackward(a, 2, a, 2, 3, 1, new Float64Array(3)), /dK has 3 values/);
   assert.throws(() => ntkGramBackward(a, 2, a, 3, 3, 1, new Float64Array(6)), /B has 6 values/);
   assert.throws(() => ntkGramF64(a, 2, a, 2, 3, 0), /depth/);
+});
+
+test("ntkSymmetricGramPartials equals ntkGramPartials bit for bit on symmetric dots (depths 1–3, with and without ∂K/∂xx)", () => {
+  const n = 9;
+  const d = 13;
+  const rand = lcg(123);
+  const x = new Float64Array(n * d).map(() => (rand() < 0.4 ? rand() : 0));
+  const dots = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < d; k++) dots[i * n + j] += x[i * d + k] * x[j * d + k];
+  // Make the dots exactly symmetric (the loop above already is; be explicit).
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) dots[i * n + j] = dots[j * n + i];
+  const norms = new Float64Array(n).map((_, i) => dots[i * n + i]);
+  for (const depth of [1, 2, 3]) {
+    for (const wantFxx of [true, false]) {
+      const full = ntkGramPartials(dots, n, n, norms, norms, d, depth, true, wantFxx);
+      const sym = ntkSymmetricGramPartials(dots, n, norms, d, depth, wantFxx);
+      assert.deepEqual(sym.k, full.k);
+      assert.deepEqual(sym.fxy, full.fxy);
+      assert.deepEqual(sym.fyy, full.fyy);
+      assert.deepEqual(sym.fxx, full.fxx);
+    }
+  }
+  assert.throws(() => ntkSymmetricGramPartials(dots.subarray(1), n, norms, d, 1, true), /dots, expected/);
 });
