@@ -4,7 +4,8 @@
  *
  *   node --import tsx bench/distill.ts [--data ml-1m] [--mu 500] [--gamma 200]
  *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb MB]
- *        [--device cpu|webgpu|cuda|wasm|auto] [--sampling workers|device] [--chunk-mb MB] [--json]
+ *        [--device cpu|webgpu|cuda|wasm|auto] [--sampling workers|device] [--chunk-mb MB]
+ *        [--inner-precision float64|float32] [--json]
  *
  * Prints each step's split: sampling (forward), Gram (K_SS and K_BS dots and
  * NTK values), solve (α and its backward), loss (P = K_BS·α and the softmax
@@ -37,6 +38,8 @@ const device = arg("device", "cpu") as DeviceRequest;
 const sampling = arg("sampling", "workers");
 if (sampling !== "workers" && sampling !== "device") throw new Error(`bench: --sampling must be workers or device, got ${sampling}`);
 const chunkMb = Number(arg("chunk-mb", "128"));
+const innerPrecision = arg("inner-precision", "float32");
+if (innerPrecision !== "float64" && innerPrecision !== "float32") throw new Error(`bench: --inner-precision must be float64 or float32, got ${innerPrecision}`);
 const json = process.argv.includes("--json");
 const say = (line: string): void => {
   if (!json) console.log(line);
@@ -46,7 +49,7 @@ const ds = await loadDataset(dataName);
 const train = ds.train;
 const items = train.numItems;
 const be = await getBackend({ device, threads });
-const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20, sampling, deviceChunkEntries: Math.floor((chunkMb * 2 ** 20) / 4) });
+const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20, sampling, deviceChunkEntries: Math.floor((chunkMb * 2 ** 20) / 4), innerPrecision });
 const noiseMode = engine.deviceSampler
   ? `sampling on the device, ${engine.deviceSampler.chunkSamples(mu, items, gamma)} samples per chunk, noise ${engine.deviceSampler.storesNoise(mu, items, gamma) ? "stored" : "drawn again"}`
   : `sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`;
@@ -88,6 +91,6 @@ say(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((
 say(`peak RSS ${peakMb.toFixed(0)} MB`);
 if (json) {
   const mean = Object.fromEntries([["total", totalSum / n], ...keys.map((k) => [k, sums[k] / n])]);
-  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, sampling, noiseStored: engine.deviceSampler ? engine.deviceSampler.storesNoise(mu, items, gamma) : engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
+  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, sampling, innerPrecision, noiseStored: engine.deviceSampler ? engine.deviceSampler.storesNoise(mu, items, gamma) : engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
 }
 await engine.close();

@@ -5,6 +5,7 @@
  *   infrec distill --dataset ml-1m --budget 500 [--samples 200] [--tau 10]
  *     [--card-reg 1e-3] [--steps 500] [--patience 150] [--batch N] [--seed 42]
  *     [--lr 0.04] [--device cpu] [--workers auto] [--sampling auto|workers|device]
+ *     [--inner-precision float32|float64]
  *     --out summary.infrec-summary
  *     [--csv out.csv] [--json]
  *     [--tau-schedule 10:0.5[:linear]] [--lambda-pool grid|1e-5,1e-3,0.1]
@@ -45,6 +46,7 @@ export interface DistillFlags extends DataFlags {
   device?: string;
   workers?: string | number;
   sampling?: string;
+  innerPrecision?: string;
   out?: string;
   csv?: string;
   json?: boolean;
@@ -155,6 +157,7 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
     // "auto" (the default) is resolved by distillCommand: one worker per core, at most MAX_AUTO_WORKERS.
     samplingWorkers: flags.workers === undefined || flags.workers === "auto" ? undefined : numberFlag("workers", flags.workers, d.samplingWorkers, (x) => Number.isInteger(x) && x >= 0, "an integer ≥ 0 or auto"),
     sampling: parseSampling(flags.sampling),
+    innerPrecision: parseInnerPrecision(flags.innerPrecision),
     seed,
     batchSize: flags.batch === undefined ? null : numberFlag("batch", flags.batch, 0, positiveInt, "a positive integer (users per step)"),
     device: parseDevice(flags.device),
@@ -177,6 +180,13 @@ function parseSampling(value: string | undefined): RunDistillOptions["sampling"]
   const v = String(value);
   if (v === "auto" || v === "workers" || v === "device") return v;
   throw new UsageError(`--sampling must be auto, workers or device, got "${v}"`);
+}
+
+function parseInnerPrecision(value: string | undefined): RunDistillOptions["innerPrecision"] {
+  if (value === undefined) return RUN_DISTILL_DEFAULTS.innerPrecision;
+  const v = String(value);
+  if (v === "float32" || v === "float64") return v;
+  throw new UsageError(`--inner-precision must be float32 or float64, got "${v}"`);
 }
 
 /**
@@ -269,6 +279,7 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--device <device>", "cpu, cuda, webgpu, wasm or auto", { default: "cpu" })
     .option("--workers <n>", "Worker threads for Gumbel sampling: a number (0: none) or auto (one per core, at most 16)", { default: "auto" })
     .option("--sampling <where>", "Gumbel sampling on CPU workers, on the device (graphs; another noise stream), or auto (device on a GPU)", { default: "auto" })
+    .option("--inner-precision <p>", "The inner solve's μ × I products in float32 graphs or float64 on the host (runs before 2026-11-28 used float64)", { default: RUN_DISTILL_DEFAULTS.innerPrecision })
     .option("--out <path>", "Where to write the summary (.infrec-summary)")
     .option("--csv <path>", "Also write the summary as sparse CSV (fake_user,item,weight)")
     .option("--initial-lambda <λ>", "λ of the inner solve before the first validation, or 'validated' (validate the initial X̂ first)", { default: RUN_DISTILL_DEFAULTS.initialLambda })

@@ -92,6 +92,8 @@ export interface RunDistillOptions {
    * the same seed), or "auto" (default): "device" on a GPU backend, else "workers".
    */
   sampling: "auto" | "workers" | "device";
+  /** Precision of the inner solve's μ × I products (FastEngineOptions.innerPrecision; default "float32"). */
+  innerPrecision: "float32" | "float64";
   /** See FastEngineOptions.storeNoiseBytes (default 2 GiB). */
   storeNoiseBytes: number;
   /** Users per block in the batch stage (default 2048). */
@@ -143,6 +145,7 @@ export const RUN_DISTILL_DEFAULTS: Readonly<RunDistillOptions> = Object.freeze({
   device: "cpu",
   samplingWorkers: 2,
   sampling: "auto",
+  innerPrecision: "float32",
   storeNoiseBytes: DEFAULT_STORE_NOISE_BYTES,
   batchBlock: 2048,
   metric: "HR@100",
@@ -236,6 +239,7 @@ function resolve(partial: Partial<RunDistillOptions>, numUsers: number, numItems
   int("patience", o.patience, 1);
   int("depth", o.depth, 1);
   int("samplingWorkers", o.samplingWorkers, 0);
+  if (o.innerPrecision !== "float32" && o.innerPrecision !== "float64") throw new Error(`runDistill: innerPrecision must be float32 or float64, got ${String(o.innerPrecision)}`);
   if (!["auto", "workers", "device"].includes(o.sampling)) throw new Error(`runDistill: sampling must be auto, workers or device, got ${String(o.sampling)}`);
   int("batchBlock", o.batchBlock, 1);
   if (o.mu > numUsers) throw new Error(`runDistill: mu = ${o.mu} exceeds the ${numUsers} users to initialise from`);
@@ -392,7 +396,7 @@ class DistillRun {
     const o = resolve(options, train.numUsers, train.numItems);
     const started = performance.now();
     const backend = hooks.backend ?? (await getBackend({ device: o.device }));
-    const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes, sampling: samplingOn(o.sampling, backend) });
+    const engine = new FastDistillEngine(backend, { samplingWorkers: o.samplingWorkers, storeNoiseBytes: o.storeNoiseBytes, sampling: samplingOn(o.sampling, backend), innerPrecision: o.innerPrecision });
     return new DistillRun(ds, o, hooks, started, backend, engine);
   }
 

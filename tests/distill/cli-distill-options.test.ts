@@ -35,6 +35,10 @@ test("new flags parse into run options", () => {
   assert.equal(parseDistillFlags({ ...base, inner: "ease" }).options.inner, "ease");
   assert.equal(parseDistillFlags({ ...base, learnTargets: true }).targetsOut, "x.infrec-summary.targets");
   assert.equal(parseDistillFlags({ ...base, learnTargets: true, targetsOut: "y.targets" }).targetsOut, "y.targets");
+  assert.equal(parseDistillFlags({ ...base, sampling: "device" }).options.sampling, "device");
+  assert.equal(parseDistillFlags(base).options.sampling, "auto");
+  assert.equal(parseDistillFlags({ ...base, innerPrecision: "float64" }).options.innerPrecision, "float64");
+  assert.equal(parseDistillFlags(base).options.innerPrecision, "float32");
 });
 
 test("bad values: one-line errors naming the flag", () => {
@@ -52,6 +56,8 @@ test("bad values: one-line errors naming the flag", () => {
     [{ inner: "ease", learnTargets: true }, /--learn-targets needs --inner inf-ae/],
     [{ targetsOut: "y.targets" }, /--targets-out is only written with --learn-targets/],
     [{ inner: "ease", initialLambda: "0" }, /--initial-lambda must be > 0 with --inner ease/],
+    [{ sampling: "gpu" }, /--sampling must be auto, workers or device, got "gpu"/],
+    [{ innerPrecision: "float16" }, /--inner-precision must be float32 or float64, got "float16"/],
   ];
   for (const [flags, message] of bad) assert.throws(() => parseDistillFlags({ ...base, ...flags }), message, JSON.stringify(flags));
 });
