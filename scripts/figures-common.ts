@@ -25,7 +25,7 @@ import { cac } from "cac";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
-import { QUICK_DISTILL_OPTIONS, type RunDistillOptions } from "../lib/distill/run.ts";
+import { QUICK_DISTILL_OPTIONS, RUN_DISTILL_DEFAULTS, type RunDistillOptions } from "../lib/distill/run.ts";
 import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
 import { baselineGrid } from "../lib/models/grids.ts";
 import type { ModelParams } from "../lib/models/registry.ts";
@@ -118,6 +118,7 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
     .option("--distill-gamma <n>", "DISTILL-CF Gumbel samples per user (default 200; --quick 5)")
     .option("--distill-tau <t>", "DISTILL-CF temperature (default 10)")
     .option("--distill-workers <n>", "DISTILL-CF sampling worker threads (default 2; --quick 0)")
+    .option("--distill-inner-precision <p>", "DISTILL-CF's inner products: float32 (default) or float64 (as figures made before 2026-11-28)")
     .option("--distill-cache <dir>", "Keep DISTILL-CF summaries here and reuse them across runs and figures")
     .option("--resume", "Keep the points of an earlier run in --out and compute only the rest")
     .option("--reuse <files>", "Also take finished points from these figure JSONs (same seed and settings)")
@@ -142,6 +143,10 @@ export function parseFigureArgs(name: string, defaults: FigureDefaults, argv: st
   if (gamma !== undefined) distill.gamma = gamma;
   if (tau !== undefined) distill.tau = tau;
   if (workers !== undefined) distill.samplingWorkers = workers;
+  const precision = options.distillInnerPrecision === undefined ? RUN_DISTILL_DEFAULTS.innerPrecision : String(options.distillInnerPrecision);
+  if (precision !== "float32" && precision !== "float64") throw new Error(`--distill-inner-precision must be float32 or float64, got '${precision}'`);
+  // Always recorded, so that a figure's JSON says which inner products made its DISTILL-CF points.
+  distill.innerPrecision = precision;
   const device = parseDeviceRequest(options.device === undefined ? undefined : String(options.device));
   distill.device = device;
   const datasets = list(options.datasets).length ? list(options.datasets) : quick ? (defaults.quickDatasets ?? ["magazine"]) : defaults.datasets;
@@ -184,6 +189,15 @@ function readJsonFile(flag: string, file: string): unknown {
 }
 
 /** The runs of a figure JSON, checked to come from the same seed, mode and DISTILL-CF settings. */
+/**
+ * A figure's DISTILL-CF settings, comparable across versions: keys sorted, and
+ * a JSON written before innerPrecision existed read as float64 (what made it).
+ */
+export function distillSettingsKey(settings: unknown): string {
+  const o = { innerPrecision: "float64", ...(settings && typeof settings === "object" ? settings : {}) } as Record<string, unknown>;
+  return JSON.stringify(o, Object.keys(o).sort());
+}
+
 function reusableRuns(ctx: FigureContext, file: string): SampledRun[] {
   const json = readJsonFile("--reuse", file) as { runs?: unknown; quick?: unknown; settings?: { seed?: unknown; distill?: unknown } };
   if (!Array.isArray(json.runs) || !json.settings) throw new Error(`--reuse: ${file} is not a figure's JSON (no runs or settings)`);
@@ -193,7 +207,7 @@ function reusableRuns(ctx: FigureContext, file: string): SampledRun[] {
   if (differs.length) throw new Error(`--reuse: ${file} was made with other settings (${differs.join("; ")})`);
   const runs = json.runs as SampledRun[];
   // Other DISTILL-CF settings change only the DISTILL-CF points.
-  if (JSON.stringify(json.settings.distill) === JSON.stringify(ctx.distill)) return runs;
+  if (distillSettingsKey(json.settings.distill) === distillSettingsKey(ctx.distill)) return runs;
   ctx.log(`${ctx.name}: ${file} has other DISTILL-CF settings (${JSON.stringify(json.settings.distill)}); its DISTILL-CF points are not reused`);
   return runs.filter((r) => r.sampler !== "distill-cf");
 }

@@ -65,5 +65,19 @@ test("cacheDir: identical inputs read the saved summary; another matrix, seed or
     // Workers do not change the result, so they share the entry.
     await makeSampler("distill-cf", { dataset: ds, distill: { ...small, samplingWorkers: 2 }, distillHooks: hooks, distillCache: dir }).sample(ds.train, { users: 5 }, 1);
     assert.equal(runs, 4);
+    // The float64 inner products and device sampling change the result: new entries.
+    await makeSampler("distill-cf", { dataset: ds, distill: { ...small, innerPrecision: "float64" }, distillHooks: hooks, distillCache: dir }).sample(ds.train, { users: 5 }, 1);
+    assert.equal(runs, 5);
+    await makeSampler("distill-cf", { dataset: ds, distill: { ...small, sampling: "device" }, distillHooks: hooks, distillCache: dir }).sample(ds.train, { users: 5 }, 1);
+    assert.equal(runs, 6);
   });
+});
+
+test("cache keys written before innerPrecision and sampling existed stay the keys of float64 inner products with CPU sampling", () => {
+  const stem = (options: Record<string, unknown>): string => new DistillCfSampler(ds, options, {}, "/c").cacheStem(ds.train, 5, 1);
+  const old = stem({ innerPrecision: "float64" });
+  assert.equal(stem({ innerPrecision: "float64", sampling: "workers" }), old);
+  assert.equal(stem({ innerPrecision: "float64", sampling: "auto", device: "cpu" }), old);
+  assert.notEqual(stem({ innerPrecision: "float64", sampling: "auto", device: "webgpu" }), old);
+  assert.notEqual(stem({}), old, "the float32 default is a new key");
 });

@@ -13,7 +13,7 @@ import { EASE } from "../../lib/models/ease/model.ts";
 import { fitOnSample, runKey, samplingSweep } from "../../lib/sampling/experiment.ts";
 import { HeadUserSampler, InteractionRandomSampler, UserRandomSampler } from "../../lib/sampling/heuristic.ts";
 import { runUserSweepFigure } from "../../scripts/figure1.ts";
-import { budgetsFor, parseFigureArgs, runsToCsv, samplerBudgets } from "../../scripts/figures-common.ts";
+import { budgetsFor, distillSettingsKey, parseFigureArgs, runsToCsv, samplerBudgets } from "../../scripts/figures-common.ts";
 import { plantedDataset } from "../models/synthetic.ts";
 
 const ds = plantedDataset(80, 24, 4, 10, 3);
@@ -80,6 +80,16 @@ test("figure flags: --quick defaults, explicit lists, and errors naming the flag
   assert.throws(() => parseFigureArgs("figureX", defaults, argv("--budgets", "10,x")), /--budgets: 'x' is not a positive integer/);
   assert.throws(() => parseFigureArgs("figureX", defaults, argv("--noise", "200")), /--noise: '200' is not a percentage/);
   assert.throws(() => parseFigureArgs("figureX", defaults, argv("--distill-tau", "0")), /--distill-tau must be a number > 0/);
+  assert.equal(dflt.distill.innerPrecision, "float32");
+  assert.equal(parseFigureArgs("figureX", defaults, argv("--distill-inner-precision", "float64", "--quiet"))!.distill.innerPrecision, "float64");
+  assert.throws(() => parseFigureArgs("figureX", defaults, argv("--distill-inner-precision", "half")), /--distill-inner-precision must be float32 or float64, got 'half'/);
+});
+
+test("DISTILL-CF settings compare across versions: a JSON without innerPrecision was made with float64", () => {
+  const old = { steps: 150, device: "cpu" };
+  assert.equal(distillSettingsKey(old), distillSettingsKey({ device: "cpu", innerPrecision: "float64", steps: 150 }));
+  assert.notEqual(distillSettingsKey(old), distillSettingsKey({ steps: 150, device: "cpu", innerPrecision: "float32" }));
+  assert.notEqual(distillSettingsKey(old), distillSettingsKey({ steps: 100, device: "cpu", innerPrecision: "float64" }));
 });
 
 test("runs → CSV: one line per run, metrics in the paper's order, quoted hyper-parameters", () => {
@@ -144,7 +154,9 @@ test("--resume / --reuse read points from figure JSONs made with the same settin
   // Other DISTILL-CF settings: every point but DISTILL-CF's is still good.
   const distilled = { ...run, sampler: "distill-cf" };
   writeFileSync(file, JSON.stringify({ figure: "figure3", quick: false, settings: { seed: 42, distill: { device: "cpu" } }, runs: [run, distilled] }));
-  assert.equal(parseFigureArgs("figure3", defaults, argv("--reuse", file))!.reuse.size, 2);
+  // A JSON without innerPrecision was made with float64 inner products: reused as such, not for the float32 default.
+  assert.equal(parseFigureArgs("figure3", defaults, argv("--reuse", file, "--distill-inner-precision", "float64"))!.reuse.size, 2);
+  assert.deepEqual([...parseFigureArgs("figure3", defaults, argv("--reuse", file))!.reuse.values()], [run]);
   const otherDistill = parseFigureArgs("figure3", defaults, argv("--reuse", file, "--distill-steps", "10"))!;
   assert.deepEqual([...otherDistill.reuse.values()], [run]);
   assert.throws(() => parseFigureArgs("figure3", defaults, argv("--reuse", join(out, "nope.json"))), /nope\.json does not exist/);
