@@ -7,6 +7,7 @@
 #   STEPS_H='torch infae-cpu infae-webgpu ease-webgpu numpy-peer' DO='ev-webgpu cf-webgpu cf-cpu' bash scripts/gpu-call.sh
 #
 # STEPS_H: the harness's steps (.gpu/run.sh; default 'infae-webgpu ease-webgpu infae-cpu'),
+# STEPS_D: outer steps of each distill bench (default 4; the mean leaves out the first),
 # BUDGET_H its time budget (150 s). DO, in order, any of:
 #   fill            first-touch cost of a fresh 90 MB Float32Array (page faults)
 #   ev-webgpu, ev-ease-webgpu, ev-cpu   `infrec evaluate` once more (∞-AE / EASE, ML-1M, test)
@@ -54,7 +55,7 @@ stepMeans() { python3 -c "import json, sys; d = json.load(open(sys.argv[1])); pr
 seconds() { grep '"seconds"' "$X/$1.json" | sed "s/^/$1 /" >> "$X/digest.txt"; }
 CF=(closed-form.mjs --data-dir "$R/.gpu/data" --json)
 EV=(infrec.mjs evaluate --dataset ml-1m --split test --json)
-BD=(distill.mjs --threads 16 --workers 16 --steps 4 --json)
+BD=(distill.mjs --threads 16 --workers 16 --steps "${STEPS_D:-4}" --json)
 for d in ${DO:-}; do
   case $d in
     fill) t fill 30 "$N" -e 'for (let r = 0; r < 3; r++) { const t = performance.now(); new Float32Array(6040 * 3706).fill(0); console.log("fill 90 MB", (performance.now() - t).toFixed(1), "ms"); }' ;;
@@ -68,9 +69,9 @@ for d in ${DO:-}; do
     distill-webgpu) t distill-webgpu 120 "$N" "${BD[@]}" --device webgpu; stepMeans distill-webgpu ;;
     distill-cpu) t distill-cpu 120 "$N" "${BD[@]}" --device cpu; stepMeans distill-cpu ;;
     distill-webgpu-regen) t distill-webgpu-regen 120 "$N" "${BD[@]}" --device webgpu --store-noise-mb 0; stepMeans distill-webgpu-regen ;;
-    distill-dev) t distill-dev 120 "$N" "${BD[@]}" --steps 6 --device webgpu --sampling device; stepMeans distill-dev ;;
-    distill-dev-regen) t distill-dev-regen 120 "$N" "${BD[@]}" --steps 6 --device webgpu --sampling device --store-noise-mb 0; stepMeans distill-dev-regen ;;
-    distill-dev-b1) t distill-dev-b1 120 "$N" "${BD[@]}" --steps 6 --device webgpu --sampling device --batch-block 6040; stepMeans distill-dev-b1 ;;
+    distill-dev) t distill-dev 120 "$N" "${BD[@]}" --device webgpu --sampling device; stepMeans distill-dev ;;
+    distill-dev-regen) t distill-dev-regen 120 "$N" "${BD[@]}" --device webgpu --sampling device --store-noise-mb 0; stepMeans distill-dev-regen ;;
+    distill-dev-b1) t distill-dev-b1 120 "$N" "${BD[@]}" --device webgpu --sampling device --batch-block 6040; stepMeans distill-dev-b1 ;;
     prof-webgpu) mkdir -p "$X/prof-webgpu"; t prof-webgpu 60 "$N" --cpu-prof --cpu-prof-dir="$X/prof-webgpu" "${EV[@]}" --model inf-ae --device webgpu ;;
     prof-distill) mkdir -p "$X/prof-distill"; t prof-distill 90 "$N" --cpu-prof --cpu-prof-dir="$X/prof-distill" "${BD[@]}" --device webgpu; find "$X/prof-distill" -name '*.cpuprofile' ! -name '*.0.001.cpuprofile' -delete ;;
     prof-distill-dev) mkdir -p "$X/prof-distill-dev"; t prof-distill-dev 90 "$N" --cpu-prof --cpu-prof-dir="$X/prof-distill-dev" "${BD[@]}" --device webgpu --sampling device --batch-block 6040; find "$X/prof-distill-dev" -name '*.cpuprofile' ! -name '*.0.001.cpuprofile' -delete ;;
