@@ -5,18 +5,22 @@
  *   node --import tsx bench/distill.ts [--data ml-1m] [--mu 500] [--gamma 200]
  *        [--steps 3] [--tau 10] [--batch-block 2048] [--threads 2] [--workers 2] [--store-noise-mb MB]
  *        [--device cpu|webgpu|cuda|wasm|auto] [--sampling workers|device] [--chunk-mb MB]
- *        [--inner-precision float64|float32] [--json]
+ *        [--inner-precision float64|float32] [--batch N [--users U]] [--json]
  *
  * Prints each step's split: sampling (forward), Gram (K_SS and K_BS dots and
  * NTK values), solve (α and its backward), loss (P = K_BS·α and the softmax
  * loss), backward (score and Gram backward), sampling backward; then the mean
  * over steps after the first and the peak RSS (process.resourceUsage().maxRSS).
+ * `--batch N` draws N real users per step (seeded, as `infrec distill --batch`)
+ * from the first U users (`--users`, default all) instead of taking all of
+ * them; `rssBeforeStepsMb` then shows what the data costs, so that the steps'
+ * own memory can be compared across U.
  * `--sampling device` runs the Gumbel sampling as graphs on the backend's
  * device (lib/distill/device-sample.ts), chunks of at most --chunk-mb of noise.
  */
 import { loadDataset } from "../lib/data/registry.ts";
 import { DEFAULT_STORE_NOISE_BYTES, denseBatch, FastDistillEngine } from "../lib/distill/fast-step.ts";
-import { sampleWithoutReplacement, STREAM_INIT_USERS } from "../lib/distill/rng.ts";
+import { sampleWithoutReplacement, STREAM_BATCH, STREAM_INIT_USERS } from "../lib/distill/rng.ts";
 import { type DeviceRequest, getBackend } from "../lib/onnx/backend.ts";
 
 function arg(name: string, fallback: string): string {
@@ -49,17 +53,28 @@ const ds = await loadDataset(dataName);
 const train = ds.train;
 const items = train.numItems;
 const be = await getBackend({ device, threads });
+const batchArg = arg("batch", "");
+const batchSize = batchArg === "" ? null : Number(batchArg);
+const pool = Number(arg("users", String(train.numUsers)));
+if (!Number.isInteger(pool) || pool < 1 || pool > train.numUsers) throw new Error(`bench: --users must be an integer in [1, ${train.numUsers}], got ${pool}`);
+if (batchSize !== null && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > pool)) throw new Error(`bench: --batch must be an integer in [1, --users], got ${batchArg}`);
 const engine = new FastDistillEngine(be, { samplingWorkers: workers, storeNoiseBytes: storeNoiseMb * 2 ** 20, sampling, deviceChunkEntries: Math.floor((chunkMb * 2 ** 20) / 4), innerPrecision });
 const noiseMode = engine.deviceSampler
   ? `sampling on the device, ${engine.deviceSampler.chunkSamples(mu, items, gamma)} samples per chunk, noise ${engine.deviceSampler.storesNoise(mu, items, gamma) ? "stored" : "drawn again"}`
   : `sampling workers ${workers}, noise ${engine.sampling.storesNoise(mu, items, gamma) ? "stored" : "regenerated"}`;
-say(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = all users, block ${batchBlock}, ${noiseMode}`);
+say(`${be.message}; ${dataName}: ${train.numUsers} users × ${items} items; μ=${mu}, γ=${gamma}, τ=${tau}, batch = ${batchSize === null ? "all users" : `${batchSize} of the first ${pool} users per step`}, block ${batchBlock}, ${noiseMode}`);
 const init = sampleWithoutReplacement(42, STREAM_INIT_USERS, 0, train.numUsers, mu);
 const logits = new Float64Array(mu * items);
 for (let r = 0; r < mu; r++) for (const i of train.rowItems(init[r])) logits[r * items + i] = 1;
-const xb = train.denseRows(0, train.numUsers);
-for (let p = 0; p < xb.length; p++) if (xb[p] !== 0) xb[p] = 1;
-const batch = denseBatch(xb, train.numUsers, items);
+/** The binary rows of `users` (all users when null). */
+function binaryRows(users: Int32Array | null): ReturnType<typeof denseBatch> {
+  const xb = users ? train.denseRowsOf(users) : train.denseRows(0, train.numUsers);
+  for (let p = 0; p < xb.length; p++) if (xb[p] !== 0) xb[p] = 1;
+  return denseBatch(xb, users ? users.length : train.numUsers, items);
+}
+const fullBatch = batchSize === null ? binaryRows(null) : null;
+const batchOf = (step: number) => fullBatch ?? binaryRows(sampleWithoutReplacement(42, STREAM_BATCH, step, pool, batchSize!));
+const rssBeforeStepsMb = process.memoryUsage().rss / 2 ** 20;
 const keys = ["sampling", "batch", "gram", "solve", "loss", "backward", "samplingBackward"] as const;
 const sums: Record<string, number> = {};
 let totalSum = 0;
@@ -67,7 +82,7 @@ const perStep: Record<string, number>[] = [];
 for (let s = 1; s <= steps; s++) {
   const before = { ...be.stats };
   const t0 = performance.now();
-  const res = await engine.step(logits, mu, items, batch, {
+  const res = await engine.step(logits, mu, items, batchOf(s), {
     gamma, tau, seed: 42, step: s, lambda: 1e-5, lambda2: 1e-3,
     interactionsPerUser: train.total / train.numUsers, depth: 1, loss: "softmax", batchBlock,
   });
@@ -88,9 +103,9 @@ for (let s = 1; s <= steps; s++) {
 const n = steps > 1 ? steps - 1 : 1;
 const peakMb = process.resourceUsage().maxRSS / 1024;
 say(`mean over ${n} step(s): total ${(totalSum / n).toFixed(2)} s | ${keys.map((k) => `${k} ${(sums[k] / n).toFixed(2)}`).join(" | ")}`);
-say(`peak RSS ${peakMb.toFixed(0)} MB`);
+say(`peak RSS ${peakMb.toFixed(0)} MB (${rssBeforeStepsMb.toFixed(0)} MB before the first step)`);
 if (json) {
   const mean = Object.fromEntries([["total", totalSum / n], ...keys.map((k) => [k, sums[k] / n])]);
-  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, users: train.numUsers, items, workers, sampling, innerPrecision, noiseStored: engine.deviceSampler ? engine.deviceSampler.storesNoise(mu, items, gamma) : engine.sampling.storesNoise(mu, items, gamma), steps: perStep, meanAfterFirst: mean, peakRssMb: Math.round(peakMb) }, null, 2));
+  console.log(JSON.stringify({ backend: be.message, data: dataName, mu, gamma, tau, datasetUsers: train.numUsers, items, workers, sampling, innerPrecision, noiseStored: engine.deviceSampler ? engine.deviceSampler.storesNoise(mu, items, gamma) : engine.sampling.storesNoise(mu, items, gamma), batch: batchSize, batchPool: pool, steps: perStep, meanAfterFirst: mean, rssBeforeStepsMb: Math.round(rssBeforeStepsMb), peakRssMb: Math.round(peakMb) }, null, 2));
 }
 await engine.close();
