@@ -21,7 +21,7 @@ import type { Backend, DeviceTensor, TensorArg } from "../onnx/backend.ts";
 import { gemmSpec, runGemm } from "../onnx/graphs/gemm.ts";
 import { type GramPartials, ntkGramPartials, ntkSymmetricGramPartials } from "../ntk/ntk-grad.ts";
 import { spdInverseGemm } from "../linalg/spd-inverse.ts";
-import { ridgedSymmetric } from "./solve.ts";
+import { ridgeAdjoint, ridgedSymmetric } from "./solve.ts";
 import { cardinalityPenalty, cardinalityPenaltyOfSum, reconstructionLoss, type ReconstructionLoss } from "./loss.ts";
 import type { FastSampleConfig } from "./fast-sample.ts";
 import { SamplingPool } from "./sample-pool.ts";
@@ -210,21 +210,6 @@ function addNormTerm(dSupport: Float64Array, gradNormB: Float64Array, support: F
     const g2 = 2 * gradNormB[j];
     for (let i = j * items; i < (j + 1) * items; i++) dSupport[i] += g2 * support[i];
   }
-}
-
-/**
- * dK_SS from W·αᵀ (μ × μ), W = A⁻¹dα: dA = −Wαᵀ through A = sym(K_SS) + (λ·tr(K_SS)/μ)·I,
- * so dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
- */
-function ridgeAdjoint(wAlphaT: ArrayLike<number>, mu: number, lambda: number): Float64Array {
-  let traceDA = 0;
-  for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
-  const dKss = new Float64Array(mu * mu);
-  for (let i = 0; i < mu; i++) {
-    for (let j = 0; j < mu; j++) dKss[i * mu + j] = -0.5 * (wAlphaT[i * mu + j] + wAlphaT[j * mu + i]);
-    dKss[i * mu + i] += (lambda / mu) * traceDA;
-  }
-  return dKss;
 }
 
 /**

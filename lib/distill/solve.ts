@@ -61,13 +61,21 @@ export function krrSolveBackward(
 ): KrrSolveGradients {
   if (dAlpha.length !== mu * items) throw new Error(`krrSolveBackward: dAlpha has ${dAlpha.length} values, expected ${mu}×${items}`);
   const w = choleskySolve(solution.factor, mu, dAlpha, items);
-  const dA = matmulTransB(w, mu, items, solution.alpha, mu); // W αᵀ; dA is its negative
+  const wAlphaT = matmulTransB(w, mu, items, solution.alpha, mu); // W αᵀ; dA is its negative
+  return { dKss: ridgeAdjoint(wAlphaT, mu, lambda), dSupport: w };
+}
+
+/**
+ * dK_SS from W·αᵀ (μ × μ), W = A⁻¹dα: dA = −Wαᵀ through A = sym(K_SS) + (λ·tr(K_SS)/μ)·I,
+ * so dK_SS = sym(dA) + (λ/μ)·tr(dA)·I.
+ */
+export function ridgeAdjoint(wAlphaT: ArrayLike<number>, mu: number, lambda: number): Float64Array {
   let traceDA = 0;
-  for (let i = 0; i < mu; i++) traceDA -= dA[i * mu + i];
+  for (let i = 0; i < mu; i++) traceDA -= wAlphaT[i * mu + i];
   const dKss = new Float64Array(mu * mu);
   for (let i = 0; i < mu; i++) {
-    for (let j = 0; j < mu; j++) dKss[i * mu + j] = -0.5 * (dA[i * mu + j] + dA[j * mu + i]);
+    for (let j = 0; j < mu; j++) dKss[i * mu + j] = -0.5 * (wAlphaT[i * mu + j] + wAlphaT[j * mu + i]);
     dKss[i * mu + i] += (lambda / mu) * traceDA;
   }
-  return { dKss, dSupport: w };
+  return dKss;
 }

@@ -11,32 +11,12 @@ import { DeviceSampler } from "../../lib/distill/device-sample.ts";
 import { sampleSupport, sampleSupportBackward } from "../../lib/distill/sample.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
 import { denseBatch, FastDistillEngine } from "../../lib/distill/fast-step.ts";
-import { float64GramEngine } from "../../lib/distill/gram-engine.ts";
-import { denseUserBatch, distillObjective } from "../../lib/distill/objective.ts";
 import { lcg, relErr } from "../helpers.ts";
+import { assertGumbelStream, referenceStep, stepCase } from "./cases.ts";
 
 test("device noise: Gumbel moments, no correlation between samples or neighbours, u inside (0, 1)", () => {
   const n = 200000;
-  const g = new Float64Array(n);
-  const g2 = new Float64Array(n);
-  deviceGumbelSource(42, 3)(0, g);
-  deviceGumbelSource(42, 3)(1, g2);
-  let mean = 0;
-  for (const v of g) mean += v;
-  mean /= n;
-  let variance = 0;
-  for (const v of g) variance += (v - mean) ** 2;
-  variance /= n;
-  // Gumbel(0,1): mean γ_E = 0.5772, variance π²/6 = 1.6449; 5 standard errors for the mean.
-  assert.ok(Math.abs(mean - 0.5772) < 5 * Math.sqrt(1.6449 / n), `mean ${mean}`);
-  assert.ok(Math.abs(variance - 1.6449) < 0.05, `variance ${variance}`);
-  const corr = (a: Float64Array, b: Float64Array): number => {
-    let s = 0;
-    for (let i = 0; i < a.length; i++) s += (a[i] - mean) * (b[i] - mean);
-    return s / a.length / variance;
-  };
-  assert.ok(Math.abs(corr(g, g2)) < 0.02, `sample-to-sample correlation ${corr(g, g2)}`);
-  assert.ok(Math.abs(corr(g.subarray(0, n - 1), g.subarray(1))) < 0.02, "neighbour correlation");
+  assertGumbelStream(deviceGumbelSource(42, 3), n);
   // Uniform buckets of u: a χ² over 64 buckets (63 degrees of freedom; 120 is far in the tail).
   const { k0, k1 } = deviceStepKeys(7, 1, 1);
   const buckets = new Float64Array(64);
@@ -100,20 +80,9 @@ for (const [lambda, depth, store] of [[0.1, 1, true], [1e-5, 2, false]] as const
     const rows = 19;
     const engine = new FastDistillEngine(backend, { sampling: "device", deviceChunkEntries: 2 * mu * items, storeNoiseBytes: store ? 2 ** 20 : 0 });
     assert.equal(engine.deviceSampler!.storesNoise(mu, items, 5), store);
-    const rand = lcg(70 + depth);
-    const logits = new Float64Array(mu * items).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
-    const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
-    const common = { lambda, lambda2: 0.5, interactionsPerUser: 3, depth, loss: "softmax" as const };
-    const gamma = 5;
-    const tau = 2;
-    const ref = await distillObjective(
-      logits,
-      mu,
-      items,
-      denseUserBatch(Float64Array.from(xb), rows, items),
-      { ...common, engine: float64GramEngine, batchBlock: rows, gamma, tau },
-      deviceGumbelSource(3, 2),
-    );
+    const c = stepCase(70 + depth, mu, items, rows, { lambda, depth, gamma: 5 });
+    const { logits, xb, common, gamma, tau } = c;
+    const ref = await referenceStep(c, deviceGumbelSource(3, 2));
     // Three blocks of users: dα and dX̂ are summed on the device.
     const dev = (await engine.step(logits, mu, items, denseBatch(xb, rows, items), { ...common, gamma, tau, seed: 3, step: 2, batchBlock: 8 }))!;
     const eLoss = Math.abs(dev.loss - ref.loss) / Math.abs(ref.loss);

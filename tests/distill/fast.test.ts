@@ -7,8 +7,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { float64GramEngine } from "../../lib/distill/gram-engine.ts";
-import { denseUserBatch, distillObjective } from "../../lib/distill/objective.ts";
 import { sampleSupport, sampleSupportBackward } from "../../lib/distill/sample.ts";
 import {
   allocSampled,
@@ -27,6 +25,7 @@ import {
 import { denseBatch, FastDistillEngine } from "../../lib/distill/fast-step.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
 import { lcg, relErr } from "../helpers.ts";
+import { assertGumbelStream, referenceStep, stepCase } from "./cases.ts";
 
 test("noise table: E within TABLE_TOLERANCE of (−log u)^(−1/τ) on random words", () => {
   for (const tau of [10, 0.5]) {
@@ -46,33 +45,10 @@ test("noise table: E within TABLE_TOLERANCE of (−log u)^(−1/τ) on random wo
 });
 
 test("noise: Gumbel moments and no correlation between samples or neighbours", () => {
-  const n = 200000;
-  const g = new Float64Array(n);
-  const g2 = new Float64Array(n);
-  fastGumbelSource(42, 3, 10)(0, g);
-  fastGumbelSource(42, 3, 10)(1, g2);
-  let mean = 0;
-  for (const v of g) mean += v;
-  mean /= n;
-  let variance = 0;
-  for (const v of g) variance += (v - mean) ** 2;
-  variance /= n;
-  // Gumbel(0,1): mean γ_E = 0.5772, variance π²/6 = 1.6449; 5 standard errors.
-  assert.ok(Math.abs(mean - 0.5772) < 5 * Math.sqrt(1.6449 / n), `mean ${mean}`);
-  assert.ok(Math.abs(variance - 1.6449) < 0.05, `variance ${variance}`);
-  const corr = (a: Float64Array, b: Float64Array): number => {
-    let s = 0;
-    for (let i = 0; i < a.length; i++) s += (a[i] - mean) * (b[i] - mean);
-    return s / a.length / variance;
-  };
-  assert.ok(Math.abs(corr(g, g2)) < 0.02, `sample-to-sample correlation ${corr(g, g2)}`);
-  assert.ok(Math.abs(corr(g.subarray(0, n - 1), g.subarray(1))) < 0.02, "neighbour correlation");
+  assertGumbelStream(fastGumbelSource(42, 3, 10));
   // Deterministic per (seed, step, sample, entry).
   const k = sampleKeys(42, 3, 0);
   assert.equal(noiseWord(k[0], k[1], 77), noiseWord(k[0], k[1], 77));
-  const again = new Float64Array(n);
-  fastGumbelSource(42, 3, 10)(0, again);
-  assert.deepEqual(again, g);
 });
 
 for (const tau of [10, 0.5]) {
@@ -123,30 +99,15 @@ test("stored noise (float32 E) gives the regenerated path's support and dL to fl
   assert.ok(eG <= 1e-6, `dL: ${eG}`);
 });
 
-for (const [depth, loss] of [[1, "softmax"], [2, "softmax"], [2, "logistic"]] as const) {
-  test(`fast step (ORT float32/float64) matches the float64 reference: loss and dL (depth ${depth}, ${loss})`, async (t) => {
+for (const [depth, loss, innerPrecision] of [[1, "softmax", "float32"], [2, "softmax", "float64"], [2, "logistic", "float64"]] as const) {
+  test(`fast step (ORT float32/float64) matches the float64 reference: loss and dL (depth ${depth}, ${loss}, ${innerPrecision} inner products)`, async (t) => {
     const backend = await getBackend({ device: "cpu" });
     // Depth 1: two workers, stored noise; depth 2: this thread, regenerated noise.
-    const engine = new FastDistillEngine(backend, depth === 1 ? { samplingWorkers: 2, storeNoiseBytes: 2 ** 31 } : { samplingWorkers: 0, storeNoiseBytes: 0 });
+    const engine = new FastDistillEngine(backend, depth === 1 ? { samplingWorkers: 2, storeNoiseBytes: 2 ** 31, innerPrecision } : { samplingWorkers: 0, storeNoiseBytes: 0, innerPrecision });
     assert.equal(engine.sampling.storesNoise(6, 40, 4), depth === 1);
-    const mu = 6;
-    const items = 40;
-    const rows = 13;
-    const rand = lcg(7 + depth);
-    const logits = new Float64Array(mu * items).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
-    const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
-    xb.fill(0, 0, items); // a user with no items
-    const common = { lambda: 0.1, lambda2: 0.5, interactionsPerUser: 3, depth, loss };
-    const gamma = 4;
-    const tau = 2;
-    const ref = await distillObjective(
-      logits,
-      mu,
-      items,
-      denseUserBatch(Float64Array.from(xb), rows, items),
-      { ...common, engine: float64GramEngine, batchBlock: rows, gamma, tau },
-      fastGumbelSource(3, 2, tau),
-    );
+    const c = stepCase(7 + depth, 6, 40, 13, { depth, loss, emptyFirstUser: true });
+    const { mu, items, logits, xb, rows, common, gamma, tau } = c;
+    const ref = await referenceStep(c, fastGumbelSource(3, 2, tau));
     // Blocks of 5 users exercise the block accumulation.
     const fast = (await engine.step(logits, mu, items, denseBatch(xb, rows, items), { ...common, gamma, tau, seed: 3, step: 2, batchBlock: 5 }))!;
     const eLoss = Math.abs(fast.loss - ref.loss) / Math.abs(ref.loss);

@@ -9,37 +9,23 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { float64GramEngine } from "../../lib/distill/gram-engine.ts";
-import { denseUserBatch, distillObjective } from "../../lib/distill/objective.ts";
 import { fastGumbelSource } from "../../lib/distill/fast-sample.ts";
 import { deviceGumbelSource } from "../../lib/distill/device-noise.ts";
 import { denseBatch, FastDistillEngine } from "../../lib/distill/fast-step.ts";
 import { getBackend } from "../../lib/onnx/backend.ts";
-import { lcg, relErr } from "../helpers.ts";
+import { relErr } from "../helpers.ts";
+import { referenceStep, stepCase } from "../distill/cases.ts";
 import { cpuPlacedOps } from "./placement.ts";
 
 for (const depth of [1, 2]) {
-  test(`webgpu: the fast DISTILL-CF step matches the float64 reference (depth ${depth})`, async (t) => {
+  test(`webgpu: the fast DISTILL-CF step matches the float64 reference (depth ${depth}, ${depth === 1 ? "float32" : "float64"} inner products)`, async (t) => {
     const backend = await getBackend({ device: "webgpu" });
     assert.equal(backend.device, "webgpu");
-    const engine = new FastDistillEngine(backend, { samplingWorkers: 0 });
-    const mu = 7;
-    const items = 45;
-    const rows = 19;
-    const rand = lcg(70 + depth);
-    const logits = new Float64Array(mu * items).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
-    const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
-    const common = { lambda: 0.1, lambda2: 0.5, interactionsPerUser: 3, depth, loss: "softmax" as const };
-    const gamma = 4;
-    const tau = 2;
-    const ref = await distillObjective(
-      logits,
-      mu,
-      items,
-      denseUserBatch(Float64Array.from(xb), rows, items),
-      { ...common, engine: float64GramEngine, batchBlock: rows, gamma, tau },
-      fastGumbelSource(3, 2, tau),
-    );
+    // Depth 1: the float32 inner products (the default); depth 2: the float64 ones, with the batch blocks on the GPU.
+    const engine = new FastDistillEngine(backend, { samplingWorkers: 0, innerPrecision: depth === 1 ? "float32" : "float64" });
+    const c = stepCase(70 + depth, 7, 45, 19, { depth });
+    const { mu, items, rows, logits, xb, common, gamma, tau } = c;
+    const ref = await referenceStep(c, fastGumbelSource(3, 2, tau));
     const fast = (await engine.step(logits, mu, items, denseBatch(xb, rows, items), { ...common, gamma, tau, seed: 3, step: 2, batchBlock: 8 }))!;
     const eLoss = Math.abs(fast.loss - ref.loss) / Math.abs(ref.loss);
     const eGrad = relErr(fast.dLogits!, ref.dLogits!);
@@ -58,21 +44,9 @@ test("webgpu: the step with device sampling (noise drawn on the GPU) matches the
   const items = 40;
   const engine = new FastDistillEngine(backend, { sampling: "device", deviceChunkEntries: 2 * mu * items });
   assert.ok(engine.deviceSampler);
-  const rows = 17;
-  const rand = lcg(91);
-  const logits = new Float64Array(mu * items).map(() => (rand() < 0.3 ? 1 : 0) + 0.5 * (rand() - 0.5));
-  const xb = new Float32Array(rows * items).map(() => (rand() < 0.25 ? 1 : 0));
-  const common = { lambda: 0.1, lambda2: 0.5, interactionsPerUser: 3, depth: 1, loss: "softmax" as const };
-  const gamma = 5;
-  const tau = 2;
-  const ref = await distillObjective(
-    logits,
-    mu,
-    items,
-    denseUserBatch(Float64Array.from(xb), rows, items),
-    { ...common, engine: float64GramEngine, batchBlock: rows, gamma, tau },
-    deviceGumbelSource(3, 2),
-  );
+  const c = stepCase(91, mu, items, 17, { gamma: 5 });
+  const { rows, logits, xb, common, gamma, tau } = c;
+  const ref = await referenceStep(c, deviceGumbelSource(3, 2));
   const batch = denseBatch(xb, rows, items);
   const cfg = { ...common, gamma, tau, seed: 3, step: 2, batchBlock: 8 };
   const dev = (await engine.step(logits, mu, items, batch, cfg))!;
