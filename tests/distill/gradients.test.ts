@@ -21,6 +21,7 @@ import { sampleSupport, sampleSupportBackward, stepNoise } from "../../lib/disti
 import { krrSolve, krrSolveBackward } from "../../lib/distill/solve.ts";
 import { finiteDiff, lcg, relErr } from "../helpers.ts";
 import { finiteDiffAsync } from "./fd.ts";
+import { deviceGumbelSource } from "../../lib/distill/device-noise.ts";
 
 const MU = 4;
 const ITEMS = 12;
@@ -195,4 +196,15 @@ test("stage inputs are checked", async () => {
   assert.throws(() => krrSolve(new Float64Array(MU * MU), MU, support, ITEMS, 0), /not numerically positive definite/);
   assert.throws(() => reconstructionLoss(new Float64Array(2), new Float64Array(2), 1, 2, "hinge" as ReconstructionLoss, 1), /unknown loss/);
   assert.throws(() => sampleSupport(new Float64Array(MU * ITEMS), MU, ITEMS, { gamma: 0, tau: 1 }, stepNoise(1, 1)), /gamma/);
+});
+
+test("the float64 objective on device sampling's noise stream (the device path's reference): dL by central differences", async (t) => {
+  const { logits, batch } = makeProblem(11, 0.7);
+  const cfg = config(1, "softmax", 0.7);
+  const users = denseUserBatch(batch, BATCH, ITEMS);
+  const noise = deviceGumbelSource(17, 5);
+  const res = await distillObjective(logits, MU, ITEMS, users, cfg, noise);
+  assert.ok(res.dLogits);
+  const fd = await finiteDiffAsync(async (x) => (await distillObjective(x, MU, ITEMS, users, cfg, noise, false)).loss, logits);
+  check(t, "dL on the device noise stream", res.dLogits, fd);
 });
