@@ -372,7 +372,8 @@ export class FastDistillEngine {
     if (!b) {
       const rows = end - start;
       b = {
-        xb: await this.backend.upload({ data: batch.data.slice(start * items, end * items), dims: [rows, items] }),
+        // A view: the host backends wrap it without copying; a GPU copies it once.
+        xb: await this.backend.upload({ data: batch.data.subarray(start * items, end * items), dims: [rows, items] }),
         nb: await this.backend.upload({ data: Float32Array.from(batch.norms.subarray(start, end)), dims: [rows, 1] }),
       };
       this.resident.blocks.set(key, b);
