@@ -18,9 +18,10 @@
  * stage's wall time and the process's peak resident memory at its end.
  */
 import { cac } from "cac";
-import { existsSync, mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset } from "../lib/data/dataset.ts";
+import { type Dataset, sampleUsers, usersDataset } from "../lib/data/dataset.ts";
 import { loadDataFile } from "../lib/data/load-file.ts";
 import { runDistill } from "../lib/distill/run.ts";
 import { summaryToMatrix } from "../lib/distill/summary.ts";
@@ -31,7 +32,6 @@ import type { HyperParameters, Recommender } from "../lib/models/model.ts";
 import { modelEntry, type ModelParams } from "../lib/models/registry.ts";
 import { FitScratch } from "../lib/models/scratch.ts";
 import type { DeviceRequest } from "../lib/onnx/backend.ts";
-import { Rng } from "../lib/random.ts";
 import { writeFileAtomic } from "../lib/util/files.ts";
 import { formatSeconds } from "../lib/util/terminal.ts";
 
@@ -54,6 +54,8 @@ export interface NetflixRowOptions {
   /** DISTILL-CF: outer steps at most, and real users per step. */
   distillSteps: number;
   distillBatch: number;
+  /** Keep the models an earlier run with the same settings left in `out`'s JSON; fit only the rest. */
+  resume: boolean;
   log: (line: string) => void;
 }
 
@@ -65,6 +67,8 @@ export interface StageRecord {
   /** Whether that peak was reached during this stage (else the stage stayed below it). */
   peakInStage: boolean;
   rssMB: number;
+  /** Set on the stages of models kept from an earlier run (--resume): when that run recorded them. */
+  earlierRun?: string;
 }
 
 export interface ModelRecord {
@@ -74,6 +78,9 @@ export interface ModelRecord {
   test: Metrics;
   seconds: number;
   note?: string;
+  /** When the record was made (ISO time) and the code's git commit, where known. */
+  finishedAt?: string;
+  commit?: string;
 }
 
 export interface NetflixRowResult {
@@ -84,6 +91,10 @@ export interface NetflixRowResult {
   evalUsers: number;
   support: number;
   seed: number;
+  /** The registry's small grids (--quick), and DISTILL-CF's budget. */
+  quick: boolean;
+  distillSteps: number;
+  distillBatch: number;
   stages: StageRecord[];
   models: ModelRecord[];
 }
@@ -107,26 +118,6 @@ async function stage<T>(stages: StageRecord[], name: string, log: (line: string)
   stages.push(record);
   log(`${name}: ${formatSeconds(record.seconds)}, peak RSS ${record.peakRssMB} MB${record.peakInStage ? "" : " (reached earlier)"}`);
   return result;
-}
-
-/** The users of `users` (dense indices, increasing) as a dataset of their own rows in every split. */
-export function usersDataset(ds: Dataset, users: Int32Array): Dataset {
-  return {
-    name: ds.name,
-    train: ds.train.selectUsers(users),
-    validation: ds.validation.selectUsers(users),
-    test: ds.test.selectUsers(users),
-    userIds: Array.from(users, (u) => ds.userIds[u]),
-    itemIds: ds.itemIds,
-    duplicates: ds.duplicates,
-  };
-}
-
-/** `count` seeded random users of `numUsers`, increasing; every user when count is 0 or ≥ numUsers. */
-export function sampleUsers(numUsers: number, count: number, seed: number): Int32Array {
-  const all = Int32Array.from({ length: numUsers }, (_, u) => u);
-  if (count <= 0 || count >= numUsers) return all;
-  return new Rng(seed).shuffle(all).slice(0, count).sort();
 }
 
 /**
@@ -187,6 +178,7 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
   if (!(Number.isInteger(o.support) && o.support > 0)) throw new Error(`--support must be a positive integer, got ${o.support}`);
   if (!(Number.isInteger(o.evalUsers) && o.evalUsers >= 0)) throw new Error(`--eval-users must be an integer ≥ 0, got ${o.evalUsers}`);
   mkdirSync(o.out, { recursive: true });
+  const earlier = o.resume ? earlierRun(o) : null;
   const stages: StageRecord[] = [];
   const ds = await stage(stages, "load", o.log, async () => ({ ...(await loadDataFile(movieFolder(o.data), { format: "netflix", seed: o.seed })), name: "netflix" }));
   const sampled = sampleUsers(ds.train.numUsers, o.evalUsers, o.seed);
@@ -199,32 +191,92 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
     evalUsers: sampled.length,
     support: o.support,
     seed: o.seed,
+    quick: o.quick,
+    distillSteps: o.distillSteps,
+    distillBatch: o.distillBatch,
     stages,
     models: [],
   };
+  if (earlier) checkSameData(earlier, result);
   const save = () => {
     writeFileAtomic(join(o.out, "netflix-row.json"), JSON.stringify(result, null, 2) + "\n");
     writeFileAtomic(join(o.out, "netflix-row.md"), toMarkdown(result));
   };
   save();
   o.log(`${result.users} users × ${result.items} items, ${result.interactions.train} train rows; scoring ${sampled.length} users`);
+  const commit = gitCommit();
   for (const name of o.models) {
+    const kept = earlier?.models.find((m) => m.model === name);
+    if (kept) {
+      const when = kept.finishedAt ?? "an earlier run";
+      result.models.push(kept);
+      const keptStage = earlier!.stages.find((st) => st.stage === name);
+      if (keptStage) stages.push({ ...keptStage, earlierRun: keptStage.earlierRun ?? when });
+      o.log(`${name}: kept from ${when} (--resume)`);
+      save();
+      continue;
+    }
     const started = performance.now();
     const record = await stage(stages, name, o.log, async (): Promise<Omit<ModelRecord, "model" | "seconds">> => {
       if (name === "distill-inf-ae") return distillColumn(ds, sample, o);
       const grid = modelEntry(name).gridFor(ds, { quick: o.quick }).map((p) => (name === "inf-ae" ? { ...p, support: o.support } : p));
       return tuneOnSample(ds.train, sample, name, grid, o);
     });
-    result.models.push({ model: name, ...record, seconds: (performance.now() - started) / 1000 });
+    result.models.push({ model: name, ...record, seconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(), ...(commit ? { commit } : {}) });
     save();
   }
   return result;
 }
 
+/** The code's git commit (with "-dirty" when files differ from it), or undefined outside a checkout. */
+function gitCommit(): string | undefined {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The run an earlier invocation left in `out` (--resume), checked to have the
+ * same settings; null when there is none. Its distill-inf-ae record is kept
+ * only when DISTILL-CF's budget is the same too.
+ */
+export function earlierRun(o: Pick<NetflixRowOptions, "out" | "data" | "seed" | "support" | "quick" | "distillSteps" | "distillBatch" | "log">): NetflixRowResult | null {
+  const file = join(o.out, "netflix-row.json");
+  if (!existsSync(file)) return null;
+  let r: NetflixRowResult;
+  try {
+    r = JSON.parse(readFileSync(file, "utf8")) as NetflixRowResult;
+  } catch (e) {
+    throw new Error(`--resume: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const differs: string[] = [];
+  const want: Record<string, unknown> = { data: o.data, seed: o.seed, support: o.support, quick: o.quick };
+  for (const [key, value] of Object.entries(want)) if ((r as unknown as Record<string, unknown>)[key] !== value) differs.push(`${key} ${JSON.stringify((r as unknown as Record<string, unknown>)[key])} ≠ ${JSON.stringify(value)}`);
+  if (differs.length > 0) throw new Error(`--resume: ${file} was made with other settings (${differs.join(", ")}); use another --out`);
+  if (!Array.isArray(r.models) || !Array.isArray(r.stages)) throw new Error(`--resume: ${file} has no models or stages`);
+  if (r.distillSteps !== o.distillSteps || r.distillBatch !== o.distillBatch) {
+    if (r.models.some((m) => m.model === "distill-inf-ae")) o.log(`--resume: DISTILL-CF's budget differs from ${file}'s; distill-inf-ae is run again`);
+    r = { ...r, models: r.models.filter((m) => m.model !== "distill-inf-ae") };
+  }
+  o.log(`--resume: ${file} has ${r.models.map((m) => m.model).join(", ") || "no models"}`);
+  return r;
+}
+
+/** The earlier run must describe the same data and user sample as this one. */
+function checkSameData(earlier: NetflixRowResult, now: NetflixRowResult): void {
+  const a = JSON.stringify([earlier.users, earlier.items, earlier.interactions, earlier.evalUsers]);
+  const b = JSON.stringify([now.users, now.items, now.interactions, now.evalUsers]);
+  if (a !== b) throw new Error(`--resume: the earlier run saw ${a} (users, items, rows, scored users), this one ${b}; use another --out`);
+}
+
 /** DISTILL-CF (μ = 500, `distillBatch` real users per step) on all users, then ∞-AE on the summary (summary λ grid). */
 async function distillColumn(ds: Dataset, sample: Dataset, o: NetflixRowOptions): Promise<Omit<ModelRecord, "model" | "seconds">> {
   const started = performance.now();
-  const run = await runDistill(ds, { mu: Math.min(500, ds.train.numUsers), batchSize: Math.min(o.distillBatch, ds.train.numUsers), steps: o.distillSteps, device: o.device, seed: o.seed }, {
+  const run = await runDistill(ds, { mu: Math.min(500, ds.train.numUsers), batchSize: Math.min(o.distillBatch, ds.train.numUsers), steps: o.distillSteps, device: o.device, seed: o.seed, validationUsers: o.evalUsers > 0 ? o.evalUsers : null }, {
     onLog: (e) => {
       if (e.type === "step") o.log(`  distill step ${e.step}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s/step)`);
       else if (e.type === "validation") o.log(`  distill step ${e.step}: validation HR@100 ${e.score.toFixed(2)} λ=${e.lambda}`);
@@ -255,7 +307,7 @@ export function toMarkdown(r: NetflixRowResult): string {
     out.push("");
   }
   out.push("| stage | wall | peak RSS (MB) |", "| --- | --- | --- |");
-  for (const s of r.stages) out.push(`| ${s.stage} | ${formatSeconds(s.seconds)} | ${s.peakInStage ? "" : "≤ "}${s.peakRssMB} |`);
+  for (const s of r.stages) out.push(`| ${s.stage}${s.earlierRun ? ` (run of ${s.earlierRun})` : ""} | ${formatSeconds(s.seconds)} | ${s.peakInStage ? "" : "≤ "}${s.peakRssMB} |`);
   return out.join("\n") + "\n";
 }
 
@@ -273,6 +325,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
     .option("--ties <rule>", "Equal scores: index or random", { default: "index" })
     .option("--distill-steps <n>", "DISTILL-CF outer steps at most", { default: 500 })
     .option("--distill-batch <n>", "DISTILL-CF real users per step", { default: 2048 })
+    .option("--resume", "Keep the models an earlier run with the same settings left in --out; fit only the rest")
     .help();
   const { options } = cli.parse();
   if (!options.help) {
@@ -291,6 +344,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
         ties: options.ties,
         distillSteps: Number(options.distillSteps),
         distillBatch: Number(options.distillBatch),
+        resume: Boolean(options.resume),
         log: (line) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`),
       });
       console.log(toMarkdown(result));

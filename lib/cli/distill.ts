@@ -53,6 +53,7 @@ export interface DistillFlags extends DataFlags {
   officialQuirks?: boolean;
   initialLambda?: string | number;
   validateEvery?: string | number;
+  validationUsers?: string | number;
   tauSchedule?: string | number;
   lambdaPool?: string | number;
   logitRank?: string | number;
@@ -166,6 +167,7 @@ export function parseDistillFlags(flags: DistillFlags): { options: Partial<RunDi
         ? "validated"
         : numberFlag("initial-lambda", flags.initialLambda, d.initialLambda as number, (x) => x >= 0, "a number ≥ 0 or 'validated'"),
     validateEvery: flags.validateEvery === undefined ? null : numberFlag("validate-every", flags.validateEvery, 0, positiveInt, "a positive integer (steps)"),
+    validationUsers: flags.validationUsers === undefined ? null : numberFlag("validation-users", flags.validationUsers, 0, positiveInt, "a positive integer (users)"),
     // The official code's Adam step count (first update ≈ 0.74·lr) and its reuse of the first sample's key.
     adamBiasCorrectionOffset: flags.officialQuirks ? 1 : 0,
     duplicateFirstSample: Boolean(flags.officialQuirks),
@@ -283,6 +285,7 @@ export function registerDistillCommand(cli: CAC, writeLine?: (line: string) => v
     .option("--out <path>", "Where to write the summary (.infrec-summary)")
     .option("--csv <path>", "Also write the summary as sparse CSV (fake_user,item,weight)")
     .option("--initial-lambda <λ>", "λ of the inner solve before the first validation, or 'validated' (validate the initial X̂ first)", { default: RUN_DISTILL_DEFAULTS.initialLambda })
+    .option("--validation-users <n>", "Validate on this many seeded users instead of all (large data sets)")
     .option("--validate-every <n>", "Validate every n steps instead of the official schedule (25, 50, …, 200, then every 40)")
     .option("--official-quirks", "Reproduce the official code's Adam step count and duplicated first Gumbel sample")
     .option("--tau-schedule <start:end>", "Anneal τ from start to end over the steps (START:END[:geometric|linear]; replaces --tau)")

@@ -1,3 +1,4 @@
+import { Rng } from "../random.ts";
 import type { DuplicatePolicy, InteractionMatrix } from "./matrix.ts";
 
 /**
@@ -55,4 +56,24 @@ export function itemIndex(ds: Pick<Dataset, "itemIds">): Map<string, number> {
   const m = new Map<string, number>();
   ds.itemIds.forEach((id, i) => m.set(id, i));
   return m;
+}
+
+/** The users `users` (dense indices, increasing) as a dataset of their own rows in every split; items unchanged. */
+export function usersDataset(ds: Dataset, users: Int32Array): Dataset {
+  return {
+    name: ds.name,
+    train: ds.train.selectUsers(users),
+    validation: ds.validation.selectUsers(users),
+    test: ds.test.selectUsers(users),
+    userIds: Array.from(users, (u) => ds.userIds[u]),
+    itemIds: ds.itemIds,
+    duplicates: ds.duplicates,
+  };
+}
+
+/** `count` seeded random users of `numUsers`, increasing; every user when count is 0 or ≥ numUsers. */
+export function sampleUsers(numUsers: number, count: number, seed: number): Int32Array {
+  const all = Int32Array.from({ length: numUsers }, (_, u) => u);
+  if (count <= 0 || count >= numUsers) return all;
+  return new Rng(seed).shuffle(all).slice(0, count).sort();
 }

@@ -37,11 +37,12 @@ export class DistillCfSampler implements Sampler {
   /** Cache file stem for distilling `train` into μ users with `seed`. */
   cacheStem(train: InteractionMatrix, mu: number, seed: number): string {
     // Options that change the result, defaults resolved (a changed default is a new key); device, workers and memory knobs do not.
-    const { device, samplingWorkers: _w, storeNoiseBytes: _s, batchBlock: _b, mu: _m, seed: _e, sampling, innerPrecision, ...rest } = { ...RUN_DISTILL_DEFAULTS, ...this.options };
+    const { device, samplingWorkers: _w, storeNoiseBytes: _s, batchBlock: _b, mu: _m, seed: _e, sampling, innerPrecision, validationUsers, ...rest } = { ...RUN_DISTILL_DEFAULTS, ...this.options };
     // Keys written before these options existed stand for float64 inner products and CPU sampling; only other values join the key.
     const onDevice = sampling === "device" || (sampling === "auto" && (device === "webgpu" || device === "cuda"));
     if (innerPrecision !== "float64") Object.assign(rest, { innerPrecision });
     if (onDevice) Object.assign(rest, { sampling: "device" });
+    if (validationUsers !== null) Object.assign(rest, { validationUsers });
     const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     let c = crc32(bytes(train.indptr));
     c = crc32(bytes(train.indices), c);

@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { DISTILL_EASE_LAMBDA_GRID, DISTILL_LAMBDA_GRID, runDistill, type DistillLogEntry, type RunDistillOptions } from "../../lib/distill/run.ts";
 import { lambdaFromPool, tauAt } from "../../lib/distill/step-schedules.ts";
 import { plantedDataset } from "../models/synthetic.ts";
+import { sampleUsers, usersDataset } from "../../lib/data/dataset.ts";
+import { summaryToMatrix } from "../../lib/distill/summary.ts";
+import { tuneModel } from "../../lib/tuning/tune.ts";
 
 const ds = plantedDataset(60, 24, 3, 8, 5);
 const small: Partial<RunDistillOptions> = { mu: 6, gamma: 4, tau: 2, samplingWorkers: 0, steps: 30, validateEvery: 10 };
@@ -123,4 +126,25 @@ test("options combine: low rank, learned targets, a λ pool and a schedule in on
   const r = await runDistill(ds, { ...small, logitRank: 3, learnTargets: true, lambdaPool: "grid", tauSchedule: { start: 3, end: 1, shape: "linear" } });
   assert.equal(r.stepsRun, 30);
   assert.ok(r.targets && r.bestScore !== null);
+});
+
+test("validation users: validations score the seeded user sample (the same users sampleUsers gives), steps are unchanged; all users is the default", async () => {
+  // NDCG@10: with 24 items HR@100 is 100 for every user.
+  const o = { ...small, metric: "NDCG@10" };
+  const full = await runDistill(ds, o);
+  const all = await runDistill(ds, { ...o, validationUsers: ds.train.numUsers });
+  assert.deepEqual(validations(all.history).map((e) => e.scores), validations(full.history).map((e) => e.scores));
+  const some = await runDistill(ds, { ...o, validationUsers: 20 });
+  // The steps do not depend on the validation users until a validation picks another λ.
+  assert.deepEqual(steps(some.history).slice(0, 10).map((e) => e.loss), steps(full.history).slice(0, 10).map((e) => e.loss));
+  // Each validation is the ∞-AE grid scored on exactly those 20 users.
+  const users = sampleUsers(ds.train.numUsers, 20, small.seed ?? 42);
+  const first = validations(some.history)[0];
+  const candidate = await runDistill(ds, { ...o, steps: first.step, validateEvery: first.step });
+  const expected = await tuneModel(usersDataset(ds, users), "inf-ae", {
+    metric: "NDCG@10", aucNegatives: 0, summary: true, train: summaryToMatrix(candidate.summary), grid: DISTILL_LAMBDA_GRID.map((l) => ({ lambda: l, depth: 1 })),
+  });
+  for (const pt of expected.points) assert.equal(first.scores[String(pt.params.lambda)], pt.validation.metrics["NDCG@10"]);
+  assert.notDeepEqual(first.scores, validations(full.history)[0].scores);
+  await assert.rejects(runDistill(ds, { ...o, validationUsers: 0 }), /validationUsers must be an integer ≥ 1/);
 });
