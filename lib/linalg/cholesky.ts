@@ -562,9 +562,22 @@ export function diagonalInverses(chol: Pick<BlockedCholesky, "l" | "n" | "blockS
   return out;
 }
 
+/** True when `out` is X itself; an error when the two overlap otherwise. */
+function solvesInPlace(fn: string, x: Float32Array, out: Float32Array): boolean {
+  if (out.buffer !== x.buffer) return false;
+  if (out.byteOffset === x.byteOffset && out.length === x.length) return true;
+  if (out.byteOffset < x.byteOffset + x.byteLength && x.byteOffset < out.byteOffset + out.byteLength) {
+    throw new Error(`${fn}: the output overlaps X without being X`);
+  }
+  return false;
+}
+
 /**
  * α = L⁻ᵀ·L⁻¹·X by blocked substitution with block size b (one entry of
- * `dInv` per block). `y` is n × m scratch; `out` receives α (may not alias X or y).
+ * `dInv` per block). The forward pass writes Y = L⁻¹X into `out` and the
+ * backward pass turns it into α there, one block through a (b × m) temporary,
+ * so no n × m scratch is needed. `out` may be X itself (solved in place: the
+ * forward pass goes through the temporary too), not a part of it.
  */
 export async function blockedCholeskySolve(
   kernels: CholeskyKernels,
@@ -574,24 +587,33 @@ export async function blockedCholeskySolve(
   b: number,
   x: Float32Array,
   m: number,
-  y: Float32Array,
   out: Float32Array,
 ): Promise<Float32Array> {
   const blocks = Math.ceil(n / b);
   if (dInv.length !== blocks) throw new Error(`blockedCholeskySolve: ${dInv.length} diagonal inverses for ${blocks} blocks`);
   if (x.length !== n * m) throw new Error(`blockedCholeskySolve: X has ${x.length} entries, expected n×m = ${n}×${m}`);
-  if (y.length < n * m || out.length !== n * m) throw new Error("blockedCholeskySolve: scratch or output buffer has the wrong size");
+  if (out.length !== n * m) throw new Error(`blockedCholeskySolve: the output has ${out.length} entries, expected n×m = ${n * m}`);
+  const inPlace = solvesInPlace("blockedCholeskySolve", x, out);
+  const temp = new Float32Array(Math.min(b, n) * m);
   for (let t = 0; t < blocks; t++) {
     const i0 = t * b;
     const i1 = Math.min(n, i0 + b);
-    await kernels.forwardStep(l, n, i0, i1, x.subarray(i0 * m, i1 * m), y, m, dInv[t], y.subarray(i0 * m, i1 * m));
+    const block = out.subarray(i0 * m, i1 * m);
+    if (inPlace) {
+      const next = temp.subarray(0, block.length);
+      await kernels.forwardStep(l, n, i0, i1, block, out, m, dInv[t], next);
+      block.set(next);
+    } else {
+      await kernels.forwardStep(l, n, i0, i1, x.subarray(i0 * m, i1 * m), out, m, dInv[t], block);
+    }
   }
   for (let t = blocks - 1; t >= 0; t--) {
     const i0 = t * b;
     const i1 = Math.min(n, i0 + b);
-    await kernels.backwardStep(
-      l, n, i0, i1, y.subarray(i0 * m, i1 * m), out.subarray(i1 * m), m, dInv[t], out.subarray(i0 * m, i1 * m),
-    );
+    const block = out.subarray(i0 * m, i1 * m);
+    const next = temp.subarray(0, block.length);
+    await kernels.backwardStep(l, n, i0, i1, block, out.subarray(i1 * m), m, dInv[t], next);
+    block.set(next);
   }
   return out;
 }
@@ -638,7 +660,7 @@ export async function unitForm(
   return w;
 }
 
-/** α from the unit form (see the file comment); `z` is n × m scratch, `out` may not alias X or z. */
+/** α from the unit form (see the file comment): Z into `out`, then α over it a block at a time; `out` may not alias X. */
 export async function blockedUnitSolve(
   kernels: CholeskyKernels,
   u: Float32Array,
@@ -647,24 +669,33 @@ export async function blockedUnitSolve(
   b: number,
   x: Float32Array,
   m: number,
-  z: Float32Array,
   out: Float32Array,
 ): Promise<Float32Array> {
   const blocks = Math.ceil(n / b);
   if (w.length !== blocks) throw new Error(`blockedUnitSolve: ${w.length} diagonal blocks for ${blocks} blocks`);
   if (x.length !== n * m) throw new Error(`blockedUnitSolve: X has ${x.length} entries, expected n×m = ${n}×${m}`);
-  if (z.length < n * m || out.length !== n * m) throw new Error("blockedUnitSolve: scratch or output buffer has the wrong size");
+  if (out.length !== n * m) throw new Error(`blockedUnitSolve: the output has ${out.length} entries, expected n×m = ${n * m}`);
+  const inPlace = solvesInPlace("blockedUnitSolve", x, out);
+  const temp = new Float32Array(Math.min(b, n) * m);
   for (let t = 0; t < blocks; t++) {
     const i0 = t * b;
     const i1 = Math.min(n, i0 + b);
-    await kernels.forwardUnitStep(u, n, i0, i1, x.subarray(i0 * m, i1 * m), z, m, z.subarray(i0 * m, i1 * m));
+    const block = out.subarray(i0 * m, i1 * m);
+    if (inPlace) {
+      const next = temp.subarray(0, block.length);
+      await kernels.forwardUnitStep(u, n, i0, i1, block, out, m, next);
+      block.set(next);
+    } else {
+      await kernels.forwardUnitStep(u, n, i0, i1, x.subarray(i0 * m, i1 * m), out, m, block);
+    }
   }
   for (let t = blocks - 1; t >= 0; t--) {
     const i0 = t * b;
     const i1 = Math.min(n, i0 + b);
-    await kernels.backwardUnitStep(
-      u, n, i0, i1, z.subarray(i0 * m, i1 * m), out.subarray(i1 * m), m, w[t], out.subarray(i0 * m, i1 * m),
-    );
+    const block = out.subarray(i0 * m, i1 * m);
+    const next = temp.subarray(0, block.length);
+    await kernels.backwardUnitStep(u, n, i0, i1, block, out.subarray(i1 * m), m, w[t], next);
+    block.set(next);
   }
   return out;
 }

@@ -16,6 +16,9 @@ function pair(a: number, b: number): { data: BigInt64Array; dims: number[] } {
  * backend; the scratch buffers (up to n²/4 + n·b floats) live as long as this
  * object, i.e. as long as the SpdSolver that made it.
  */
+/** Rows of a panel per Gemm (see OrtCholeskyKernels.panel). */
+export const PANEL_ROWS = 1024;
+
 export class OrtCholeskyKernels implements CholeskyKernels {
   private panelSession?: Promise<Session>;
   private forwardSession?: Promise<Session>;
@@ -32,25 +35,29 @@ export class OrtCholeskyKernels implements CholeskyKernels {
 
   /**
    * The strided blocks are copied into contiguous scratch here (row `set`s run
-   * at memcpy speed) and multiplied by one Gemm: measured 77 → 129 GFLOP/s
-   * against cutting them out with Slice inside the graph (n = 6040, j0 = 3072).
+   * at memcpy speed) and multiplied by one Gemm per chunk of PANEL_ROWS rows:
+   * measured 77 → 129 GFLOP/s against cutting them out with Slice inside the
+   * graph (n = 6040, j0 = 3072). Chunks bound the copy of L to PANEL_ROWS × j0
+   * floats (whole, it peaks at n²/4: 35 MiB on ML-1M, 600 MiB for a
+   * 25,000-user support).
    */
   async panel(k: Float32Array, l: Float32Array, n: number, j0: number, j1: number, out: Float32Array, range?: readonly [number, number]): Promise<void> {
     const [r0, r1] = range ?? [j0, n];
-    const rows = r1 - r0;
     const bj = j1 - j0;
-    // (n − j0)·j0 peaks at n²/4: allocate that once rather than growing (and zero-filling) it step by step.
-    const la = this.scratch("la", rows * j0, Math.ceil((n * n) / 4));
-    for (let r = 0; r < rows; r++) la.set(l.subarray((r0 + r) * n, (r0 + r) * n + j0), r * j0);
-    const kp = this.scratch("kp", rows * bj);
-    for (let r = 0; r < rows; r++) kp.set(k.subarray((r0 + r) * n + j0, (r0 + r) * n + j1), r * bj);
-    // L[j0:j1, :j0] is la's top when the rows start at j0; else its own copy.
-    let lb = la.subarray(0, bj * j0);
-    if (r0 !== j0) {
-      lb = this.scratch("lb", bj * j0);
-      for (let r = 0; r < bj; r++) lb.set(l.subarray((j0 + r) * n, (j0 + r) * n + j0), r * j0);
+    const chunk = Math.min(r1 - r0, PANEL_ROWS);
+    const la = this.scratch("la", chunk * j0);
+    const kp = this.scratch("kp", chunk * bj);
+    // L[j0:j1, :j0], the Gemm's other factor, for every chunk.
+    const lb = this.scratch("lb", bj * j0);
+    for (let r = 0; r < bj; r++) lb.set(l.subarray((j0 + r) * n, (j0 + r) * n + j0), r * j0);
+    for (let c0 = r0; c0 < r1; c0 += chunk) {
+      const rows = Math.min(chunk, r1 - c0);
+      for (let r = 0; r < rows; r++) la.set(l.subarray((c0 + r) * n, (c0 + r) * n + j0), r * j0);
+      for (let r = 0; r < rows; r++) kp.set(k.subarray((c0 + r) * n + j0, (c0 + r) * n + j1), r * bj);
+      await this.backend.gemmUpdate(kp.subarray(0, rows * bj), [rows, bj], la.subarray(0, rows * j0), [rows, j0], lb, [bj, j0], {
+        out: out.subarray((c0 - r0) * bj, (c0 - r0 + rows) * bj),
+      });
     }
-    await this.backend.gemmUpdate(kp, [rows, bj], la, [rows, j0], lb, [bj, j0], { out });
   }
 
   /** Cut-out variant of `panel` (Slice inside the graph); kept for the benchmark's comparison. */
@@ -85,7 +92,7 @@ export class OrtCholeskyKernels implements CholeskyKernels {
     return buf.subarray(0, size);
   }
 
-  /** Drops the scratch buffers (up to n²/4 + n·b floats). */
+  /** Drops the scratch buffers (about (PANEL_ROWS + 2b)·n floats). */
   releaseScratch(): void {
     this.scratchBuffers.clear();
   }

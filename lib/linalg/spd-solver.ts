@@ -9,9 +9,12 @@
  *   }
  *
  * Algorithm (cholesky.ts): left-looking blocked Cholesky into a
- * separate L buffer (K is never written, so one K serves every λ), then blocked
- * forward/backward substitution whose steps are GEMMs with the inverted
- * diagonal blocks. All O(n³) and O(n²m) work runs as ORT Gemm/MatMul; only the
+ * separate L buffer (K is never written, so one K serves every λ), or over
+ * K's own lower triangle with `factorInPlace` (K's strict upper triangle and
+ * its saved diagonal still hold K, so it is restored for the next λ: one
+ * n × n buffer instead of two), then blocked forward/backward substitution
+ * whose steps are GEMMs with the inverted diagonal blocks, written straight
+ * into α (no n × m scratch). All O(n³) and O(n²m) work runs as ORT Gemm/MatMul; only the
  * b × b diagonal blocks are factored and inverted in TypeScript (float64).
  *
  * A pivot ≤ minPivotRatio × its diagonal entry throws `SingularKernelError`
@@ -116,9 +119,53 @@ export const DEFAULT_MAX_RESIDUAL = 1e-4;
 
 
 /**
- * Factors K + c·I and solves with it. Holds the n × n L buffer and the n × m
- * scratch so that a λ grid on one K allocates them once; a Factor stays valid
- * until this solver factors again.
+ * K's own diagonal, for each K factored in place and not restored yet (the
+ * factor's diagonal is L's; K's strict upper triangle is untouched).
+ */
+const factoredInPlace = new WeakMap<Float32Array, { n: number; diagonal: Float32Array }>();
+
+/** Whether K currently holds a factor written by SpdSolver.factorInPlace. */
+export function holdsFactor(k: Float32Array): boolean {
+  return factoredInPlace.has(k);
+}
+
+/**
+ * Gives K back after SpdSolver.factorInPlace: the lower triangle mirrored from
+ * the untouched strict upper one, and the saved diagonal written back
+ * (bit-exact). A K that holds no factor is left as it is.
+ */
+export function restoreKernel(k: Float32Array): void {
+  const saved = factoredInPlace.get(k);
+  if (!saved) return;
+  const { n, diagonal } = saved;
+  for (let i = 0; i < n; i++) {
+    const row = i * n;
+    for (let j = 0; j < i; j++) k[row + j] = k[j * n + i];
+    k[row + i] = diagonal[i];
+  }
+  factoredInPlace.delete(k);
+}
+
+/**
+ * Rows [r0, r1) of K into `out` ((r1 − r0) × n), read from K itself or, when K
+ * holds an in-place factor, from its strict upper triangle and saved diagonal.
+ */
+function kernelRows(k: Float32Array, n: number, r0: number, r1: number, out: Float32Array): Float32Array {
+  const saved = factoredInPlace.get(k);
+  if (!saved) return k.subarray(r0 * n, r1 * n);
+  for (let i = r0; i < r1; i++) {
+    const row = (i - r0) * n;
+    for (let j = 0; j < i; j++) out[row + j] = k[j * n + i];
+    out[row + i] = saved.diagonal[i];
+    out.set(k.subarray(i * n + i + 1, (i + 1) * n), row + i + 1);
+  }
+  return out.subarray(0, (r1 - r0) * n);
+}
+
+/**
+ * Factors K + c·I and solves with it. Holds the n × n L buffer (not needed
+ * by factorInPlace) so that a λ grid on one K allocates it once; a Factor
+ * stays valid until this solver factors again.
  */
 export class SpdSolver {
   readonly blockSize: number;
@@ -129,7 +176,6 @@ export class SpdSolver {
   private readonly kernels: CholeskyKernels;
   private lBuffer?: Float32Array;
   private uBuffer?: Float32Array;
-  private scratch?: Float32Array;
   private generation = 0;
 
   constructor(
@@ -166,25 +212,49 @@ export class SpdSolver {
 
   /** Factors K + shift·I (K is only read). Throws SingularKernelError when it is not numerically SPD. */
   async factor(k: Float32Array, n: number, shift: number): Promise<SpdFactor> {
-    if (!(k instanceof Float32Array)) throw new Error("SpdSolver.factor: K must be a Float32Array");
-    if (!Number.isInteger(n) || n < 1) throw new Error(`SpdSolver.factor: n must be a positive integer, got ${n}`);
-    if (k.length !== n * n) throw new Error(`SpdSolver.factor: K has ${k.length} entries, expected n×n = ${n}×${n} = ${n * n}`);
-    if (!Number.isFinite(shift) || shift < 0) throw new Error(`SpdSolver.factor: shift must be finite and ≥ 0, got ${shift}`);
+    checkFactorArguments("SpdSolver.factor", k, n, shift);
+    if (holdsFactor(k)) throw new Error("SpdSolver.factor: K holds an in-place factor; restoreKernel(K) first, or use factorInPlace");
     // A fresh buffer is all zeros; a reused one held a factor of the same n, whose upper triangle is zero.
     if (this.lBuffer === undefined || this.lBuffer.length !== n * n) this.lBuffer = new Float32Array(n * n);
     this.generation++;
-    const factorDiagonal = this.variant === "left" && n > this.blockSize && (await useLookAhead(this.lookAhead, this.backend.threads)) ? await workerBlockFactorer() : undefined;
-    const chol = await blockedCholesky(
-      this.kernels, k, n, shift, { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant: this.variant, upperIsZero: true, factorDiagonal, diagonalKernel: blockKernel() ?? undefined }, this.lBuffer,
-    );
+    const chol = await blockedCholesky(this.kernels, k, n, shift, await this.choleskyOptions(n, this.variant), this.lBuffer);
     return new SpdFactor(this, this.generation, k, chol);
   }
 
-  /** Drops the buffers (L, scratch); factors made so far become invalid. */
+  /**
+   * Factors K + shift·I over K's lower triangle and diagonal (left-looking
+   * only reads K's column block j before writing L's there), with no L buffer.
+   * K's strict upper triangle and its diagonal (saved) keep K: residual checks
+   * read it from there, `restoreKernel` gives it back, and the next
+   * factorInPlace of the same K restores it first. On SingularKernelError K is
+   * restored before the error is thrown.
+   */
+  async factorInPlace(k: Float32Array, n: number, shift: number): Promise<SpdFactor> {
+    checkFactorArguments("SpdSolver.factorInPlace", k, n, shift);
+    restoreKernel(k);
+    const diagonal = new Float32Array(n);
+    for (let i = 0; i < n; i++) diagonal[i] = k[i * n + i];
+    factoredInPlace.set(k, { n, diagonal });
+    this.generation++;
+    try {
+      // The upper triangle holds K, not zeros: no path of the left-looking factor or the solves reads it.
+      const chol = await blockedCholesky(this.kernels, k, n, shift, await this.choleskyOptions(n, "left"), k);
+      return new SpdFactor(this, this.generation, k, chol);
+    } catch (e) {
+      restoreKernel(k);
+      throw e;
+    }
+  }
+
+  private async choleskyOptions(n: number, variant: CholeskyVariant) {
+    const factorDiagonal = variant === "left" && n > this.blockSize && (await useLookAhead(this.lookAhead, this.backend.threads)) ? await workerBlockFactorer() : undefined;
+    return { blockSize: this.blockSize, minPivotRatio: this.minPivotRatio, variant, upperIsZero: true, factorDiagonal, diagonalKernel: blockKernel() ?? undefined };
+  }
+
+  /** Drops the buffers (L, U); factors made so far become invalid. */
   release(): void {
     this.lBuffer = undefined;
     this.uBuffer = undefined;
-    this.scratch = undefined;
     this.generation++;
     if (this.kernels instanceof OrtCholeskyKernels) this.kernels.releaseScratch();
   }
@@ -200,16 +270,17 @@ export class SpdSolver {
     return this.uBuffer;
   }
 
-  /** @internal n × m scratch, grown on demand and shared by every solve. */
-  scratchFor(size: number): Float32Array {
-    if (this.scratch === undefined || this.scratch.length < size) this.scratch = new Float32Array(size);
-    return this.scratch.subarray(0, size);
-  }
-
   /** @internal */
   get choleskyKernels(): CholeskyKernels {
     return this.kernels;
   }
+}
+
+function checkFactorArguments(fn: string, k: Float32Array, n: number, shift: number): void {
+  if (!(k instanceof Float32Array)) throw new Error(`${fn}: K must be a Float32Array`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${fn}: n must be a positive integer, got ${n}`);
+  if (k.length !== n * n) throw new Error(`${fn}: K has ${k.length} entries, expected n×n = ${n}×${n} = ${n * n}`);
+  if (!Number.isFinite(shift) || shift < 0) throw new Error(`${fn}: shift must be finite and ≥ 0, got ${shift}`);
 }
 
 /** SpdSolverOptions.lookAhead's default (see there). */
@@ -272,7 +343,12 @@ export class SpdFactor {
     }
   }
 
-  /** α = (K + shift·I)⁻¹ X for row-major X (n × m); writes into `out` when given (must not alias X). */
+  /**
+   * α = (K + shift·I)⁻¹ X for row-major X (n × m); writes into `out` when
+   * given. `out` may be X itself (solved in place, no second n × m buffer; the
+   * residual check then keeps its sampled columns of X first; no refinement),
+   * not a part of it.
+   */
   async solve(x: Float32Array, m: number, out?: Float32Array, options: SolveOptions = {}): Promise<Float32Array> {
     this.checkCurrent();
     const n = this.n;
@@ -280,9 +356,13 @@ export class SpdFactor {
     checkSolveShapes("SpdFactor.solve", this.k, n, x, m);
     const alpha = out ?? new Float32Array(n * m);
     if (alpha.length !== n * m) throw new Error(`SpdFactor.solve: out has ${alpha.length} entries, expected n×m = ${n * m}`);
-    if (sameMemory(alpha, x)) throw new Error("SpdFactor.solve: out must not share memory with X");
+    const inPlace = alpha === x;
+    if (!inPlace && sameMemory(alpha, x)) throw new Error("SpdFactor.solve: out must be X itself or not share memory with it");
     const refine = options.refine ?? 0;
     if (!Number.isInteger(refine) || refine < 0) throw new Error(`SpdFactor.solve: refine must be an integer ≥ 0, got ${refine}`);
+    if (inPlace && refine > 0) throw new Error("SpdFactor.solve: refinement needs X after the solve; it cannot solve in place");
+    // In place, X's sampled columns are kept before they are overwritten (and X's contents change: no caching).
+    const kept = inPlace && options.maxResidual !== undefined ? this.sampledColumns(x, m, options.residualColumns ?? 8, false) : null;
 
     const b = this.solver.solveBlockSize;
     let dInv = this.inverses.get(b);
@@ -291,7 +371,6 @@ export class SpdFactor {
       this.inverses.set(b, dInv);
     }
     const kernels = this.solver.choleskyKernels;
-    const y = this.solver.scratchFor(n * m);
     let solveInto: (rhs: Float32Array, into: Float32Array) => Promise<Float32Array>;
     if (options.unitForm ?? m > n) {
       if (this.unit === undefined) {
@@ -299,10 +378,10 @@ export class SpdFactor {
         this.unit = { u, w: await unitForm(kernels, this.chol.l, n, dInv, b, u) };
       }
       const { u, w } = this.unit;
-      solveInto = (rhs, into) => blockedUnitSolve(kernels, u, n, w, b, rhs, m, y, into);
+      solveInto = (rhs, into) => blockedUnitSolve(kernels, u, n, w, b, rhs, m, into);
     } else {
       const d = dInv;
-      solveInto = (rhs, into) => blockedCholeskySolve(kernels, this.chol.l, n, d, b, rhs, m, y, into);
+      solveInto = (rhs, into) => blockedCholeskySolve(kernels, this.chol.l, n, d, b, rhs, m, into);
     }
     await solveInto(x, alpha);
     if (refine > 0) {
@@ -315,7 +394,9 @@ export class SpdFactor {
       }
     }
     if (options.maxResidual !== undefined) {
-      const residual = await this.estimateResidual(x, alpha, m, options.residualColumns, options.sameRightHandSide);
+      const residual = kept
+        ? await this.residualOnColumns(kept, alpha, m)
+        : await this.estimateResidual(x, alpha, m, options.residualColumns, options.sameRightHandSide);
       if (!(residual <= options.maxResidual)) {
         throw new SingularKernelError({ kind: "residual", residual, maxResidual: options.maxResidual });
       }
@@ -333,19 +414,26 @@ export class SpdFactor {
     checkSolveShapes("SpdFactor.estimateResidual", this.k, n, x, m);
     if (alpha.length !== n * m) throw new Error(`SpdFactor.estimateResidual: α has ${alpha.length} entries, expected ${n * m}`);
     if (!Number.isInteger(columns) || columns < 1) throw new Error(`SpdFactor.estimateResidual: columns must be a positive integer, got ${columns}`);
-    const nonZero = nonZeroColumns(x, n, m, sameRightHandSide);
-    if (nonZero.length === 0) return relativeResidual(this.k, n, this.shift, alpha, x, m, this.solver.backend);
+    const kept = this.sampledColumns(x, m, columns, sameRightHandSide);
+    if (kept.picked.length === 0) return relativeResidual(this.k, n, this.shift, alpha, x, m, this.solver.backend);
+    return this.residualOnColumns(kept, alpha, m);
+  }
+
+  /** `columns` evenly spaced non-zero columns of X (n × m) and their values (n × s); none when X is zero. */
+  private sampledColumns(x: Float32Array, m: number, columns: number, remember: boolean): { picked: number[]; values: Float32Array } {
+    const n = this.n;
+    if (!Number.isInteger(columns) || columns < 1) throw new Error(`SpdFactor.estimateResidual: columns must be a positive integer, got ${columns}`);
+    const nonZero = nonZeroColumns(x, n, m, remember);
     const s = Math.min(columns, nonZero.length);
     const picked = Array.from({ length: s }, (_, t) => nonZero[Math.floor(((t + 0.5) * nonZero.length) / s)]);
-    const xs = new Float32Array(n * s);
-    const as = new Float32Array(n * s);
-    for (let i = 0; i < n; i++) {
-      for (let t = 0; t < s; t++) {
-        xs[i * s + t] = x[i * m + picked[t]];
-        as[i * s + t] = alpha[i * m + picked[t]];
-      }
-    }
-    return relativeResidual(this.k, n, this.shift, as, xs, s, this.solver.backend);
+    return { picked, values: gatherColumns(x, n, m, picked) };
+  }
+
+  /** The relative residual on the kept columns of X; X = 0 (nothing kept) has residual 0 exactly when α = 0. */
+  private async residualOnColumns(kept: { picked: number[]; values: Float32Array }, alpha: Float32Array, m: number): Promise<number> {
+    if (kept.picked.length === 0) return alpha.every((v) => v === 0) ? 0 : Infinity;
+    const as = gatherColumns(alpha, this.n, m, kept.picked);
+    return relativeResidual(this.k, this.n, this.shift, as, kept.values, kept.picked.length, this.solver.backend);
   }
 }
 
@@ -367,6 +455,14 @@ function nonZeroColumns(x: Float32Array, n: number, m: number, remember: boolean
   for (let c = 0; c < m; c++) if (seen[c]) columns.push(c);
   if (remember) nonZeroColumnsOf.set(x, { n, m, columns });
   return columns;
+}
+
+/** Columns `picked` of A (n × m) as an n × picked.length matrix. */
+function gatherColumns(a: Float32Array, n: number, m: number, picked: readonly number[]): Float32Array {
+  const s = picked.length;
+  const out = new Float32Array(n * s);
+  for (let i = 0; i < n; i++) for (let t = 0; t < s; t++) out[i * s + t] = a[i * m + picked[t]];
+  return out;
 }
 
 function sameMemory(a: Float32Array, b: Float32Array): boolean {
@@ -395,10 +491,12 @@ async function forRowProducts(
 ): Promise<void> {
   const rows = Math.min(RESIDUAL_ROWS, n);
   const buf = new Float32Array(rows * m);
+  // K's rows are assembled from its upper triangle while it holds an in-place factor.
+  const kRows = holdsFactor(k) ? new Float32Array(rows * n) : new Float32Array(0);
   for (let r0 = 0; r0 < n; r0 += rows) {
     const r1 = Math.min(n, r0 + rows);
     const out = buf.subarray(0, (r1 - r0) * m);
-    await backend.matmul(k.subarray(r0 * n, r1 * n), [r1 - r0, n], alpha, [n, m], { out });
+    await backend.matmul(kernelRows(k, n, r0, r1, kRows), [r1 - r0, n], alpha, [n, m], { out });
     visit(r0, r1, out);
   }
 }

@@ -11,8 +11,8 @@ import {
   unitForm,
 } from "../../lib/linalg/cholesky.ts";
 import { choleskyFactor, SingularKernelError } from "../../lib/linalg/cholesky.ts";
-import { OrtCholeskyKernels } from "../../lib/linalg/ort-kernels.ts";
-import { relativeResidual, SpdSolver } from "../../lib/linalg/spd-solver.ts";
+import { OrtCholeskyKernels, PANEL_ROWS } from "../../lib/linalg/ort-kernels.ts";
+import { holdsFactor, relativeResidual, restoreKernel, SpdSolver } from "../../lib/linalg/spd-solver.ts";
 import { relativeResidualReference, solveReference } from "../../lib/linalg/reference.ts";
 import { ridgeShift, solveDuals } from "../../lib/models/infinite-ae/duals.ts";
 import { binaryGram } from "./fixtures.ts";
@@ -76,13 +76,13 @@ test("blocked algorithm with TypeScript kernels matches the float64 reference (r
   for (const sb of [24, 8, 16]) {
     const dInv = diagonalInverses(chol, sb);
     const alpha = await blockedCholeskySolve(
-      tsCholeskyKernels, chol.l, n, dInv, sb, x, m, new Float32Array(n * m), new Float32Array(n * m),
+      tsCholeskyKernels, chol.l, n, dInv, sb, x, m, new Float32Array(n * m),
     );
     const err = relError(alpha, want);
     assert.ok(err < 1e-5, `solve block ${sb}: α relative error ${err}`);
     const u = new Float32Array(n * n);
     const w = await unitForm(tsCholeskyKernels, chol.l, n, dInv, sb, u);
-    const alphaUnit = await blockedUnitSolve(tsCholeskyKernels, u, n, w, sb, x, m, new Float32Array(n * m), new Float32Array(n * m));
+    const alphaUnit = await blockedUnitSolve(tsCholeskyKernels, u, n, w, sb, x, m, new Float32Array(n * m));
     const errUnit = relError(alphaUnit, want);
     assert.ok(errUnit < 1e-5, `unit form, solve block ${sb}: α relative error ${errUnit}`);
   }
@@ -162,6 +162,18 @@ test("ORT panel kernels (copy + Gemm, Slice in graph) match the TypeScript kerne
   // Measured ≈ 1e-7 (float32 GEMM vs float64 accumulation).
   assert.ok(relError(copied, want) < 1e-5, `panel: ${relError(copied, want)}`);
   assert.ok(relError(sliced, want) < 1e-5, `panelSliced: ${relError(sliced, want)}`);
+  // Taller than PANEL_ROWS: the Gemm runs by chunks of rows (and a row range of the look-ahead).
+  const tall = PANEL_ROWS + 77;
+  const kt = gram(tall, 40, 25);
+  const lt = new Float32Array(tall * tall).map((_, i) => (i % tall < Math.floor(i / tall) ? Math.cos(i) : 0));
+  for (const range of [undefined, [40, tall - 3]] as const) {
+    const [r0, r1] = range ?? [24, tall];
+    const wantT = new Float32Array((r1 - r0) * 13);
+    const gotT = new Float32Array((r1 - r0) * 13);
+    await tsCholeskyKernels.panel(kt, lt, tall, 24, 37, wantT, range);
+    await kernels.panel(kt, lt, tall, 24, 37, gotT, range);
+    assert.ok(relError(gotT, wantT) < 1e-5, `tall panel ${JSON.stringify(range)}: ${relError(gotT, wantT)}`);
+  }
 });
 
 test("relativeResidual (ORT) agrees with the float64 residual", async () => {
@@ -264,6 +276,82 @@ test("bad input gets clear errors", async () => {
   const f = await SpdSolver.factor(k, 8, 0.1, be, { blockSize: 4 });
   await assert.rejects(f.solve(x.subarray(1), 2), /X has 15 entries, expected n×m = 8×2 = 16/);
   await assert.rejects(f.solve(x, 2, new Float32Array(3)), /out has 3 entries/);
-  await assert.rejects(f.solve(x, 2, x), /must not share memory with X/);
+  const shared = new Float32Array(20);
+  shared.set(x);
+  await assert.rejects(f.solve(shared.subarray(0, 16), 2, shared.subarray(2, 18)), /out must be X itself or not share memory with it/);
   await assert.rejects(solveDuals(k, 8, x, 2, -1, be), /λ must be finite and ≥ 0/);
+});
+
+test("factorInPlace: the same α as factor with one n × n buffer; K restored bit for bit, for the next λ and after a failure", async () => {
+  const be = await getBackend({ device: "cpu" });
+  const n = 200; // 3 blocks of 64 and a ragged block of 8
+  const m = 30;
+  const k = gram(n, 300, 21);
+  const kCopy = k.slice();
+  const x = targets(n, m, 22);
+  const solver = new SpdSolver(be, { blockSize: 64, solveBlockSize: 64 });
+  const separate = new SpdSolver(be, { blockSize: 64, solveBlockSize: 64 });
+  for (const lambda of [1, 5, 0.2]) {
+    const c = ridgeShift(kCopy, n, lambda);
+    const inPlace = await solver.factorInPlace(k, n, c);
+    assert.ok(holdsFactor(k));
+    assert.notDeepEqual(k, kCopy);
+    // The factor is the separate buffer's (same arithmetic), written into K's lower triangle.
+    const plain = await separate.factor(kCopy, n, c);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) assert.equal(k[i * n + j], plain.l[i * n + j]);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) assert.equal(k[i * n + j], kCopy[i * n + j]);
+    for (const unit of [false, true]) {
+      const alpha = await inPlace.solve(x, m, undefined, { unitForm: unit, maxResidual: 1e-5 });
+      assert.deepEqual(alpha, await plain.solve(x, m, undefined, { unitForm: unit }));
+      const err = relError(alpha, solveReference(kCopy, n, x, m, c));
+      // Measured ≈ 3e-7 (float32 arithmetic).
+      assert.ok(err < 1e-5, `λ = ${lambda}${unit ? ", unit form" : ""}: relative error ${err}`);
+    }
+    // The residual check reads K from its upper triangle and saved diagonal: the same number as from K.
+    const alpha = await inPlace.solve(x, m);
+    assert.equal(await inPlace.estimateResidual(x, alpha, m, 5), await plain.estimateResidual(x, alpha, m, 5));
+    assert.equal(await relativeResidual(k, n, c, alpha, x, m, be), await relativeResidual(kCopy, n, c, alpha, x, m, be));
+  }
+  await assert.rejects(solver.factor(k, n, 1), /holds an in-place factor; restoreKernel/);
+  restoreKernel(k);
+  assert.ok(!holdsFactor(k));
+  assert.deepEqual(k, kCopy);
+  // A singular K + c·I: the error is thrown and K is whole again.
+  const dup = gram(100, 300, 12, [10, 71]);
+  const dupCopy = dup.slice();
+  await assert.rejects(solver.factorInPlace(dup, 100, 0), SingularKernelError);
+  assert.ok(!holdsFactor(dup));
+  assert.deepEqual(dup, dupCopy);
+});
+
+test("solve in place (out = X): the same α bit for bit, the residual check from X's kept columns; overlap and refinement refused", async () => {
+  const be = await getBackend({ device: "cpu" });
+  const n = 150;
+  const m = 40;
+  const k = gram(n, 200, 23);
+  const x = targets(n, m, 24);
+  const c = ridgeShift(k, n, 1);
+  const f = await SpdSolver.factor(k, n, c, be, { blockSize: 64, solveBlockSize: 32 });
+  for (const unit of [false, true]) {
+    const want = await f.solve(x, m, undefined, { unitForm: unit });
+    const a = x.slice();
+    assert.equal(await f.solve(a, m, a, { unitForm: unit, maxResidual: 1e-5 }), a);
+    assert.deepEqual(a, want);
+  }
+  // The residual check still sees X: an ill-conditioned system fails it in place too.
+  const kBad = gram(n, 100, 10);
+  const cBad = ridgeShift(kBad, n, 1e-4);
+  const fBad = await SpdSolver.factor(kBad, n, cBad, be, { blockSize: 64 });
+  const xBad = targets(n, 8, 11);
+  const plain = fBad.solve(xBad, 8, undefined, { maxResidual: 1e-4 });
+  await assert.rejects(plain, (e: unknown) => e instanceof SingularKernelError && e.detail.kind === "residual");
+  const inPlace = xBad.slice();
+  await assert.rejects(fBad.solve(inPlace, 8, inPlace, { maxResidual: 1e-4 }), (e: unknown) => e instanceof SingularKernelError && e.detail.kind === "residual");
+  // A zero X solves to zero with residual 0.
+  const zero = new Float32Array(n * m);
+  assert.deepEqual(await f.solve(zero, m, zero, { maxResidual: 1e-5 }), new Float32Array(n * m));
+  const buf = new Float32Array(n * m + 4);
+  await assert.rejects(f.solve(buf.subarray(0, n * m), m, buf.subarray(4)), /out must be X itself or not share memory/);
+  const y = x.slice();
+  await assert.rejects(f.solve(y, m, y, { refine: 1 }), /cannot solve in place/);
 });

@@ -17,6 +17,12 @@ export function ridgeShift(k: ArrayLike<number>, n: number, lambda: number): num
   if (k.length !== n * n) throw new Error(`ridgeShift: K has ${k.length} entries, expected ${n}×${n}`);
   let trace = 0;
   for (let i = 0; i < n; i++) trace += k[i * n + i];
+  return ridgeShiftOfTrace(trace, n, lambda);
+}
+
+/** ridgeShift from tr(K) summed already (the same float64 sum gives the same c). */
+export function ridgeShiftOfTrace(trace: number, n: number, lambda: number): number {
+  if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new Error(`ridgeShift: λ must be finite and ≥ 0, got ${lambda}`);
   return (lambda * trace) / n;
 }
 

@@ -10,12 +10,12 @@
  */
 import { Float32ScratchPool } from "../../util/scratch-pool.ts";
 import type { InteractionMatrix } from "../../data/matrix.ts";
-import { ntkGram, sparseRowSumSq } from "../../ntk/gram.ts";
+import { sparseRowSumSq } from "../../ntk/gram.ts";
 import { type AeKernel, checkAeKernel } from "../../ntk/nngp.ts";
-import { nngpGram } from "../../ntk/nngp-graph.ts";
+import { kernelCrossOfRows, kernelGramOfRows } from "../../ntk/sparse-gram.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
 import { SpdSolver } from "../../linalg/spd-solver.ts";
-import { ridgeShift } from "./duals.ts";
+import { ridgeShiftOfTrace } from "./duals.ts";
 import { Rng } from "../../random.ts";
 import type { DualsArtifact } from "./artifact.ts";
 import { DeviceInfiniteAE } from "./device-engine.ts";
@@ -76,16 +76,28 @@ export interface InfiniteAEOptions {
 interface KernelState {
   train: InteractionMatrix;
   support: Int32Array | null;
-  xs: Float32Array;
+  /** The support rows, kept sparse: the Grams densify blocks of them (sparse-gram.ts). */
+  rows: InteractionMatrix;
   norms: Float32Array;
+  /** K_SS; between fits its lower triangle may hold the last λ's factor (SpdSolver.factorInPlace restores it). */
   k: Float32Array;
   trace: number;
   solver: SpdSolver;
 }
 
-/** out[i] = X[from + i] − c·α[from + i]: K_SS·α on the fitted rows (a small function V8 compiles tightly). */
-function fittedScores(out: Float32Array, x: Float32Array, alpha: Float32Array, c: number, from: number, count: number): void {
-  for (let i = 0; i < count; i++) out[i] = x[from + i] - c * alpha[from + i];
+/** out = X[start:end] − c·α[start:end]: K_SS·α on the fitted rows, X read from its sparse rows. */
+function fittedScores(out: Float32Array, x: InteractionMatrix, alpha: Float32Array, c: number, start: number, end: number): void {
+  const m = x.numItems;
+  const from = start * m;
+  const count = (end - start) * m;
+  for (let i = 0; i < count; i++) out[i] = 0 - c * alpha[from + i];
+  for (let u = start; u < end; u++) {
+    const row = (u - start) * m;
+    for (let p = x.indptr[u]; p < x.indptr[u + 1]; p++) {
+      const j = row + x.indices[p];
+      out[j] = x.values[p] - c * alpha[from + j];
+    }
+  }
 }
 
 /** α buffers of disposed fits, for the next fit of a grid. */
@@ -144,7 +156,7 @@ export class InfiniteAE implements Recommender {
     return order.subarray(0, this.supportBudget).sort();
   }
 
-  /** The support rows (dense), their Σx² and K_SS for a training matrix; cached in `shared`. */
+  /** The support rows, their Σx² and K_SS for a training matrix; cached in `shared`. */
   private async kernelState(train: InteractionMatrix, seed: number, options: FitOptions): Promise<KernelState> {
     const key = `${this.kernelKey()}${this.depth}:${this.supportBudget}:${seed}`;
     const cached = this.options.scratch?.get(KERNEL_SLOT, key);
@@ -152,16 +164,14 @@ export class InfiniteAE implements Recommender {
     const backend = await this.getBackend();
     const support = this.supportUsers(train, seed);
     const n = support ? support.length : train.numUsers;
-    const m = train.numItems;
-    const xs = support ? train.denseRowsOf(support) : train.denseRows(0, n);
-    const norms = support ? sparseRowSumSq(train.selectUsers(support)) : sparseRowSumSq(train);
-    const k = await this.timed("gram", () =>
-      (this.kernel === "nngp" ? nngpGram : ntkGram)(backend, xs, n, xs, n, m, { depth: this.depth, bSumSq: norms })
-    );
+    const rows = support ? train.selectUsers(support) : train;
+    const norms = sparseRowSumSq(rows);
+    // From sparse rows by blocks: no dense |S| × items copy (the duals take that much).
+    const k = await this.timed("gram", () => kernelGramOfRows(backend, this.kernel, rows, { depth: this.depth }));
     options.onProgress?.(0.3, "gram");
     let trace = 0;
     for (let i = 0; i < n; i++) trace += k[i * n + i];
-    const state: KernelState = { train, support, xs, norms, k, trace, solver: new SpdSolver(backend) };
+    const state: KernelState = { train, support, rows, norms, k, trace, solver: new SpdSolver(backend) };
     // Keep only one training matrix's kernel per key: a new matrix replaces it.
     this.options.scratch?.set(KERNEL_SLOT, key, state);
     return state;
@@ -203,12 +213,16 @@ export class InfiniteAE implements Recommender {
     }
     const state = await this.kernelState(train, options.seed ?? 42, options);
     const n = state.support ? state.support.length : train.numUsers;
-    this.shift = ridgeShift(state.k, n, this.lambda);
-    const factor = await this.timed("factor", () => state.solver.factor(state.k, n, this.shift));
+    // K's diagonal holds the previous λ's factor within a grid: the shift comes from the trace kept.
+    this.shift = ridgeShiftOfTrace(state.trace, n, this.lambda);
+    // Over K's own lower triangle (no second n × n buffer); the next λ restores K from the upper one.
+    const factor = await this.timed("factor", () => state.solver.factorInPlace(state.k, n, this.shift));
     options.onProgress?.(0.6, "factor");
-    // α's buffer comes from a disposed candidate of the grid when there is one (scratch-pool.ts).
+    // α's buffer comes from a disposed candidate of the grid when there is one (scratch-pool.ts);
+    // it starts as X_S and is solved in place.
     const alphaOut = alphaPool.take(n * train.numItems).subarray(0, n * train.numItems);
-    this.alphaBuf = await this.timed("solve", () => factor.solve(state.xs, train.numItems, alphaOut, { maxResidual: MAX_RESIDUAL, sameRightHandSide: true }));
+    state.rows.denseRows(0, n, alphaOut);
+    this.alphaBuf = await this.timed("solve", () => factor.solve(alphaOut, train.numItems, alphaOut, { maxResidual: MAX_RESIDUAL }));
     this.alphaPooled = true;
     options.onProgress?.(1, "solve");
     this.state = state;
@@ -269,7 +283,7 @@ export class InfiniteAE implements Recommender {
     const rows = end - start;
     if (context === state.train && state.support === null) {
       // K_SS·α = (K_SS + c·I)·α − c·α = X_S − c·α: exact, and free.
-      fittedScores(out, state.xs, alpha, this.shift, start * m, rows * m);
+      fittedScores(out, state.rows, alpha, this.shift, start, end);
       return;
     }
     const backend = await this.getBackend();
@@ -280,7 +294,7 @@ export class InfiniteAE implements Recommender {
     try {
       const ctx = context.denseRows(start, end, ctxBuf);
       const kcs = await this.timed("score-gram", () =>
-        (this.kernel === "nngp" ? nngpGram : ntkGram)(backend, ctx, rows, state.xs, n, m, { depth: this.depth, bSumSq: state.norms, out: kBuf.subarray(0, rows * n) })
+        kernelCrossOfRows(backend, this.kernel, ctx, rows, state.rows, state.norms, { depth: this.depth, out: kBuf.subarray(0, rows * n) })
       );
       await this.timed("score-product", () => backend.matmul(kcs, [rows, n], alpha, [n, m], { out: out.subarray(0, rows * m) }));
     } finally {
