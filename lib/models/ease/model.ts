@@ -18,8 +18,7 @@
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
-import { SpdSolver } from "../../linalg/spd-solver.ts";
-import { DEFAULT_MAX_RESIDUAL } from "../../linalg/spd-solver.ts";
+import { DEFAULT_MAX_RESIDUAL, restoreKernel, SpdSolver } from "../../linalg/spd-solver.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
@@ -196,7 +195,8 @@ export class EASE implements Recommender {
     }
     options.onProgress?.(0.2, "gram");
     // (G + λI)⁻¹ as the solve of (G + λI)·P = I, a block of identity columns at
-    // a time so that only G, L and P are item × item (Douban: 3 × 4.9 GB).
+    // a time; L is written over G's lower triangle (SpdSolver.factorInPlace) so
+    // only G and P are item × item (Douban: 2 × 4.9 GB).
     const st = state;
     const ridge = ridgeDiagonal(itemSquareSums(train), this.lambda, this.dropout);
     // Λ is not a multiple of I: the solver adds λ, the dropout term goes onto G's
@@ -206,7 +206,7 @@ export class EASE implements Recommender {
     if (savedDiagonal) for (let j = 0; j < m; j++) g[j * m + j] += ridge[j] - this.lambda;
     let p: Float32Array;
     try {
-      const factor = await timed(this.options.timings, "factor", () => st.solver.factor(g, m, this.lambda));
+      const factor = await timed(this.options.timings, "factor", () => st.solver.factorInPlace(g, m, this.lambda));
       options.onProgress?.(0.5, "factor");
       this.weights = undefined; // a refit's old weights can go before P is allocated
       p = new Float32Array(m * m);
@@ -226,6 +226,7 @@ export class EASE implements Recommender {
         }
       });
     } finally {
+      restoreKernel(g); // G whole again (with this fit's dropout diagonal, undone next)
       if (savedDiagonal) for (let j = 0; j < m; j++) g[j * m + j] = savedDiagonal[j];
     }
     // B = I − P·diag(γ), written over P (EASE: B_ij = −P_ij / P_jj, zero diagonal).
