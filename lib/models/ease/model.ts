@@ -19,6 +19,7 @@
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
 import { DEFAULT_MAX_RESIDUAL, restoreKernel, SpdSolver } from "../../linalg/spd-solver.ts";
+import { mirrorLowerTriangle } from "../../ntk/gram.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
@@ -80,6 +81,10 @@ export async function itemGram(x: InteractionMatrix, backend: Backend): Promise<
   for (let u = 0; u < x.numUsers; u++) pairs += x.rowNnz(u) ** 2;
   // ~1 ns per sparse update against ~1e11 flop/s for the dense product.
   if (pairs * 1e-9 < (2 * x.numUsers * m * m) / 1e11) {
+    // The lower triangle only (a row's items are sorted, so b ≤ a is j ≤ i), then
+    // mirrored: half the updates, the same sums (each entry adds the same products
+    // in the same user order). The Netflix-shaped set's 17,770² Gram took ≈ 15 min
+    // on one core with every pair.
     const g = new Float32Array(m * m);
     for (let u = 0; u < x.numUsers; u++) {
       const items = x.rowItems(u);
@@ -87,9 +92,10 @@ export async function itemGram(x: InteractionMatrix, backend: Backend): Promise<
       for (let a = 0; a < items.length; a++) {
         const row = items[a] * m;
         const va = vals[a];
-        for (let b = 0; b < items.length; b++) g[row + items[b]] += va * vals[b];
+        for (let b = 0; b <= a; b++) g[row + items[b]] += va * vals[b];
       }
     }
+    mirrorLowerTriangle(g, m);
     return g;
   }
   // Dense: Xᵀ·X in blocks of users, accumulated.

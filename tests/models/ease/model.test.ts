@@ -42,6 +42,16 @@ test("itemGram: sparse and dense paths both equal XᵀX", async () => {
     }
     assert.ok(err < 1e-5, `${label}: relative error ${err}`);
   }
+  // The sparse path sums the lower triangle and mirrors it: the same float32 sums as every pair, in user order.
+  const x = randomMatrix(60, 200, 0.05, 3, true); // Σ n_u² ≈ 7·10³ < 2·n·m²/100: the sparse path
+  const m = x.numItems;
+  const every = new Float32Array(m * m);
+  for (let u = 0; u < x.numUsers; u++) {
+    const items = x.rowItems(u);
+    const vals = x.rowValues(u);
+    for (let a = 0; a < items.length; a++) for (let b = 0; b < items.length; b++) every[items[a] * m + items[b]] += vals[a] * vals[b];
+  }
+  assert.deepEqual(await itemGram(x, backend), every);
 });
 
 /**
