@@ -56,6 +56,8 @@ export interface NetflixRowOptions {
   distillBatch: number;
   /** Keep the models an earlier run with the same settings left in `out`'s JSON; fit only the rest. */
   resume: boolean;
+  /** With `resume`: models fitted again even where the earlier run has them (e.g. after a change to their code). */
+  refit?: string[];
   log: (line: string) => void;
 }
 
@@ -175,6 +177,10 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
   for (const m of o.models) {
     if (!(NETFLIX_ROW_MODELS as readonly string[]).includes(m)) throw new Error(`unknown model '${m}' (known: ${NETFLIX_ROW_MODELS.join(", ")})`);
   }
+  for (const m of o.refit ?? []) {
+    if (!o.models.includes(m)) throw new Error(`--refit: '${m}' is not among --models (${o.models.join(", ")})`);
+  }
+  if (o.refit && !o.resume) throw new Error("--refit applies with --resume only");
   if (!(Number.isInteger(o.support) && o.support > 0)) throw new Error(`--support must be a positive integer, got ${o.support}`);
   if (!(Number.isInteger(o.evalUsers) && o.evalUsers >= 0)) throw new Error(`--eval-users must be an integer ≥ 0, got ${o.evalUsers}`);
   mkdirSync(o.out, { recursive: true });
@@ -206,7 +212,7 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
   o.log(`${result.users} users × ${result.items} items, ${result.interactions.train} train rows; scoring ${sampled.length} users`);
   const commit = gitCommit();
   for (const name of o.models) {
-    const kept = earlier?.models.find((m) => m.model === name);
+    const kept = o.refit?.includes(name) ? undefined : earlier?.models.find((m) => m.model === name);
     if (kept) {
       const when = kept.finishedAt ?? "an earlier run";
       result.models.push(kept);
@@ -326,6 +332,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
     .option("--distill-steps <n>", "DISTILL-CF outer steps at most", { default: 500 })
     .option("--distill-batch <n>", "DISTILL-CF real users per step", { default: 2048 })
     .option("--resume", "Keep the models an earlier run with the same settings left in --out; fit only the rest")
+    .option("--refit <list>", "With --resume: fit these models again even where the earlier run has them")
     .help();
   const { options } = cli.parse();
   if (!options.help) {
@@ -345,6 +352,7 @@ if ((import.meta as { main?: boolean }).main ?? (typeof process !== "undefined" 
         distillSteps: Number(options.distillSteps),
         distillBatch: Number(options.distillBatch),
         resume: Boolean(options.resume),
+        refit: options.refit === undefined ? undefined : String(options.refit).split(",").filter(Boolean),
         log: (line) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`),
       });
       console.log(toMarkdown(result));

@@ -51,6 +51,14 @@ test("netflix-row: PopRec, EASE, ∞-AE and DISTILL-CF on a small generated set;
     assert.ok(!lines.some((l) => l.startsWith("distill-inf-ae: kept")));
     assert.match(again.models.at(-1)!.note ?? "", /1 steps/);
     assert.ok(again.stages.filter((s) => s.earlierRun).map((s) => s.stage).join() === "pop,ease,inf-ae");
+    // --refit fits the named models again and keeps the rest.
+    lines.length = 0;
+    const refitted = await runNetflixRow({ ...o, resume: true, distillSteps: 1, refit: ["ease"] });
+    assert.ok(lines.some((l) => /ease \{"lambda":\d+\}: validation HR@100/.test(l)), lines.join("\n"));
+    assert.deepEqual(refitted.stages.filter((s) => s.earlierRun).map((s) => s.stage), ["pop", "inf-ae", "distill-inf-ae"]);
+    assert.deepEqual(refitted.models.find((m) => m.model === "ease")!.test, first.models.find((m) => m.model === "ease")!.test);
+    await assert.rejects(runNetflixRow({ ...o, resume: true, refit: ["gf-cf"] }), /--refit: 'gf-cf' is not among --models/);
+    await assert.rejects(runNetflixRow({ ...o, refit: ["ease"] }), /--refit applies with --resume only/);
 
     // Other settings in the earlier file are an error naming them.
     await assert.rejects(runNetflixRow({ ...o, resume: true, support: 200 }), /--resume: .* other settings \(support 400 ≠ 200\)/);
