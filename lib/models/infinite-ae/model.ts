@@ -116,7 +116,8 @@ export class InfiniteAE implements Recommender {
   readonly kernel: AeKernel;
   readonly supportBudget: "all" | number;
   private backend?: Backend;
-  private state?: KernelState;
+  /** What scoring needs of the kernel state: not K (the scratch keeps that for the grid's next λ). */
+  private state?: Pick<KernelState, "train" | "support" | "rows" | "norms">;
   private alphaBuf?: Float32Array;
   /** Whether alphaBuf came from alphaPool (and goes back there on dispose). */
   private alphaPooled = false;
@@ -225,7 +226,7 @@ export class InfiniteAE implements Recommender {
     this.alphaBuf = await this.timed("solve", () => factor.solve(alphaOut, train.numItems, alphaOut, { maxResidual: MAX_RESIDUAL }));
     this.alphaPooled = true;
     options.onProgress?.(1, "solve");
-    this.state = state;
+    this.state = { train: state.train, support: state.support, rows: state.rows, norms: state.norms };
   }
 
   /** Scratch-key prefix: NTK and NNGP Grams of one matrix must not share an entry. */
