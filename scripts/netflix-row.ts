@@ -184,6 +184,8 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
   if (!(Number.isInteger(o.support) && o.support > 0)) throw new Error(`--support must be a positive integer, got ${o.support}`);
   if (!(Number.isInteger(o.evalUsers) && o.evalUsers >= 0)) throw new Error(`--eval-users must be an integer ≥ 0, got ${o.evalUsers}`);
   mkdirSync(o.out, { recursive: true });
+  // Read now: the code this process runs is what was checked out when it started.
+  const commit = gitCommit();
   const earlier = o.resume ? earlierRun(o) : null;
   const stages: StageRecord[] = [];
   const ds = await stage(stages, "load", o.log, async () => ({ ...(await loadDataFile(movieFolder(o.data), { format: "netflix", seed: o.seed })), name: "netflix" }));
@@ -210,7 +212,6 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
   };
   save();
   o.log(`${result.users} users × ${result.items} items, ${result.interactions.train} train rows; scoring ${sampled.length} users`);
-  const commit = gitCommit();
   for (const name of o.models) {
     const kept = o.refit?.includes(name) ? undefined : earlier?.models.find((m) => m.model === name);
     if (kept) {
@@ -234,7 +235,7 @@ export async function runNetflixRow(o: NetflixRowOptions): Promise<NetflixRowRes
   return result;
 }
 
-/** The code's git commit (with "-dirty" when files differ from it), or undefined outside a checkout. */
+/** The code's git commit (with "-dirty" when tracked files differ from it), or undefined outside a checkout. */
 function gitCommit(): string | undefined {
   try {
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();

@@ -100,14 +100,18 @@ function fittedScores(out: Float32Array, x: InteractionMatrix, alpha: Float32Arr
   }
 }
 
-/** α buffers of disposed fits, for the next fit of a grid. */
-const alphaPool = new Float32ScratchPool(1);
+/** α buffers of disposed fits, for the next fit of the grid whose scratch holds the pool (none without a scratch). */
+const ALPHA_SLOT = new ScratchSlot<Float32ScratchPool>("inf-ae:alpha");
 
 /** Context rows and cross-kernel blocks of scoreBlock, reused from block to block. */
 const blockPool = new Float32ScratchPool(2);
 
-/** Support rows, Σx² and K_SS of one training matrix, shared across a λ grid. */
-const KERNEL_SLOT = new ScratchSlot<KernelState>("inf-ae:kernel");
+/**
+ * Support rows, Σx² and K_SS of one training matrix and kernel (kind, depth,
+ * support, seed), shared across a λ grid: one at a time (grids are
+ * depth-major), the old K dropped before the next is built.
+ */
+const KERNEL_SLOT = new ScratchSlot<KernelState & { key: string }>("inf-ae:kernel");
 
 export class InfiniteAE implements Recommender {
   readonly name = "inf-ae";
@@ -119,8 +123,8 @@ export class InfiniteAE implements Recommender {
   /** What scoring needs of the kernel state: not K (the scratch keeps that for the grid's next λ). */
   private state?: Pick<KernelState, "train" | "support" | "rows" | "norms">;
   private alphaBuf?: Float32Array;
-  /** Whether alphaBuf came from alphaPool (and goes back there on dispose). */
-  private alphaPooled = false;
+  /** The scratch's pool alphaBuf came from (it goes back there on dispose). */
+  private alphaPool?: Float32ScratchPool;
   private shift = 0;
   /** The float64 model a small support is delegated to. */
   private small?: InfiniteAEFloat64;
@@ -160,8 +164,9 @@ export class InfiniteAE implements Recommender {
   /** The support rows, their Σx² and K_SS for a training matrix; cached in `shared`. */
   private async kernelState(train: InteractionMatrix, seed: number, options: FitOptions): Promise<KernelState> {
     const key = `${this.kernelKey()}${this.depth}:${this.supportBudget}:${seed}`;
-    const cached = this.options.scratch?.get(KERNEL_SLOT, key);
-    if (cached && cached.train === train) return cached;
+    const cached = this.options.scratch?.get(KERNEL_SLOT, "");
+    if (cached && cached.train === train && cached.key === key) return cached;
+    if (cached) cached.k = new Float32Array(0); // fitted models keep no K: it can go now
     const backend = await this.getBackend();
     const support = this.supportUsers(train, seed);
     const n = support ? support.length : train.numUsers;
@@ -172,9 +177,8 @@ export class InfiniteAE implements Recommender {
     options.onProgress?.(0.3, "gram");
     let trace = 0;
     for (let i = 0; i < n; i++) trace += k[i * n + i];
-    const state: KernelState = { train, support, rows, norms, k, trace, solver: new SpdSolver(backend) };
-    // Keep only one training matrix's kernel per key: a new matrix replaces it.
-    this.options.scratch?.set(KERNEL_SLOT, key, state);
+    const state = { key, train, support, rows, norms, k, trace, solver: new SpdSolver(backend) };
+    this.options.scratch?.set(KERNEL_SLOT, "", state);
     return state;
   }
 
@@ -221,10 +225,12 @@ export class InfiniteAE implements Recommender {
     options.onProgress?.(0.6, "factor");
     // α's buffer comes from a disposed candidate of the grid when there is one (scratch-pool.ts);
     // it starts as X_S and is solved in place.
-    const alphaOut = alphaPool.take(n * train.numItems).subarray(0, n * train.numItems);
+    const scratch = this.options.scratch;
+    const pool = scratch ? (scratch.get(ALPHA_SLOT, "") ?? scratch.set(ALPHA_SLOT, "", new Float32ScratchPool(1))) : undefined;
+    const alphaOut = pool ? pool.take(n * train.numItems).subarray(0, n * train.numItems) : new Float32Array(n * train.numItems);
     state.rows.denseRows(0, n, alphaOut);
     this.alphaBuf = await this.timed("solve", () => factor.solve(alphaOut, train.numItems, alphaOut, { maxResidual: MAX_RESIDUAL }));
-    this.alphaPooled = true;
+    this.alphaPool = pool;
     options.onProgress?.(1, "solve");
     this.state = { train: state.train, support: state.support, rows: state.rows, norms: state.norms };
   }
@@ -332,8 +338,8 @@ export class InfiniteAE implements Recommender {
   dispose(): void {
     this.device?.model.dispose();
     this.device = undefined;
-    if (this.alphaPooled && this.alphaBuf) alphaPool.give(this.alphaBuf);
-    this.alphaPooled = false;
+    if (this.alphaPool && this.alphaBuf) this.alphaPool.give(this.alphaBuf);
+    this.alphaPool = undefined;
     this.alphaBuf = undefined;
   }
 
