@@ -137,9 +137,10 @@ export class Blend implements Recommender {
 
   async fit(train: InteractionMatrix, options: FitOptions = {}): Promise<void> {
     this.disposeOwn();
-    // w = 0 or 1 needs one side only; the other is never scored.
-    this.user = this.weight > 0 ? await this.component("user", train, options) : undefined;
+    // w = 0 or 1 needs one side only; the other is never scored. The item side first: what
+    // it keeps (B, and G in a scratch) is smaller than ∞-AE's K and α, which its fit would add to.
     this.item = this.weight < 1 ? await this.component("item", train, options) : undefined;
+    this.user = this.weight > 0 ? await this.component("user", train, options) : undefined;
     this.seen = new Uint8Array(train.numItems);
   }
 
