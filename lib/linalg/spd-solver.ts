@@ -103,11 +103,6 @@ export interface SolveOptions {
   /** Columns sampled by the residual check (default 8; cost ≈ 2n²·columns flops). */
   residualColumns?: number;
   /**
-   * X keeps its contents from call to call (a λ grid solving the same X): the
-   * residual check finds X's non-zero columns once per array instead of per solve.
-   */
-  sameRightHandSide?: boolean;
-  /**
    * Solve with the unit form U = L·Λ⁻¹ (cholesky.ts): half the
    * diagonal-block flops for n²·b flops once per factor. Default: when m > n.
    */
@@ -378,8 +373,8 @@ export class SpdFactor {
     const refine = options.refine ?? 0;
     if (!Number.isInteger(refine) || refine < 0) throw new Error(`SpdFactor.solve: refine must be an integer ≥ 0, got ${refine}`);
     if (inPlace && refine > 0) throw new Error("SpdFactor.solve: refinement needs X after the solve; it cannot solve in place");
-    // In place, X's sampled columns are kept before they are overwritten (and X's contents change: no caching).
-    const kept = inPlace && options.maxResidual !== undefined ? this.sampledColumns(x, m, options.residualColumns ?? 8, false) : null;
+    // In place, X's sampled columns are kept before they are overwritten.
+    const kept = inPlace && options.maxResidual !== undefined ? this.sampledColumns(x, m, options.residualColumns ?? 8) : null;
 
     const b = this.solver.solveBlockSize;
     let dInv = this.inverses.get(b);
@@ -413,7 +408,7 @@ export class SpdFactor {
     if (options.maxResidual !== undefined) {
       const residual = kept
         ? await this.residualOnColumns(kept, alpha, m)
-        : await this.estimateResidual(x, alpha, m, options.residualColumns, options.sameRightHandSide);
+        : await this.estimateResidual(x, alpha, m, options.residualColumns);
       if (!(residual <= options.maxResidual)) {
         throw new SingularKernelError({ kind: "residual", residual, maxResidual: options.maxResidual });
       }
@@ -426,21 +421,21 @@ export class SpdFactor {
    * non-zero columns of X: a cheap check (2n²·columns flops, ORT MatMul) where
    * `relativeResidual` costs as much as the solve.
    */
-  async estimateResidual(x: Float32Array, alpha: Float32Array, m: number, columns = 8, sameRightHandSide = false): Promise<number> {
+  async estimateResidual(x: Float32Array, alpha: Float32Array, m: number, columns = 8): Promise<number> {
     const n = this.n;
     checkSolveShapes("SpdFactor.estimateResidual", this.k, n, x, m);
     if (alpha.length !== n * m) throw new Error(`SpdFactor.estimateResidual: α has ${alpha.length} entries, expected ${n * m}`);
     if (!Number.isInteger(columns) || columns < 1) throw new Error(`SpdFactor.estimateResidual: columns must be a positive integer, got ${columns}`);
-    const kept = this.sampledColumns(x, m, columns, sameRightHandSide);
+    const kept = this.sampledColumns(x, m, columns);
     if (kept.picked.length === 0) return relativeResidual(this.k, n, this.shift, alpha, x, m, this.solver.backend);
     return this.residualOnColumns(kept, alpha, m);
   }
 
   /** `columns` evenly spaced non-zero columns of X (n × m) and their values (n × s); none when X is zero. */
-  private sampledColumns(x: Float32Array, m: number, columns: number, remember: boolean): { picked: number[]; values: Float32Array } {
+  private sampledColumns(x: Float32Array, m: number, columns: number): { picked: number[]; values: Float32Array } {
     const n = this.n;
     if (!Number.isInteger(columns) || columns < 1) throw new Error(`SpdFactor.estimateResidual: columns must be a positive integer, got ${columns}`);
-    const nonZero = nonZeroColumns(x, n, m, remember);
+    const nonZero = nonZeroColumns(x, n, m);
     const s = Math.min(columns, nonZero.length);
     const picked = Array.from({ length: s }, (_, t) => nonZero[Math.floor(((t + 0.5) * nonZero.length) / s)]);
     return { picked, values: gatherColumns(x, n, m, picked) };
@@ -454,15 +449,8 @@ export class SpdFactor {
   }
 }
 
-/**
- * The columns of X (n × m) with a non-zero entry; with `remember`, kept per array
- * (a λ grid checks the residual of the same X once per λ: on ML-1M a 22M-value pass
- * each time), so the caller promises X does not change.
- */
-const nonZeroColumnsOf = new WeakMap<Float32Array, { n: number; m: number; columns: number[] }>();
-function nonZeroColumns(x: Float32Array, n: number, m: number, remember: boolean): number[] {
-  const cached = remember ? nonZeroColumnsOf.get(x) : undefined;
-  if (cached && cached.n === n && cached.m === m) return cached.columns;
+/** The columns of X (n × m) with a non-zero entry. */
+function nonZeroColumns(x: Float32Array, n: number, m: number): number[] {
   const seen = new Uint8Array(m);
   for (let r = 0; r < n; r++) {
     const row = r * m;
@@ -470,7 +458,6 @@ function nonZeroColumns(x: Float32Array, n: number, m: number, remember: boolean
   }
   const columns: number[] = [];
   for (let c = 0; c < m; c++) if (seen[c]) columns.push(c);
-  if (remember) nonZeroColumnsOf.set(x, { n, m, columns });
   return columns;
 }
 

@@ -61,15 +61,18 @@ export async function kernelGramOfRows(be: Backend, kernel: AeKernel, x: Interac
   const rowsA = new Float32Array(t * d);
   const rowsB = new Float32Array(t * d);
   const tile = new Float32Array(t * t);
+  // Σx² of each row block, from its dense rows when it is first block A; column blocks come before it.
+  const sumSq = new Float32Array(n);
   for (let r0 = 0; r0 < n; r0 += t) {
     const r1 = Math.min(n, r0 + t);
     const a = x.denseRows(r0, r1, rowsA.subarray(0, (r1 - r0) * d));
-    const sa = await rowSumSq(be, a, r1 - r0, d);
+    const sa = sumSq.subarray(r0, r1);
+    sa.set(await rowSumSq(be, a, r1 - r0, d));
     for (let c0 = 0; c0 <= r0; c0 += t) {
       const c1 = Math.min(n, c0 + t);
       const same = c0 === r0;
       const b = same ? a : x.denseRows(c0, c1, rowsB.subarray(0, (c1 - c0) * d));
-      const sb = same ? sa : await rowSumSq(be, b, c1 - c0, d);
+      const sb = sumSq.subarray(c0, c1);
       const k = tile.subarray(0, (r1 - r0) * (c1 - c0));
       await be.run(
         s,
