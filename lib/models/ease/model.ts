@@ -28,9 +28,6 @@ import { timed, type Timings } from "../timings.ts";
 import { diagonalWeights, itemScales, itemSquareSums, ridgeDiagonal, scaleRows, userRowScales } from "./closed-form.ts";
 import { type EASESide, fitUserSide, resolveSide, scoreUserSide, type UserSideWeights } from "./user-side.ts";
 
-/** Identity columns per solve when inverting G + λI (bounds the n × w scratch). */
-export const INVERSE_COLUMN_BLOCK = 4096;
-
 export interface EASEOptions {
   /** L2 strength λ added to the diagonal of XᵀX. */
   lambda: number;
@@ -46,8 +43,6 @@ export interface EASEOptions {
   name?: string;
   device?: DeviceRequest;
   backend?: Backend;
-  /** Identity columns per solve (default INVERSE_COLUMN_BLOCK). */
-  inverseColumnBlock?: number;
   /** Scratch shared by one grid search: XᵀX is computed once for every λ. */
   scratch?: FitScratch;
   /** Seconds per phase (gram, factor, inverse, weights, score) are added here. */
@@ -200,9 +195,8 @@ export class EASE implements Recommender {
       this.options.scratch?.set(GRAM_SLOT, "", state);
     }
     options.onProgress?.(0.2, "gram");
-    // (G + λI)⁻¹ as the solve of (G + λI)·P = I, a block of identity columns at
-    // a time; L is written over G's lower triangle (SpdSolver.factorInPlace) so
-    // only G and P are item × item (Douban: 2 × 4.9 GB).
+    // (G + λI)⁻¹ as the solve of (G + λI)·P = I in place; L is written over G's
+    // lower triangle (SpdSolver.factorInPlace) so only G and P are item × item.
     const st = state;
     const ridge = ridgeDiagonal(itemSquareSums(train), this.lambda, this.dropout);
     // Λ is not a multiple of I: the solver adds λ, the dropout term goes onto G's
@@ -215,22 +209,12 @@ export class EASE implements Recommender {
       const factor = await timed(this.options.timings, "factor", () => st.solver.factorInPlace(g, m, this.lambda));
       options.onProgress?.(0.5, "factor");
       this.weights = undefined; // a refit's old weights can go before P is allocated
+      // P starts as I and is solved in place: no identity or solution blocks beside G and P.
       p = new Float32Array(m * m);
-      const w = Math.min(m, this.options.inverseColumnBlock ?? INVERSE_COLUMN_BLOCK);
-      const eye = new Float32Array(m * w);
-      const part = new Float32Array(m * w);
+      for (let j = 0; j < m; j++) p[j * m + j] = 1;
       const inverse = p;
-      await timed(this.options.timings, "inverse", async () => {
-        for (let c0 = 0; c0 < m; c0 += w) {
-          const cw = Math.min(w, m - c0);
-          const e = eye.subarray(0, m * cw).fill(0);
-          for (let j = 0; j < cw; j++) e[(c0 + j) * cw + j] = 1;
-          const cols = await factor.solve(e, cw, part.subarray(0, m * cw), { maxResidual: DEFAULT_MAX_RESIDUAL });
-          if (cw === m) inverse.set(cols);
-          else for (let r = 0; r < m; r++) inverse.set(cols.subarray(r * cw, (r + 1) * cw), r * m + c0);
-          options.onProgress?.(0.5 + (0.45 * (c0 + cw)) / m, "inverse");
-        }
-      });
+      await timed(this.options.timings, "inverse", () => factor.solve(inverse, m, inverse, { maxResidual: DEFAULT_MAX_RESIDUAL }));
+      options.onProgress?.(0.95, "inverse");
     } finally {
       restoreKernel(g); // G whole again (with this fit's dropout diagonal, undone next)
       if (savedDiagonal) for (let j = 0; j < m; j++) g[j * m + j] = savedDiagonal[j];
