@@ -69,6 +69,8 @@ export interface GFCFOptions {
   /** Scratch shared by one grid search: P̃ and its top eigenpairs are computed once. */
   scratch?: FitScratch;
   timings?: Timings;
+  /** Rows of the ideal low-pass term formed per product (default: about 2^20 values' worth). */
+  filterBlockRows?: number;
 }
 
 interface SpectrumState {
@@ -77,6 +79,9 @@ interface SpectrumState {
   itemScale: Float64Array;
   eigen?: Eigenpairs;
 }
+
+/** Values per block of the ideal low-pass term's rows (≈ 4 MiB). */
+const IDEAL_BLOCK_VALUES = 1 << 20;
 
 /** P̃ and its top eigenpairs of one training matrix, shared across the α × k grid. */
 const SPECTRUM_SLOT = new ScratchSlot<SpectrumState>("gf-cf:spectrum");
@@ -94,6 +99,9 @@ export class GFCF implements Recommender, ItemItemLinear {
   constructor(private readonly options: GFCFOptions) {
     if (!(Number.isFinite(options.alpha) && options.alpha >= 0)) throw new Error(`gf-cf: α must be finite and ≥ 0, got ${options.alpha}`);
     if (!Number.isInteger(options.k) || options.k < 1) throw new Error(`gf-cf: k must be a positive integer, got ${options.k}`);
+    if (options.filterBlockRows !== undefined && !(Number.isInteger(options.filterBlockRows) && options.filterBlockRows > 0)) {
+      throw new Error(`gf-cf: filterBlockRows must be a positive integer, got ${options.filterBlockRows}`);
+    }
     this.backend = options.backend;
     this.k = options.k;
   }
@@ -119,7 +127,8 @@ export class GFCF implements Recommender, ItemItemLinear {
       this.options.scratch?.set(SPECTRUM_SLOT, "", state);
     }
     options.onProgress?.(0.3, "gram");
-    const filter = Float32Array.from(state.gram);
+    // A grid's scratch keeps P̃ for the next candidate: the filter is then a copy, else P̃ itself.
+    const filter = this.options.scratch ? Float32Array.from(state.gram) : state.gram;
     if (this.options.alpha > 0) {
       const st = state;
       const maxK = Math.min(Math.max(k, this.options.maxK ?? k), n, train.numUsers);
@@ -140,9 +149,19 @@ export class GFCF implements Recommender, ItemItemLinear {
           right[i * k + c] = v * s;
         }
       }
-      const ideal = await timed(timings, "filter", () => backend.matmul(left, [n, k], right, [n, k], { transB: true }));
+      // Added by blocks of rows: no second n × n matrix beside the filter.
       const alpha = this.options.alpha;
-      for (let i = 0; i < filter.length; i++) filter[i] += alpha * ideal[i];
+      const rowsPerBlock = Math.max(1, Math.min(n, this.options.filterBlockRows ?? Math.floor(IDEAL_BLOCK_VALUES / n)));
+      const block = new Float32Array(rowsPerBlock * n);
+      await timed(timings, "filter", async () => {
+        for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
+          const rows = Math.min(rowsPerBlock, n - r0);
+          const part = block.subarray(0, rows * n);
+          await backend.matmul(left.subarray(r0 * k, (r0 + rows) * k), [rows, k], right, [n, k], { transB: true, out: part });
+          const at = r0 * n;
+          for (let i = 0; i < part.length; i++) filter[at + i] += alpha * part[i];
+        }
+      });
     }
     this.filter = filter;
     this.numItems = n;

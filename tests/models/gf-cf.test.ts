@@ -39,6 +39,22 @@ test("gf-cf equals its float64 definition (randomized top-k against ml-matrix's 
   console.log(`gf-cf: worst relative error ${worst.toExponential(2)}`);
 });
 
+test("gf-cf without a grid's scratch (the filter formed over P̃ itself) and its ideal term by ragged row blocks: the same scores", async () => {
+  const backend = await getBackend({ device: "cpu" });
+  const train = randomInteractions(50, 30, 0.25, 1);
+  const context = randomInteractions(7, 30, 0.3, 2);
+  const want = reference(dense(train), dense(context), 0.3, 4);
+  for (const filterBlockRows of [undefined, 7, 1]) {
+    const m = new GFCF({ alpha: 0.3, k: 4, maxK: 8, iterations: 40, backend, filterBlockRows });
+    await m.fit(train, { seed: 5 });
+    const out = new Float32Array(7 * 30);
+    await m.scoreBlock(context, 0, 7, out);
+    const err = relativeError(out, want);
+    assert.ok(err <= 1e-5, `filterBlockRows ${filterBlockRows}: relative error ${err}`);
+  }
+  assert.throws(() => new GFCF({ alpha: 0.3, k: 4, filterBlockRows: 0 }), /filterBlockRows must be a positive integer, got 0/);
+});
+
 test("gf-cf: an item nobody trained on scores 0 and gets no NaN", async () => {
   const backend = await getBackend({ device: "cpu" });
   const base = randomInteractions(20, 10, 0.4, 3);
