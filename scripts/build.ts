@@ -7,6 +7,8 @@
  *                          which sample-pool.ts starts by URL, so no bundler follows it
  *   dist/block-factor-worker.js  the device Cholesky's diagonal-block worker
  *                          (lib/linalg/block-factor-worker.ts), started the same way
+ *   dist/item-gram-worker.js  the sparse item Gram's row-range worker
+ *                          (lib/linalg/item-gram-worker.ts), started the same way
  *
  * npm packages stay external: the native and WASM ones (onnxruntime-node,
  * onnxruntime-web, h5wasm) find their binaries relative to their own folders,
@@ -27,6 +29,7 @@ export const ENTRY_POINTS = {
   cli: join(ROOT, "lib/cli/main.ts"),
   "sample-worker": join(ROOT, "lib/distill/sample-worker.ts"),
   "block-factor-worker": join(ROOT, "lib/linalg/block-factor-worker.ts"),
+  "item-gram-worker": join(ROOT, "lib/linalg/item-gram-worker.ts"),
 } as const;
 
 /**

@@ -26,7 +26,7 @@ if "@duckdb/node-api" not in s:
     s = s.replace(line, line[:-1] + "--external:@duckdb/node-api \\")
 anchor = 'cp "$SRC/models/matmul.onnx" "$B/models/"'
 workers = '''# The worker modules infrec starts by URL, beside the bundle (as scripts/build.ts puts them in dist/).
-for w in lib/linalg/block-factor-worker.ts lib/distill/sample-worker.ts; do
+for w in lib/linalg/block-factor-worker.ts lib/linalg/item-gram-worker.ts lib/distill/sample-worker.ts; do
   "$SRC/node_modules/.bin/esbuild" "$SRC/$w" --bundle --platform=node --format=esm --target=node20 \\
     --outfile="$B/$(basename "$w" .ts).js" --external:onnxruntime-node --external:onnxruntime-web --external:@duckdb/node-api --log-level=warning
 done

@@ -32,8 +32,8 @@ console.error("onnx-proto loaded: " + loaded);`;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test("the build writes the CLI and its two workers", () => {
-  for (const f of ["cli.js", "sample-worker.js", "block-factor-worker.js"]) assert.ok(existsSync(join(OUT, f)), f);
+test("the build writes the CLI and its three workers", () => {
+  for (const f of ["cli.js", "sample-worker.js", "block-factor-worker.js", "item-gram-worker.js"]) assert.ok(existsSync(join(OUT, f)), f);
 });
 
 test("the built block-factor worker runs without a TypeScript loader and matches the in-thread factor exactly", async () => {

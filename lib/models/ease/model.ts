@@ -19,7 +19,7 @@
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import { type Backend, type DeviceRequest, getBackend } from "../../onnx/backend.ts";
 import { DEFAULT_MAX_RESIDUAL, restoreKernel, SpdSolver } from "../../linalg/spd-solver.ts";
-import { mirrorLowerTriangle } from "../../ntk/gram.ts";
+import { type ItemGramOptions, sparseItemGram } from "../../linalg/item-gram.ts";
 import type { FitOptions, HyperParameters, Recommender } from "../model.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import type { RankedBlock, RankRequest } from "../../ranking/ranked-block.ts";
@@ -68,31 +68,15 @@ const GRAM_SLOT = new ScratchSlot<GramState>("ease:gram");
 
 /**
  * XᵀX (items × items) of a sparse matrix. Sparse outer products when the
- * rows are short (Σ nnz² small), a dense ORT product otherwise (summaries).
+ * rows are short (Σ nnz² small; lib/linalg/item-gram.ts, on workers when
+ * large), a dense ORT product otherwise (summaries).
  */
-export async function itemGram(x: InteractionMatrix, backend: Backend): Promise<Float32Array> {
+export async function itemGram(x: InteractionMatrix, backend: Backend, options: ItemGramOptions = {}): Promise<Float32Array> {
   const m = x.numItems;
   let pairs = 0;
   for (let u = 0; u < x.numUsers; u++) pairs += x.rowNnz(u) ** 2;
   // ~1 ns per sparse update against ~1e11 flop/s for the dense product.
-  if (pairs * 1e-9 < (2 * x.numUsers * m * m) / 1e11) {
-    // The lower triangle only (a row's items are sorted, so b ≤ a is j ≤ i), then
-    // mirrored: half the updates, the same sums (each entry adds the same products
-    // in the same user order). The Netflix-shaped set's 17,770² Gram took ≈ 15 min
-    // on one core with every pair.
-    const g = new Float32Array(m * m);
-    for (let u = 0; u < x.numUsers; u++) {
-      const items = x.rowItems(u);
-      const vals = x.rowValues(u);
-      for (let a = 0; a < items.length; a++) {
-        const row = items[a] * m;
-        const va = vals[a];
-        for (let b = 0; b <= a; b++) g[row + items[b]] += va * vals[b];
-      }
-    }
-    mirrorLowerTriangle(g, m);
-    return g;
-  }
+  if (pairs * 1e-9 < (2 * x.numUsers * m * m) / 1e11) return sparseItemGram(x, options);
   // Dense: Xᵀ·X in blocks of users, accumulated.
   const g = new Float32Array(m * m);
   const block = Math.max(1, Math.floor((1 << 24) / m));
@@ -191,7 +175,7 @@ export class EASE implements Recommender {
     if (!state || state.train !== train || state.userExponent !== this.userExponent) {
       if (state) state.g = new Float32Array(0); // the old Gram goes before the new one is allocated
       const weighted = this.userExponent === 0 ? train : scaleRows(train, userRowScales(train, this.userExponent));
-      state = { train, userExponent: this.userExponent, g: await timed(this.options.timings, "gram", () => itemGram(weighted, backend)), solver: state?.solver ?? new SpdSolver(backend) };
+      state = { train, userExponent: this.userExponent, g: await timed(this.options.timings, "gram", () => itemGram(weighted, backend, { onProgress: (f) => options.onProgress?.(0.2 * f, "gram") })), solver: state?.solver ?? new SpdSolver(backend) };
       this.options.scratch?.set(GRAM_SLOT, "", state);
     }
     options.onProgress?.(0.2, "gram");
