@@ -40,17 +40,7 @@ function synthetic(users: number, items: number, interactions: number, seed: num
   const popularity = Array.from({ length: items }, (_, i) => 1 / (i + 1) ** 0.8);
   const cumulative = new Float64Array(items);
   popularity.reduce((acc, p, i) => (cumulative[i] = acc + p), 0);
-  const pick = () => {
-    const r = rng.next() * cumulative[items - 1];
-    let lo = 0;
-    let hi = items - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid] < r) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const pick = () => rng.weighted(cumulative);
   const groups = 20;
   const rows: { user: string; item: string }[] = [];
   for (let u = 0; u < users; u++) {

@@ -47,15 +47,7 @@ function netflixShaped(users: number, items: number, mean: number, seed: number)
     const count = Math.min(items, Math.max(5, Math.round(mean * Math.exp(z - 0.5))));
     const row: number[] = [];
     while (row.length < count) {
-      const r = rng.next() * acc;
-      let lo = 0;
-      let hi = items - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cumulative[mid] < r) lo = mid + 1;
-        else hi = mid;
-      }
-      const item = order[lo];
+      const item = order[rng.weighted(cumulative)];
       if (!seen[item]) {
         seen[item] = 1;
         row.push(item);

@@ -33,4 +33,21 @@ export class Rng {
     }
     return a;
   }
+
+  /**
+   * An index drawn with probability proportional to its weight, given the
+   * weights' running sums (non-decreasing, last > 0): the first i with
+   * cumulative[i] ≥ u·total. One draw of next() per call.
+   */
+  weighted(cumulative: ArrayLike<number>): number {
+    const r = this.next() * cumulative[cumulative.length - 1];
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid] < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
