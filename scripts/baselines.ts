@@ -23,6 +23,7 @@ import {
 } from "../lib/models/grids.ts";
 import { type BuildContext, datasetSize, modelEntry, type ModelParams } from "../lib/models/registry.ts";
 import { validationHitRate } from "../lib/tuning/tune.ts";
+import { phaseLogger } from "../lib/util/terminal.ts";
 
 interface Args {
   datasets: string[];
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
       }, {
         metric: "HR@100", test: true, seed: args.seed,
         // Epoch, loss, validation HR@100 and ETA of each fit.
-        onFitProgress: (_f, message) => console.error(`  [${name}] ${message}`),
+        onFitProgress: phaseLogger((line) => console.error(line), `  [${name}] `),
         onPoint: (point, i, total) => {
           fitSeconds.push((performance.now() - fitStart) / 1000);
           console.log(`[${name}] ${model} ${i + 1}/${total} ${JSON.stringify(point.params)} val HR@100 ${fmt(point.validation.metrics["HR@100"])} (${fitSeconds[i].toFixed(0)}s)`);

@@ -33,7 +33,7 @@ import { modelEntry, type ModelParams } from "../lib/models/registry.ts";
 import { FitScratch } from "../lib/models/scratch.ts";
 import type { DeviceRequest } from "../lib/onnx/backend.ts";
 import { writeFileAtomic } from "../lib/util/files.ts";
-import { formatSeconds } from "../lib/util/terminal.ts";
+import { formatSeconds, phaseLogger } from "../lib/util/terminal.ts";
 
 export const NETFLIX_ROW_MODELS = ["pop", "ease", "inf-ae", "distill-inf-ae"] as const;
 
@@ -146,7 +146,7 @@ async function tuneOnSample(
       const started = performance.now();
       try {
         try {
-          await model.fit(fitOn, { seed: o.seed, onProgress: (_f, m) => o.log(`  ${name} ${JSON.stringify(params)}: ${m}`) });
+          await model.fit(fitOn, { seed: o.seed, onProgress: phaseLogger(o.log, `  ${name} ${JSON.stringify(params)}: `) });
         } catch (e) {
           if ((e as Error).name !== "SingularKernelError") throw e;
           o.log(`  ${name} ${JSON.stringify(params)} skipped: ${(e as Error).message}`);

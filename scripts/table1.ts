@@ -21,7 +21,7 @@ import { join } from "node:path";
 import type { Dataset } from "../lib/data/dataset.ts";
 import { loadDataset } from "../lib/data/registry.ts";
 import { PAPER_TABLE1, TABLE1_METRICS, TABLE1_MODELS } from "../lib/eval/paper-results.ts";
-import { Progress } from "../lib/util/terminal.ts";
+import { phaseLogger, Progress } from "../lib/util/terminal.ts";
 import { writeFileAtomic } from "../lib/models/infinite-ae/artifact-file.ts";
 import { type HyperParameters } from "../lib/models/model.ts";
 import { tuneModel } from "../lib/tuning/tune.ts";
@@ -57,7 +57,7 @@ export function registryColumn(name: string): Column {
     const r = await tuneModel(ds, name, {
       quick: ctx.quick,
       build: { device: ctx.device },
-      onFitProgress: (_f, message) => ctx.log(`  ${message}`),
+      onFitProgress: phaseLogger(ctx.log, "  "),
       test: true,
       ties: ctx.ties,
       onPoint: (p, i, n) => ctx.log(`  ${name} ${JSON.stringify(p.params)} validation HR@100 ${p.validation.metrics["HR@100"].toFixed(2)} (${i + 1}/${n})`),

@@ -53,3 +53,21 @@ export class Progress {
     if (typeof process !== "undefined" && process.stderr.isTTY) process.stderr.write("\n");
   }
 }
+
+/**
+ * A fit's onProgress for line logs: a line when the phase changes, and within
+ * a phase at most one every `everyMs` with its percentage, so a phase that
+ * reports per block (the item Gram's row ranges) does not flood the log.
+ */
+export function phaseLogger(log: (line: string) => void, prefix = "", everyMs = 5000, now: () => number = Date.now): (fraction: number, phase: string) => void {
+  let last: string | undefined;
+  let at = 0;
+  return (fraction, phase) => {
+    const t = now();
+    if (phase !== last) log(`${prefix}${phase}`);
+    else if (t - at >= everyMs) log(`${prefix}${phase} ${Math.round(Math.max(0, Math.min(1, fraction)) * 100)}%`);
+    else return;
+    last = phase;
+    at = t;
+  };
+}
