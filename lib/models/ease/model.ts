@@ -80,13 +80,14 @@ export async function itemGram(x: InteractionMatrix, backend: Backend, options: 
   // Dense: Xᵀ·X in blocks of users, accumulated.
   const g = new Float32Array(m * m);
   const block = Math.max(1, Math.floor((1 << 24) / m));
-  const part = new Float32Array(m * m);
+  // One block (a summary's few hundred rows) is written straight into G: no second m × m array.
+  const part = x.numUsers > block ? new Float32Array(m * m) : g;
   for (let u0 = 0; u0 < x.numUsers; u0 += block) {
     const u1 = Math.min(x.numUsers, u0 + block);
     const rows = x.denseRows(u0, u1);
     const xt = transpose(rows, u1 - u0, m);
     await backend.matmul(xt, [m, u1 - u0], rows, [u1 - u0, m], { out: part });
-    for (let i = 0; i < g.length; i++) g[i] += part[i];
+    if (part !== g) for (let i = 0; i < g.length; i++) g[i] += part[i];
   }
   return g;
 }

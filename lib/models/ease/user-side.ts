@@ -16,7 +16,7 @@
  */
 import type { InteractionMatrix } from "../../data/matrix.ts";
 import type { Backend } from "../../onnx/backend.ts";
-import { DEFAULT_MAX_RESIDUAL, SpdSolver } from "../../linalg/spd-solver.ts";
+import { DEFAULT_MAX_RESIDUAL, restoreKernel, SpdSolver } from "../../linalg/spd-solver.ts";
 import { type FitScratch, ScratchSlot } from "../scratch.ts";
 import { timed, type Timings } from "../timings.ts";
 import { diagonalWeights, itemScales, itemSquareSums, ridgeDiagonal, scaleRows, userRowScales } from "./closed-form.ts";
@@ -90,10 +90,15 @@ export async function fitUserSide(
   const inverseRidge = Float32Array.from(ridge, (v) => 1 / v);
   let solved: Float32Array;
   if (params.dropout === 0) {
-    // Λ = λI: D = (XXᵀ + λI)⁻¹X with the grid's shared Gram.
-    const factor = await timed(options.timings, "factor", () => st.solver.factor(st.gram, n, params.lambda));
-    options.onProgress?.(0.4, "factor");
-    solved = await timed(options.timings, "solve", () => factor.solve(x, m, undefined, { maxResidual: DEFAULT_MAX_RESIDUAL }));
+    // Λ = λI: D = (XXᵀ + λI)⁻¹X with the grid's shared Gram, factored over itself
+    // (SpdSolver.factorInPlace) and whole again for the next λ.
+    try {
+      const factor = await timed(options.timings, "factor", () => st.solver.factorInPlace(st.gram, n, params.lambda));
+      options.onProgress?.(0.4, "factor");
+      solved = await timed(options.timings, "solve", () => factor.solve(x, m, undefined, { maxResidual: DEFAULT_MAX_RESIDUAL }));
+    } finally {
+      restoreKernel(st.gram);
+    }
   } else {
     // Λ varies per item: the Gram of XΛ^(−1/2) and a shift of 1, for this (λ, p) only.
     const scaled = new Float32Array(n * m);
@@ -101,7 +106,7 @@ export async function fitUserSide(
     for (let u = 0; u < n; u++) for (let j = 0; j < m; j++) scaled[u * m + j] = x[u * m + j] * root[j];
     const gram = await timed(options.timings, "gram", () => backend.matmul(scaled, [n, m], scaled, [n, m], { transB: true }));
     for (let u = 0; u < n; u++) for (let j = 0; j < m; j++) scaled[u * m + j] = x[u * m + j] * inverseRidge[j];
-    const factor = await timed(options.timings, "factor", () => st.solver.factor(gram, n, 1));
+    const factor = await timed(options.timings, "factor", () => st.solver.factorInPlace(gram, n, 1)); // this fit's own Gram
     options.onProgress?.(0.4, "factor");
     solved = await timed(options.timings, "solve", () => factor.solve(scaled, m, undefined, { maxResidual: DEFAULT_MAX_RESIDUAL }));
   }

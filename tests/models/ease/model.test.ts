@@ -236,3 +236,19 @@ test("EASE family: a dropout fit leaves the grid's shared item Gram as it was (t
   await fresh.scoreBlock(x, 0, 60, b);
   assert.deepEqual(a, b);
 });
+
+test("EASE user side: λ after λ on the grid's shared user Gram (factored over itself, then restored) equals fresh fits", async () => {
+  const x = randomMatrix(30, 70, 0.25, 12);
+  const scratch = new FitScratch();
+  for (const [lambda, dropout] of [[5, 0], [20, 0], [5, 0.3], [1, 0]] as const) {
+    const shared = new EASE({ lambda, dropout, scratch, side: "users" });
+    const fresh = new EASE({ lambda, dropout, side: "users" });
+    await shared.fit(x);
+    await fresh.fit(x);
+    const a = new Float32Array(30 * 70);
+    const b = new Float32Array(30 * 70);
+    await shared.scoreBlock(x, 0, 30, a);
+    await fresh.scoreBlock(x, 0, 30, b);
+    assert.deepEqual(a, b, `λ ${lambda}, p ${dropout}`);
+  }
+});
